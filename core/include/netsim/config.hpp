@@ -1,0 +1,23 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "netsim/clock.hpp"
+#include "netsim/scheduler.hpp"
+
+namespace netsim {
+
+struct Config {
+  std::uint64_t seed = 0;
+  Nanos epoch = kDefaultEpoch;
+  Policy policy = Policy::run_until_block;
+  // Receive buffer of a socket (SO_RCVBUF): a sender blocks when its peer's is full.
+  std::size_t socket_buffer = 64 * 1024;
+  // Virtual time each kernel call costs. Zero for in-process tasks; a shimmed process
+  // sets it so that a program polling without ever blocking still sees time pass.
+  Nanos call_cost = 0;
+  // Keep the bytes of send/recv events in the trace (needed for pcap and cassettes).
+  bool trace_payload = true;
+};
+
+}  // namespace netsim

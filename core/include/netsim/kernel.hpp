@@ -1,0 +1,160 @@
+#pragma once
+// The simulated kernel: hosts, processes and their descriptors, and the socket calls.
+// Calls are shaped like Linux system calls: they return a non-negative result or
+// -errno, never throw (except TaskCancelled), and may block the calling task. The
+// C++ task API (Sys), the Python package and the shim are all built on this surface.
+#include <poll.h>
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "netsim/address.hpp"
+#include "netsim/clock.hpp"
+#include "netsim/config.hpp"
+#include "netsim/rng.hpp"
+#include "netsim/scheduler.hpp"
+#include "netsim/task.hpp"
+#include "netsim/trace.hpp"
+
+namespace netsim {
+
+struct Socket;
+class Net;
+
+// A machine on the virtual network: its name, its addresses (besides loopback, which
+// every host has for itself) and the ports bound on it.
+struct Host {
+  int id = 0;
+  std::string name;
+  std::vector<Ip> addresses;
+};
+
+class Process {
+ public:
+  Process(int pid, std::string name, Host& host) : pid_(pid), name_(std::move(name)), host_(&host) {}
+
+  int pid() const { return pid_; }
+  const std::string& name() const { return name_; }
+  Host& host() const { return *host_; }
+  bool exited() const { return exit_status_.has_value(); }
+  std::optional<int> exit_status() const { return exit_status_; }
+  const std::vector<Task*>& tasks() const { return tasks_; }
+
+ private:
+  friend class Kernel;
+  int pid_;
+  std::string name_;
+  Host* host_;
+  std::map<int, std::shared_ptr<Socket>> fds_;
+  std::vector<Task*> tasks_;
+  std::optional<int> exit_status_;
+};
+
+// The default host's own addresses, which named hosts see as their clients'.
+inline constexpr const char* kDefaultHostIpv4 = "10.0.0.1";
+inline constexpr const char* kDefaultHostIpv6 = "fd00::1";
+
+// Exit status of a process the simulation stopped, as a shell reports SIGTERM.
+inline constexpr int kKilledStatus = 128 + 15;
+// First virtual pid, as in Shadow: well clear of 0 and 1, identical on every run.
+inline constexpr int kFirstPid = 1000;
+
+class Kernel {
+ public:
+  explicit Kernel(const Config& config);
+  ~Kernel();
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  const Config& config() const { return config_; }
+  Clock& clock() { return clock_; }
+  Rng& rng() { return rng_; }
+  Trace& trace() { return trace_; }
+  const Trace& trace() const { return trace_; }
+  Scheduler& scheduler() { return scheduler_; }
+
+  // --- hosts and names ---
+  Host& default_host() { return *hosts_.front(); }
+  // A named host with its own addresses (e.g. "db", {10.0.0.2}).
+  Host& add_host(std::string name, std::vector<Ip> addresses);
+  // "localhost", a host's name, or a literal address; empty when unknown.
+  std::vector<Ip> resolve(std::string_view name) const;
+  Host* find_host(std::string_view name) const;
+
+  // --- processes and tasks ---
+  Process& create_process(std::string name, Host& host);
+  // Takes ownership; the task starts when the scheduler first resumes it.
+  Task& add_task(std::unique_ptr<Task> task, bool staged);
+  int next_task_id() const { return static_cast<int>(tasks_.size()) + 1; }
+  // Ends a process: stops its other tasks, closes its descriptors (unread data resets
+  // the peer, as on Linux) and frees its ports at once: there is no TIME_WAIT.
+  void exit_process(Process& process, int status);
+  const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
+  Process* find_process(int pid) const;
+
+  // --- calls, made on the calling task's context ---
+  // Calls that create a descriptor take the lowest free number, or `at` when it is
+  // given: the shim and the Python package reserve a real descriptor for each
+  // simulated one, so that the numbers never collide with the process's own files.
+  long socket(Task& self, int domain, int type, int protocol, int at = -1);
+  long bind(Task& self, int fd, const Address& address);
+  long listen(Task& self, int fd, int backlog);
+  long accept(Task& self, int fd, Address* peer, int flags, int at = -1);
+  long connect(Task& self, int fd, const Address& address);
+  long sendto(Task& self, int fd, const void* data, std::size_t size, int flags,
+              const Address* to);
+  long recvfrom(Task& self, int fd, void* data, std::size_t size, int flags, Address* from);
+  long shutdown(Task& self, int fd, int how);
+  long close(Task& self, int fd);
+  long dup(Task& self, int fd, int at = -1);
+  long getsockname(Task& self, int fd, Address* out);
+  long getpeername(Task& self, int fd, Address* out);
+  // fcntl(F_GETFL)/(F_SETFL) as far as sockets need it: O_NONBLOCK.
+  long get_nonblocking(Task& self, int fd);
+  long set_nonblocking(Task& self, int fd, bool on);
+  long setsockopt(Task& self, int fd, int level, int name, int value);
+  long getsockopt(Task& self, int fd, int level, int name, int* value);
+  // poll(2): the one readiness primitive; select, epoll and Python's selectors are
+  // built on it. timeout: nullopt waits forever, 0 does not wait.
+  long poll(Task& self, std::span<pollfd> fds, std::optional<Nanos> timeout);
+  long sleep(Task& self, Nanos duration);
+  // stream 1 is stdout, 2 is stderr.
+  long write_output(Task& self, int stream, std::string_view bytes);
+  // Records output without being a scheduling point: for messages written while a
+  // task is already ending (an uncaught exception).
+  void emit_output(const Task& task, int stream, std::string_view bytes);
+
+  // The report of who waits for what, one line per blocked task, for deadlocks.
+  std::string describe_waits() const;
+  // "TCP 127.0.0.1:40000 -> 127.0.0.1:10000"
+  std::string describe_fd(const Process& process, int fd) const;
+
+  // --- for the protocol implementations in core/src ---
+  Net& net() { return *net_; }
+  // Gives the socket descriptor `at`, or the lowest free one; -EBADF if `at` is taken.
+  int install(Process& process, std::shared_ptr<Socket> socket, int at = -1);
+
+ private:
+  std::shared_ptr<Socket> lookup(const Task& self, int fd) const;
+  void release(Process& process, const Task* actor, int fd);
+  long result(Task& self, int fd, long r, const char* call);
+  void begin_call(Task& self);
+
+  Config config_;
+  Clock clock_;
+  Rng rng_;
+  Trace trace_;
+  Scheduler scheduler_;
+  std::vector<std::unique_ptr<Host>> hosts_;
+  std::vector<std::unique_ptr<Process>> processes_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+  std::unique_ptr<Net> net_;
+};
+
+}  // namespace netsim

@@ -1,0 +1,108 @@
+#pragma once
+// The seeded cooperative scheduler: picks which task runs next, keeps the timers and
+// moves virtual time. All of its choices come from the simulation's Rng.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <span>
+#include <vector>
+
+#include "netsim/clock.hpp"
+#include "netsim/rng.hpp"
+#include "netsim/task.hpp"
+
+namespace netsim {
+
+enum class Policy : std::uint8_t {
+  // FIFO: a task runs until it blocks. The natural reading of a program.
+  run_until_block,
+  // At every scheduling point (each kernel call, each block) a seeded choice among the
+  // tasks that can run, to explore other interleavings of a racy program.
+  random,
+};
+
+// A polling loop that finds nothing to do lets virtual time move on by this much when
+// no other task can run, so timers still fire...
+inline constexpr Nanos kSpinQuantum = kMicrosecond;
+// ...once it has polled this many times in a row with no task blocking in between.
+inline constexpr int kPollsBeforeIdle = 64;
+
+class Scheduler {
+ public:
+  Scheduler(Clock& clock, Rng& rng, Policy policy);
+
+  Policy policy() const { return policy_; }
+  Task* current() const { return current_; }
+
+  // Ready to run now.
+  void admit(Task& task);
+  // Starts once every task admitted or started before it is blocked or done.
+  void stage(Task& task);
+
+  // --- called on the running task's own context ---
+  // Blocks until one of the queues is notified (true) or the deadline, in elapsed
+  // virtual time, passes (false). The first block after cancel() throws TaskCancelled;
+  // later ones return false at once so a stopping task can still clean up.
+  bool block(Task& self, Wait wait, std::span<WaitQueue* const> queues,
+             std::optional<Nanos> deadline);
+  // A scheduling point that does not block: the random policy may switch here.
+  void yield_point(Task& self);
+  // The call found nothing to do (EAGAIN, zero-timeout poll): others run first; when
+  // nobody else can and the polling goes on (kPollsBeforeIdle), the next staged task
+  // starts or virtual time moves on by kSpinQuantum.
+  void spin(Task& self);
+
+  // Stops a task: a blocked one wakes with TaskCancelled; one never started ends.
+  void cancel(Task& task);
+
+  enum class Stop : std::uint8_t { condition, idle, deadlock };
+  // Runs until `until` holds (checked between tasks), until no task is left (idle),
+  // or until every task is blocked with no timer pending (deadlock).
+  Stop run(const std::function<bool()>& until);
+
+  // Lets the tasks that can run go on until every one has blocked, without starting
+  // staged tasks or moving the clock, for at most `turns` resumes: what processes
+  // still do between the last one's exit and their stop (a server reading the
+  // client's EOF).
+  void drain(std::size_t turns);
+
+  // Blocked tasks in id order: what the deadlock report lists.
+  std::vector<const Task*> blocked_tasks() const;
+  std::size_t live_tasks() const { return live_; }
+
+ private:
+  friend class WaitQueue;
+  struct Timer {
+    Nanos deadline;
+    std::uint64_t seq;
+    Task* task;
+    std::uint64_t generation;
+    bool operator>(const Timer& other) const {
+      return deadline != other.deadline ? deadline > other.deadline : seq > other.seq;
+    }
+  };
+
+  void wake(Task& task, bool timed_out);
+  void run_one();
+  void make_ready(Task& task);
+  Task& pick();
+  void fire_due_timers();
+  void switch_away(Task& self);
+
+  Clock& clock_;
+  Rng& rng_;
+  Policy policy_;
+  Task* current_ = nullptr;
+  std::deque<Task*> ready_;
+  std::deque<Task*> staged_;
+  std::vector<Task*> all_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  std::uint64_t timer_seq_ = 0;
+  int fruitless_polls_ = 0;  // spins since a task last blocked
+  bool draining_ = false;
+  std::size_t live_ = 0;
+};
+
+}  // namespace netsim

@@ -1,0 +1,80 @@
+#pragma once
+// The entry point: a simulation owns the virtual network, the clock, the scheduler
+// and the trace, spawns processes and runs them.
+//
+//   netsim::Simulation sim({.seed = 42});
+//   sim.spawn("server", serve);
+//   sim.spawn("client", ask);
+//   auto result = sim.run();
+//   std::cout << sim.transcript();
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "netsim/address.hpp"
+#include "netsim/config.hpp"
+#include "netsim/kernel.hpp"
+#include "netsim/sys.hpp"
+#include "netsim/trace.hpp"
+
+namespace netsim {
+
+struct ProcessResult {
+  int pid = 0;
+  std::string name;
+  int status = 0;       // exit status; kKilledStatus when the simulation stopped it
+  bool killed = false;  // still running when the run ended
+};
+
+struct RunResult {
+  Nanos elapsed = 0;       // virtual time the run took
+  int exit_status = 0;     // of the last spawned process
+  std::vector<ProcessResult> processes;  // in spawn order
+};
+
+// Every task blocked, no timer pending: the run cannot go on. what() is the report.
+class DeadlockError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(Config config = {});
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  // A named host with its own address(es), reachable from every other host.
+  Host& add_host(std::string name, std::vector<Ip> addresses);
+
+  // A new process running body as a fiber. Processes start in spawn order, each once
+  // every process spawned before it is blocked, so servers listen before clients
+  // connect. Names are made unique: "client", "client-2". Returns the pid.
+  int spawn(std::string name, TaskFn body, Host* host = nullptr);
+
+  // The process part of spawn(), for tasks of other kinds (Python threads, shimmed
+  // processes): a unique name, a pid, a host. Add its first task with
+  // kernel().add_task(task, /*staged=*/true).
+  Process& create_process(std::string name, Host* host = nullptr);
+
+  // Runs until the last spawned process exits. Processes still running then go on
+  // until they block (without time moving), as they would in the moment before a
+  // terminal's Ctrl-C, and are stopped. Throws DeadlockError when every task blocks
+  // with no timer pending.
+  RunResult run();
+
+  std::string transcript() const;
+  const Trace& trace() const;
+  Kernel& kernel() { return *kernel_; }
+
+ private:
+  // Stops every process still running; returns their pids.
+  std::vector<int> stop_all();
+
+  std::unique_ptr<Kernel> kernel_;
+  bool ran_ = false;
+};
+
+}  // namespace netsim

@@ -1,0 +1,95 @@
+#pragma once
+// A task is one thread of execution inside a simulated process. Only one task runs
+// at a time; it runs until it blocks (or, under the random policy, reaches any
+// scheduling point) and then hands control back to the scheduler.
+//
+// Three kinds implement this interface: Boost.Context fibers for C++ code, OS
+// threads passing a baton for Python code, and remote tasks whose calls arrive from
+// a shimmed process. The scheduler only ever calls resume(); the task calls
+// suspend() on its own context.
+#include <poll.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "netsim/clock.hpp"
+
+namespace netsim {
+
+class Process;
+class Scheduler;
+class Task;
+
+enum class TaskState : std::uint8_t { staged, ready, running, blocked, done };
+
+// What a blocked task waits for, kept for the deadlock report.
+struct Wait {
+  const char* op = "";  // "accept", "recv", "send", "connect", "poll", "sleep", ...
+  int fd = -1;          // the descriptor waited on, -1 for none
+  // poll(): the caller's descriptor set, which stays alive while it is blocked.
+  const pollfd* fds = nullptr;
+  std::size_t nfds = 0;
+};
+
+// Tasks waiting for one object (a socket) to change. Every change that could let a
+// waiter go on notifies the whole queue; waiters re-check their condition.
+class WaitQueue {
+ public:
+  WaitQueue() = default;
+  WaitQueue(const WaitQueue&) = delete;
+  WaitQueue& operator=(const WaitQueue&) = delete;
+  ~WaitQueue();
+
+  void notify_all();
+  bool empty() const { return waiting_.empty(); }
+
+ private:
+  friend class Scheduler;
+  friend class Task;
+  std::vector<Task*> waiting_;
+};
+
+class Task {
+ public:
+  Task(int id, Process& process, std::string name);
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  virtual ~Task();
+
+  // Runs the task on its own context until it blocks, yields or ends.
+  virtual void resume() = 0;
+  // On the task's own context: gives control back to the scheduler; returns when the
+  // scheduler resumes this task.
+  virtual void suspend() = 0;
+
+  int id() const { return id_; }
+  Process& process() const { return *process_; }
+  const std::string& name() const { return name_; }
+  TaskState state() const { return state_; }
+  const Wait& wait() const { return wait_; }
+  bool cancel_requested() const { return cancel_; }
+
+ protected:
+  // The task's body has returned; its context will not be resumed again.
+  void finished() { state_ = TaskState::done; }
+
+ private:
+  friend class Scheduler;
+  friend class WaitQueue;
+
+  int id_;
+  Process* process_;
+  std::string name_;
+  Scheduler* scheduler_ = nullptr;
+  TaskState state_ = TaskState::staged;
+  Wait wait_;
+  std::vector<WaitQueue*> queues_;  // where it is registered while blocked
+  std::uint64_t wait_generation_ = 0;
+  bool timed_out_ = false;
+  bool cancel_ = false;
+  bool cancel_delivered_ = false;
+};
+
+}  // namespace netsim

@@ -1,0 +1,126 @@
+#include "datagram.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "blocking.hpp"
+#include "events.hpp"
+#include "net.hpp"
+
+namespace netsim {
+namespace {
+
+// The largest UDP payload: 65535 bytes less the IPv4 and UDP headers. IPv6's 16-bit
+// payload length leaves out its own header, so it carries 20 bytes more; a v4-mapped
+// destination goes out as IPv4.
+constexpr std::size_t kMaxDatagramV4 = 65507;
+constexpr std::size_t kMaxDatagramV6 = 65527;
+
+// An unbound socket that sends or connects gets an ephemeral port first, as on Linux.
+int bind_for(Kernel& kernel, Task& self, int fd, Socket& socket, const Ip& to) {
+  if (socket.local) return 0;
+  const std::optional<Ip> source = kernel.net().source_for(*socket.host, socket.family, to);
+  if (!source) return -ENETUNREACH;
+  if (const int err = kernel.net().bind(socket, {Ip::any(socket.family), 0})) return err;
+  record(kernel, EventKind::bind, &self, fd, &socket);
+  return 0;
+}
+
+}  // namespace
+
+long datagram_connect(Kernel& kernel, Task& self, int fd, Socket& socket, const Address& to) {
+  if (!kernel.net().route(*socket.host, to.ip)) return -ENETUNREACH;
+  if (const int err = bind_for(kernel, self, fd, socket, to.ip)) return err;
+  socket.remote = as_family(to, socket.family);
+  return 0;
+}
+
+long datagram_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::string_view data,
+                   const Address* to) {
+  if (!to && !socket.remote) return -EDESTADDRREQ;
+  const Address dest = to ? *to : *socket.remote;
+  const bool v4 = dest.ip.unmapped().family == Family::inet;
+  if (data.size() > (v4 ? kMaxDatagramV4 : kMaxDatagramV6)) return -EMSGSIZE;
+  if (socket.error) {
+    const int err = socket.error;
+    socket.error = 0;
+    return -err;
+  }
+  Host* there = kernel.net().route(*socket.host, dest.ip);
+  if (!there) return -ENETUNREACH;
+  if (const int err = bind_for(kernel, self, fd, socket, dest.ip)) return err;
+
+  Address from = *socket.local;
+  if (from.ip.is_any()) {
+    const std::optional<Ip> source = kernel.net().source_for(*socket.host, socket.family, dest.ip);
+    if (!source) return -ENETUNREACH;
+    from.ip = *source;
+  }
+  Socket* receiver = kernel.net().find_receiver(*there, false, dest);
+  // A connected receiver takes datagrams from its peer only.
+  const bool refused = !receiver || (receiver->remote && as_family(*receiver->remote, Family::inet6) !=
+                                                             as_family(from, Family::inet6));
+  Event& event = record(kernel, EventKind::send, &self, fd, &socket);
+  event.remote = dest;
+  event.value = static_cast<std::int64_t>(data.size());
+  if (kernel.trace().keep_payload()) event.data = data;
+  if (refused || receiver->datagram_bytes + data.size() > receiver->rcvbuf) {
+    record(kernel, EventKind::drop, &self, fd, &socket).remote = dest;
+    // Nobody listening: the ICMP "port unreachable" reaches connected sockets only,
+    // and wakes whoever waits on it (a reader, a poller), as Linux's error report does.
+    if (refused && socket.remote) {
+      socket.error = ECONNREFUSED;
+      socket.waiters.notify_all();
+    }
+    return static_cast<long>(data.size());
+  }
+  receiver->datagrams.push_back({std::string(data), as_family(from, receiver->family)});
+  receiver->datagram_bytes += data.size();
+  receiver->waiters.notify_all();
+  return static_cast<long>(data.size());
+}
+
+long datagram_recv(Kernel& kernel, Task& self, int fd, Socket& socket, char* out,
+                   std::size_t size, int flags, Address* from) {
+  const bool nonblocking = socket.nonblocking || (flags & MSG_DONTWAIT);
+  for (;;) {
+    // A pending error comes first, even before queued datagrams, as in Linux's
+    // __skb_recv_udp(); the datagrams are still there for the next call.
+    if (socket.error) {
+      const int err = socket.error;
+      socket.error = 0;
+      return -err;
+    }
+    if (!socket.datagrams.empty()) {
+      Datagram& datagram = socket.datagrams.front();
+      const std::size_t n = std::min(size, datagram.data.size());
+      std::memcpy(out, datagram.data.data(), n);
+      if (from) *from = datagram.from;
+      const auto full = static_cast<long>(datagram.data.size());
+      Event& event = record(kernel, EventKind::recv, &self, fd, &socket);
+      event.remote = datagram.from;
+      event.value = static_cast<std::int64_t>(n);
+      if (kernel.trace().keep_payload()) event.data = datagram.data.substr(0, n);
+      if (!(flags & MSG_PEEK)) {
+        socket.datagram_bytes -= datagram.data.size();
+        socket.datagrams.pop_front();
+      }
+      // The rest of a datagram larger than the buffer is lost, as with UDP.
+      return (flags & MSG_TRUNC) ? full : static_cast<long>(n);
+    }
+    // "recv", as for streams: the deadlock report names the operation, not the variant.
+    if (const long r = wait_for(kernel, self, socket, "recv", fd, nonblocking)) return r;
+  }
+}
+
+short datagram_readiness(const Socket& socket) {
+  short events = POLLOUT;
+  if (!socket.datagrams.empty()) events |= POLLIN;
+  if (socket.error) events |= POLLERR;
+  return events;
+}
+
+}  // namespace netsim

@@ -1,0 +1,421 @@
+#include "netsim/kernel.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "datagram.hpp"
+#include "events.hpp"
+#include "net.hpp"
+#include "stream.hpp"
+
+namespace netsim {
+
+Kernel::Kernel(const Config& config)
+    : config_(config),
+      clock_(config.epoch),
+      rng_(config.seed),
+      trace_(config.trace_payload),
+      scheduler_(clock_, rng_, config.policy) {
+  // The default host needs an address of its own besides loopback: a named host it
+  // connects to must see, and be able to answer, a real source address.
+  hosts_.push_back(std::make_unique<Host>(
+      Host{0, "localhost", {*Ip::parse(kDefaultHostIpv4), *Ip::parse(kDefaultHostIpv6)}}));
+  net_ = std::make_unique<Net>(rng_, hosts_);
+}
+
+Kernel::~Kernel() = default;
+
+Host& Kernel::add_host(std::string name, std::vector<Ip> addresses) {
+  for (const auto& host : hosts_) {
+    if (host->name == name) throw std::invalid_argument("a host named '" + name + "' exists already");
+    for (const Ip& ip : addresses)
+      if (std::find(host->addresses.begin(), host->addresses.end(), ip.unmapped()) !=
+          host->addresses.end())
+        throw std::invalid_argument("address " + ip.str() + " belongs to host '" + host->name + "'");
+  }
+  for (Ip& ip : addresses) {
+    ip = ip.unmapped();
+    if (ip.is_any() || ip.is_loopback())
+      throw std::invalid_argument("host '" + name + "': " + ip.str() +
+                                  " cannot be a host address (every host has its own loopback)");
+  }
+  const int id = static_cast<int>(hosts_.size());
+  hosts_.push_back(std::make_unique<Host>(Host{id, std::move(name), std::move(addresses)}));
+  return *hosts_.back();
+}
+
+std::vector<Ip> Kernel::resolve(std::string_view name) const {
+  if (const std::optional<Ip> literal = Ip::parse(name)) return {*literal};
+  if (name == "localhost") return {Ip::loopback(Family::inet), Ip::loopback(Family::inet6)};
+  for (const auto& host : hosts_)
+    if (host->name == name) return host->addresses;
+  return {};
+}
+
+Host* Kernel::find_host(std::string_view name) const {
+  for (const auto& host : hosts_)
+    if (host->name == name) return host.get();
+  return nullptr;
+}
+
+Process& Kernel::create_process(std::string name, Host& host) {
+  const int pid = kFirstPid + static_cast<int>(processes_.size());
+  processes_.push_back(std::make_unique<Process>(pid, std::move(name), host));
+  Process& process = *processes_.back();
+  Event& event = trace_.record(EventKind::spawn, clock_.elapsed());
+  event.pid = pid;
+  event.text = process.name();
+  return process;
+}
+
+Task& Kernel::add_task(std::unique_ptr<Task> task, bool staged) {
+  Task& added = *task;
+  tasks_.push_back(std::move(task));
+  added.process().tasks_.push_back(&added);
+  if (staged) {
+    scheduler_.stage(added);
+  } else {
+    scheduler_.admit(added);
+  }
+  return added;
+}
+
+Process* Kernel::find_process(int pid) const {
+  const auto index = static_cast<std::size_t>(pid - kFirstPid);
+  return pid >= kFirstPid && index < processes_.size() ? processes_[index].get() : nullptr;
+}
+
+void Kernel::exit_process(Process& process, int status) {
+  if (process.exited()) return;
+  process.exit_status_ = status;
+  for (Task* task : process.tasks_)
+    if (task != scheduler_.current()) scheduler_.cancel(*task);
+  const Task* actor = scheduler_.current();
+  while (!process.fds_.empty()) release(process, actor, process.fds_.begin()->first);
+  Event& event = trace_.record(EventKind::exit, clock_.elapsed());
+  event.pid = process.pid();
+  event.value = status;
+}
+
+// --- descriptors ---
+
+std::shared_ptr<Socket> Kernel::lookup(const Task& self, int fd) const {
+  const auto& fds = self.process().fds_;
+  const auto it = fds.find(fd);
+  return it == fds.end() ? nullptr : it->second;
+}
+
+int Kernel::install(Process& process, std::shared_ptr<Socket> socket, int at) {
+  int fd = 3;  // 0, 1 and 2 are the standard streams
+  if (at >= 0) {
+    if (process.fds_.contains(at)) return -EBADF;
+    fd = at;
+  } else {
+    for (const auto& [used, _] : process.fds_) {
+      if (used < fd) continue;
+      if (used != fd) break;
+      ++fd;
+    }
+  }
+  ++socket->open_fds;
+  process.fds_.emplace(fd, std::move(socket));
+  return fd;
+}
+
+void Kernel::release(Process& process, const Task* actor, int fd) {
+  const auto it = process.fds_.find(fd);
+  std::shared_ptr<Socket> socket = std::move(it->second);
+  process.fds_.erase(it);
+  if (--socket->open_fds > 0) return;
+  record(*this, EventKind::close, actor, fd, socket.get());
+  if (socket->stream) {
+    stream_close(*this, actor, *socket);
+  } else {
+    socket->state = SockState::closed;
+  }
+  net_->unbind(*socket);
+}
+
+void Kernel::begin_call(Task& self) {
+  if (config_.call_cost) clock_.advance_to(clock_.elapsed() + config_.call_cost);
+  scheduler_.yield_point(self);
+}
+
+long Kernel::result(Task& self, int fd, long r, const char* call) {
+  // EAGAIN and EINPROGRESS are the normal answers of non-blocking sockets, not errors
+  // worth a trace line each time a loop polls.
+  if (r < 0 && r != -EAGAIN && r != -EINPROGRESS) {
+    Event& event = record(*this, EventKind::error, &self, fd, lookup(self, fd).get());
+    event.err = static_cast<int>(-r);
+    event.text = call;
+  }
+  return r;
+}
+
+// --- calls ---
+
+long Kernel::socket(Task& self, int domain, int type, int protocol, int at) {
+  begin_call(self);
+  if (domain != AF_INET && domain != AF_INET6) return result(self, -1, -EAFNOSUPPORT, "socket");
+  const int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (kind != SOCK_STREAM && kind != SOCK_DGRAM) return result(self, -1, -ESOCKTNOSUPPORT, "socket");
+  const int expected = kind == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+  if (protocol != 0 && protocol != expected) return result(self, -1, -EPROTONOSUPPORT, "socket");
+  auto socket = std::make_shared<Socket>();
+  socket->id = net_->next_socket_id();
+  socket->stream = kind == SOCK_STREAM;
+  socket->family = domain == AF_INET ? Family::inet : Family::inet6;
+  socket->host = &self.process().host();
+  socket->rcvbuf = config_.socket_buffer;
+  socket->nonblocking = (type & SOCK_NONBLOCK) != 0;
+  return result(self, -1, install(self.process(), std::move(socket), at), "socket");
+}
+
+long Kernel::bind(Task& self, int fd, const Address& address) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "bind");
+  if (address.ip.family != socket->family) return result(self, fd, -EAFNOSUPPORT, "bind");
+  if (socket->local) return result(self, fd, -EINVAL, "bind");
+  if (const int err = net_->bind(*socket, address)) return result(self, fd, err, "bind");
+  record(*this, EventKind::bind, &self, fd, socket.get());
+  return 0;
+}
+
+long Kernel::listen(Task& self, int fd, int backlog) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "listen");
+  if (!socket->stream) return result(self, fd, -EOPNOTSUPP, "listen");
+  return result(self, fd, stream_listen(*this, self, fd, *socket, backlog), "listen");
+}
+
+long Kernel::accept(Task& self, int fd, Address* peer, int flags, int at) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "accept");
+  if (!socket->stream) return result(self, fd, -EOPNOTSUPP, "accept");
+  if (at >= 0 && self.process().fds_.contains(at)) return result(self, fd, -EBADF, "accept");
+  return result(self, fd, stream_accept(*this, self, fd, *socket, peer, flags, at), "accept");
+}
+
+long Kernel::connect(Task& self, int fd, const Address& address) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "connect");
+  if (address.ip.family != socket->family) return result(self, fd, -EAFNOSUPPORT, "connect");
+  const long r = socket->stream ? stream_connect(*this, self, fd, *socket, address)
+                                : datagram_connect(*this, self, fd, *socket, address);
+  return result(self, fd, r, "connect");
+}
+
+long Kernel::sendto(Task& self, int fd, const void* data, std::size_t size, int flags,
+                    const Address* to) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "send");
+  const std::string_view bytes(static_cast<const char*>(data), size);
+  if (to && to->ip.family != socket->family) return result(self, fd, -EAFNOSUPPORT, "send");
+  // A stream socket ignores the address, as Linux does for a connected socket.
+  const long r = socket->stream ? stream_send(*this, self, fd, *socket, bytes, flags)
+                                : datagram_send(*this, self, fd, *socket, bytes, to);
+  return result(self, fd, r, "send");
+}
+
+long Kernel::recvfrom(Task& self, int fd, void* data, std::size_t size, int flags, Address* from) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "recv");
+  char* out = static_cast<char*>(data);
+  if (!socket->stream) {
+    return result(self, fd, datagram_recv(*this, self, fd, *socket, out, size, flags, from), "recv");
+  }
+  const long r = stream_recv(*this, self, fd, *socket, out, size, flags);
+  if (r >= 0 && from && socket->remote) *from = *socket->remote;
+  return result(self, fd, r, "recv");
+}
+
+long Kernel::shutdown(Task& self, int fd, int how) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "shutdown");
+  if (!socket->stream) return result(self, fd, -ENOTCONN, "shutdown");
+  return result(self, fd, stream_shutdown(*this, self, fd, *socket, how), "shutdown");
+}
+
+long Kernel::close(Task& self, int fd) {
+  begin_call(self);
+  if (!lookup(self, fd)) return result(self, fd, -EBADF, "close");
+  release(self.process(), &self, fd);
+  return 0;
+}
+
+long Kernel::dup(Task& self, int fd, int at) {
+  begin_call(self);
+  auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "dup");
+  return result(self, fd, install(self.process(), std::move(socket), at), "dup");
+}
+
+long Kernel::getsockname(Task& self, int fd, Address* out) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "getsockname");
+  *out = socket->local.value_or(Address{Ip::any(socket->family), 0});
+  return 0;
+}
+
+long Kernel::getpeername(Task& self, int fd, Address* out) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "getpeername");
+  const bool connected = socket->stream ? socket->state == SockState::connected && !socket->dead
+                                        : socket->remote.has_value();
+  if (!connected || !socket->remote) return result(self, fd, -ENOTCONN, "getpeername");
+  *out = *socket->remote;
+  return 0;
+}
+
+long Kernel::get_nonblocking(Task& self, int fd) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "fcntl");
+  return socket->nonblocking ? 1 : 0;
+}
+
+long Kernel::set_nonblocking(Task& self, int fd, bool on) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "fcntl");
+  socket->nonblocking = on;
+  return 0;
+}
+
+namespace {
+
+// Linux doubles SO_RCVBUF to leave room for its bookkeeping and enforces a minimum.
+constexpr int kMinRcvbuf = 2304;
+
+}  // namespace
+
+long Kernel::setsockopt(Task& self, int fd, int level, int name, int value) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "setsockopt");
+  if (level == SOL_SOCKET && name == SO_RCVBUF) {
+    socket->rcvbuf = static_cast<std::size_t>(std::max(kMinRcvbuf, value * 2));
+  } else if (level == SOL_SOCKET && name == SO_REUSEADDR) {
+    socket->reuseaddr = value != 0;  // no TIME_WAIT here, so there is nothing to reuse
+  } else if (level == SOL_SOCKET && name == SO_REUSEPORT) {
+    socket->reuseport = value != 0;
+  } else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+    if (socket->family != Family::inet6) return result(self, fd, -ENOPROTOOPT, "setsockopt");
+    if (socket->local) return result(self, fd, -EINVAL, "setsockopt");
+    socket->v6only = value != 0;
+  } else if (level == SOL_SOCKET || level == IPPROTO_TCP || level == IPPROTO_IP ||
+             level == IPPROTO_IPV6 || level == IPPROTO_UDP) {
+    // Options with no effect on a virtual network (TCP_NODELAY, SO_KEEPALIVE,
+    // SO_SNDBUF, ...) are kept so that getsockopt() returns what was set.
+    socket->options[{level, name}] = value;
+  } else {
+    return result(self, fd, -ENOPROTOOPT, "setsockopt");
+  }
+  return 0;
+}
+
+long Kernel::getsockopt(Task& self, int fd, int level, int name, int* value) {
+  begin_call(self);
+  const auto socket = lookup(self, fd);
+  if (!socket) return result(self, fd, -EBADF, "getsockopt");
+  if (level == SOL_SOCKET && name == SO_ERROR) {
+    *value = socket->error;
+    socket->error = 0;
+  } else if (level == SOL_SOCKET && name == SO_TYPE) {
+    *value = socket->stream ? SOCK_STREAM : SOCK_DGRAM;
+  } else if (level == SOL_SOCKET && name == SO_DOMAIN) {
+    *value = socket->family == Family::inet ? AF_INET : AF_INET6;
+  } else if (level == SOL_SOCKET && name == SO_PROTOCOL) {
+    *value = socket->stream ? IPPROTO_TCP : IPPROTO_UDP;
+  } else if (level == SOL_SOCKET && name == SO_ACCEPTCONN) {
+    *value = socket->state == SockState::listening;
+  } else if (level == SOL_SOCKET && name == SO_RCVBUF) {
+    *value = static_cast<int>(socket->rcvbuf);
+  } else if (level == SOL_SOCKET && name == SO_REUSEADDR) {
+    *value = socket->reuseaddr;
+  } else if (level == SOL_SOCKET && name == SO_REUSEPORT) {
+    *value = socket->reuseport;
+  } else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+    *value = socket->v6only;
+  } else {
+    const auto it = socket->options.find({level, name});
+    *value = it == socket->options.end() ? 0 : it->second;
+  }
+  return 0;
+}
+
+long Kernel::sleep(Task& self, Nanos duration) {
+  begin_call(self);
+  if (duration <= 0) return 0;
+  scheduler_.block(self, Wait{"sleep"}, {}, clock_.elapsed() + duration);
+  return 0;
+}
+
+void Kernel::emit_output(const Task& task, int stream, std::string_view bytes) {
+  Event& event = trace_.record(EventKind::output, clock_.elapsed());
+  event.pid = task.process().pid();
+  event.task = task.id();
+  event.value = stream;
+  event.data = bytes;
+}
+
+long Kernel::write_output(Task& self, int stream, std::string_view bytes) {
+  begin_call(self);
+  if (stream != 1 && stream != 2) return -EBADF;
+  emit_output(self, stream, bytes);
+  return static_cast<long>(bytes.size());
+}
+
+// --- descriptions, for the deadlock report ---
+
+std::string Kernel::describe_fd(const Process& process, int fd) const {
+  const auto it = process.fds_.find(fd);
+  if (it == process.fds_.end()) return fmt::format("fd {} (not open)", fd);
+  const Socket& socket = *it->second;
+  std::string text = fmt::format("fd {} ({}", fd, socket.stream ? "TCP" : "UDP");
+  if (socket.local) text += fmt::format(" {}", socket.local->str());
+  if (socket.remote) text += fmt::format(" -> {}", socket.remote->str());
+  switch (socket.state) {
+    case SockState::listening: text += fmt::format(", listening, backlog {}", socket.backlog); break;
+    case SockState::connecting: text += ", connecting"; break;
+    case SockState::connected:
+      text += fmt::format(", connection {}, {} bytes unread", socket.conn, socket.rx.size());
+      if (socket.peer) text += fmt::format(", peer has {} unread", socket.peer->rx.size());
+      break;
+    default: break;
+  }
+  return text + ")";
+}
+
+std::string Kernel::describe_waits() const {
+  std::string text;
+  for (const Task* task : scheduler_.blocked_tasks()) {
+    const Wait& wait = task->wait();
+    const Process& process = task->process();
+    text += fmt::format("  {} (pid {}, task {}): {}", task->name(), process.pid(), task->id(), wait.op);
+    if (wait.fd >= 0) text += fmt::format(" on {}", describe_fd(process, wait.fd));
+    for (std::size_t i = 0; i < wait.nfds; ++i)
+      text += fmt::format("{}{}", i == 0 ? " on " : ", ", describe_fd(process, wait.fds[i].fd));
+    text += '\n';
+  }
+  return text;
+}
+
+}  // namespace netsim

@@ -1,0 +1,52 @@
+// poll(): the one readiness primitive of the simulated kernel.
+#include <memory>
+#include <vector>
+
+#include "datagram.hpp"
+#include "netsim/kernel.hpp"
+#include "socket.hpp"
+#include "stream.hpp"
+
+namespace netsim {
+
+long Kernel::poll(Task& self, std::span<pollfd> fds, std::optional<Nanos> timeout) {
+  begin_call(self);
+  const std::optional<Nanos> deadline =
+      timeout ? std::optional<Nanos>(clock_.elapsed() + *timeout) : std::nullopt;
+  std::vector<std::shared_ptr<Socket>> sockets;
+  sockets.reserve(fds.size());
+  for (;;) {
+    sockets.clear();
+    long ready = 0;
+    for (pollfd& entry : fds) {
+      entry.revents = 0;
+      if (entry.fd < 0) {  // ignored, as poll(2) does with negative descriptors
+        sockets.push_back(nullptr);
+        continue;
+      }
+      std::shared_ptr<Socket> socket = lookup(self, entry.fd);
+      // Errors and hang-ups are reported whether asked for or not.
+      const short always = POLLERR | POLLHUP | POLLNVAL;
+      const short state = !socket ? POLLNVAL
+                          : socket->stream ? stream_readiness(*socket)
+                                           : datagram_readiness(*socket);
+      entry.revents = static_cast<short>(state & (entry.events | always));
+      if (entry.revents) ++ready;
+      sockets.push_back(std::move(socket));
+    }
+    if (ready) return ready;
+    if (timeout && *timeout <= 0) {
+      scheduler_.spin(self);
+      return 0;
+    }
+    std::vector<WaitQueue*> queues;
+    for (const auto& socket : sockets)
+      if (socket) queues.push_back(&socket->waiters);
+    Wait wait{"poll"};
+    wait.fds = fds.data();
+    wait.nfds = fds.size();
+    if (!scheduler_.block(self, wait, queues, deadline)) return 0;  // timed out
+  }
+}
+
+}  // namespace netsim

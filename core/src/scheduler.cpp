@@ -1,0 +1,164 @@
+#include "netsim/scheduler.hpp"
+
+#include <algorithm>
+
+#include "netsim/errors.hpp"
+
+namespace netsim {
+
+Scheduler::Scheduler(Clock& clock, Rng& rng, Policy policy)
+    : clock_(clock), rng_(rng), policy_(policy) {}
+
+void Scheduler::admit(Task& task) {
+  task.scheduler_ = this;
+  all_.push_back(&task);
+  ++live_;
+  make_ready(task);
+}
+
+void Scheduler::stage(Task& task) {
+  task.scheduler_ = this;
+  all_.push_back(&task);
+  ++live_;
+  task.state_ = TaskState::staged;
+  staged_.push_back(&task);
+}
+
+void Scheduler::make_ready(Task& task) {
+  task.state_ = TaskState::ready;
+  ready_.push_back(&task);
+}
+
+Task& Scheduler::pick() {
+  const std::size_t index = policy_ == Policy::random ? rng_.below(ready_.size()) : 0;
+  Task* task = ready_[index];
+  ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(index));
+  return *task;
+}
+
+void Scheduler::switch_away(Task& self) {
+  self.suspend();
+  // Back on this task's context: a stop requested meanwhile unwinds it, once.
+  if (self.cancel_ && !self.cancel_delivered_) {
+    self.cancel_delivered_ = true;
+    throw TaskCancelled{};
+  }
+}
+
+bool Scheduler::block(Task& self, Wait wait, std::span<WaitQueue* const> queues,
+                      std::optional<Nanos> deadline) {
+  if (self.cancel_) {
+    if (self.cancel_delivered_) return false;
+    self.cancel_delivered_ = true;
+    throw TaskCancelled{};
+  }
+  self.wait_ = wait;
+  self.timed_out_ = false;
+  ++self.wait_generation_;
+  for (WaitQueue* queue : queues) {
+    queue->waiting_.push_back(&self);
+    self.queues_.push_back(queue);
+  }
+  if (deadline) timers_.push({*deadline, ++timer_seq_, &self, self.wait_generation_});
+  self.state_ = TaskState::blocked;
+  fruitless_polls_ = 0;
+  switch_away(self);
+  return !self.timed_out_;
+}
+
+void Scheduler::yield_point(Task& self) {
+  if (policy_ != Policy::random || ready_.empty()) return;
+  make_ready(self);
+  switch_away(self);
+}
+
+void Scheduler::spin(Task& self) {
+  // A task that keeps polling for work counts as waiting: the next staged task may
+  // start, and when nobody else can run, time moves on so that its timers still
+  // fire. A single fruitless poll does not: event loops poll with a zero timeout
+  // between callbacks, and that must neither start other processes early nor move
+  // the clock.
+  if (ready_.empty() && !draining_ && ++fruitless_polls_ >= kPollsBeforeIdle) {
+    if (!staged_.empty()) {
+      make_ready(*staged_.front());
+      staged_.pop_front();
+    } else {
+      clock_.advance_to(clock_.elapsed() + kSpinQuantum);
+    }
+  }
+  make_ready(self);
+  switch_away(self);
+}
+
+void Scheduler::cancel(Task& task) {
+  if (task.state_ == TaskState::done || task.cancel_) return;
+  task.cancel_ = true;
+  if (task.state_ == TaskState::staged) {
+    staged_.erase(std::find(staged_.begin(), staged_.end(), &task));
+    task.state_ = TaskState::done;
+    --live_;
+  } else if (task.state_ == TaskState::blocked) {
+    wake(task, true);
+  }
+}
+
+void Scheduler::fire_due_timers() {
+  while (!timers_.empty() && timers_.top().deadline <= clock_.elapsed()) {
+    const Timer timer = timers_.top();
+    timers_.pop();
+    if (timer.task->wait_generation_ == timer.generation) wake(*timer.task, true);
+  }
+}
+
+void Scheduler::run_one() {
+  Task& task = pick();
+  task.state_ = TaskState::running;
+  current_ = &task;
+  task.resume();
+  current_ = nullptr;
+  if (task.state_ == TaskState::done) --live_;
+}
+
+void Scheduler::drain(std::size_t turns) {
+  draining_ = true;
+  fire_due_timers();
+  while (!ready_.empty() && turns-- > 0) run_one();
+  draining_ = false;
+}
+
+Scheduler::Stop Scheduler::run(const std::function<bool()>& until) {
+  for (;;) {
+    if (until()) return Stop::condition;
+    fire_due_timers();
+    if (!ready_.empty()) {
+      run_one();
+      continue;
+    }
+    if (!staged_.empty()) {
+      make_ready(*staged_.front());
+      staged_.pop_front();
+      continue;
+    }
+    // Timers of tasks woken some other way are stale: they must not move the clock.
+    while (!timers_.empty() &&
+           (timers_.top().task->state_ != TaskState::blocked ||
+            timers_.top().task->wait_generation_ != timers_.top().generation))
+      timers_.pop();
+    if (!timers_.empty()) {
+      clock_.advance_to(timers_.top().deadline);
+      continue;
+    }
+    return live_ == 0 ? Stop::idle : Stop::deadlock;
+  }
+}
+
+std::vector<const Task*> Scheduler::blocked_tasks() const {
+  std::vector<const Task*> blocked;
+  for (const Task* task : all_)
+    if (task->state_ == TaskState::blocked) blocked.push_back(task);
+  std::sort(blocked.begin(), blocked.end(),
+            [](const Task* a, const Task* b) { return a->id() < b->id(); });
+  return blocked;
+}
+
+}  // namespace netsim

@@ -1,0 +1,101 @@
+#include "netsim/simulation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "fiber_task.hpp"
+#include "netsim/transcript.hpp"
+
+namespace netsim {
+namespace {
+
+// Enough for servers to answer what the last process left them; a bound so that a
+// task that never blocks cannot keep the run from ending.
+constexpr std::size_t kDrainTurns = 10'000;
+
+}  // namespace
+
+Simulation::Simulation(Config config) : kernel_(std::make_unique<Kernel>(config)) {}
+
+Simulation::~Simulation() = default;
+
+Host& Simulation::add_host(std::string name, std::vector<Ip> addresses) {
+  return kernel_->add_host(std::move(name), std::move(addresses));
+}
+
+Process& Simulation::create_process(std::string name, Host* host) {
+  // The same script started twice must still be told apart in the transcript.
+  std::string unique = name;
+  for (int n = 2;; ++n) {
+    bool taken = false;
+    for (const auto& process : kernel_->processes()) taken = taken || process->name() == unique;
+    if (!taken) break;
+    unique = fmt::format("{}-{}", name, n);
+  }
+  return kernel_->create_process(unique, host ? *host : kernel_->default_host());
+}
+
+int Simulation::spawn(std::string name, TaskFn body, Host* host) {
+  Kernel& kernel = *kernel_;
+  Process& process = create_process(std::move(name), host);
+  auto task = std::make_unique<FiberTask>(
+      kernel.next_task_id(), process, process.name(),
+      [&kernel, body = std::move(body)](Task& self) { run_task_body(kernel, self, body); });
+  kernel.add_task(std::move(task), true);
+  return process.pid();
+}
+
+RunResult Simulation::run() {
+  if (kernel_->processes().empty())
+    throw std::logic_error("nothing to run: spawn() a process before run()");
+  if (ran_) throw std::logic_error("run() was called already: make a new Simulation to run again");
+  ran_ = true;
+  const Process& last = *kernel_->processes().back();
+  const auto stop = kernel_->scheduler().run([&] { return last.exited(); });
+  if (stop == Scheduler::Stop::deadlock) {
+    const std::string report =
+        fmt::format("deadlock at {:.6f}s: every task is blocked and no timer is pending\n{}",
+                    static_cast<double>(kernel_->clock().elapsed()) / kSecond,
+                    kernel_->describe_waits());
+    kernel_->trace().record(EventKind::deadlock, kernel_->clock().elapsed()).text = report;
+    stop_all();
+    throw DeadlockError(report);
+  }
+  kernel_->scheduler().drain(kDrainTurns);
+  RunResult result;
+  result.elapsed = kernel_->clock().elapsed();
+  const std::vector<int> killed = stop_all();
+  for (const auto& process : kernel_->processes()) {
+    const bool was_killed = std::find(killed.begin(), killed.end(), process->pid()) != killed.end();
+    result.processes.push_back(
+        {process->pid(), process->name(), process->exit_status().value_or(kKilledStatus), was_killed});
+  }
+  result.exit_status = result.processes.back().status;
+  return result;
+}
+
+std::vector<int> Simulation::stop_all() {
+  // Like a terminal's Ctrl-C at the end of a tutorial run: whatever still runs is
+  // stopped, its stack unwound and its sockets closed, in pid order.
+  std::vector<int> killed;
+  for (const auto& process : kernel_->processes()) {
+    if (process->exited()) continue;
+    killed.push_back(process->pid());
+    Event& event = kernel_->trace().record(EventKind::kill, kernel_->clock().elapsed());
+    event.pid = process->pid();
+    for (Task* task : process->tasks()) kernel_->scheduler().cancel(*task);
+  }
+  kernel_->scheduler().run([] { return false; });
+  // A process whose first task never started has nobody to end it.
+  for (const auto& process : kernel_->processes())
+    if (!process->exited()) kernel_->exit_process(*process, kKilledStatus);
+  return killed;
+}
+
+std::string Simulation::transcript() const { return make_transcript(kernel_->trace()); }
+
+const Trace& Simulation::trace() const { return kernel_->trace(); }
+
+}  // namespace netsim

@@ -1,0 +1,88 @@
+#pragma once
+// A simulated socket: the state Linux keeps per socket, reduced to what programs can
+// observe through the socket calls.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "netsim/address.hpp"
+#include "netsim/kernel.hpp"
+#include "netsim/task.hpp"
+
+namespace netsim {
+
+// Bytes waiting to be read. Consumed from the front without moving the rest on
+// every read; the storage is compacted once the read part dominates.
+class ByteQueue {
+ public:
+  std::size_t size() const { return data_.size() - head_; }
+  bool empty() const { return size() == 0; }
+  std::string_view view() const { return std::string_view(data_).substr(head_); }
+  void append(std::string_view bytes) { data_.append(bytes); }
+  void consume(std::size_t n) {
+    head_ += n;
+    if (head_ == data_.size()) {
+      data_.clear();
+      head_ = 0;
+    } else if (head_ > 4096 && head_ * 2 > data_.size()) {
+      data_.erase(0, head_);
+      head_ = 0;
+    }
+  }
+
+ private:
+  std::string data_;
+  std::size_t head_ = 0;
+};
+
+struct Datagram {
+  std::string data;
+  Address from;
+};
+
+enum class SockState : std::uint8_t { open, listening, connecting, connected, closed };
+
+struct Socket : std::enable_shared_from_this<Socket> {
+  std::uint64_t id = 0;  // creation order: names sockets in descriptions
+  bool stream = true;    // SOCK_STREAM, else SOCK_DGRAM
+  Family family = Family::inet;
+  Host* host = nullptr;
+  SockState state = SockState::open;
+  bool nonblocking = false;
+  bool v6only = false;
+  bool reuseaddr = false;
+  bool reuseport = false;
+  std::size_t rcvbuf = 0;
+  int open_fds = 0;
+  std::optional<Address> local;
+  std::optional<Address> remote;
+  int error = 0;  // pending SO_ERROR, reported once by the next call that can fail
+  std::map<std::pair<int, int>, int> options;  // accepted options we do not model
+  WaitQueue waiters;
+
+  // Listening stream socket.
+  int backlog = 0;
+  std::deque<std::shared_ptr<Socket>> accept_queue;  // established, not yet accepted
+  std::deque<std::weak_ptr<Socket>> syn_queue;       // connects waiting for room
+
+  // Connected stream socket.
+  std::uint64_t conn = 0;
+  Socket* peer = nullptr;  // the other end while it is open
+  ByteQueue rx;
+  bool rd_shut = false;  // shutdown(SHUT_RD) here
+  bool wr_shut = false;  // shutdown(SHUT_WR) here
+  bool eof = false;      // the peer's FIN arrived: reads end once rx is drained
+  bool dead = false;     // reset: nothing more can be sent or received
+
+  // Datagram socket.
+  std::deque<Datagram> datagrams;
+  std::size_t datagram_bytes = 0;
+
+  std::size_t room() const { return rx.size() < rcvbuf ? rcvbuf - rx.size() : 0; }
+};
+
+}  // namespace netsim

@@ -1,0 +1,27 @@
+"""netsim: a deterministic network simulator.
+
+Servers and clients talk over virtual sockets, in virtual time, scheduled by a
+seeded scheduler: the same seed gives byte-identical output on every run.
+
+    >>> import socket, netsim
+    >>> def serve():
+    ...     with socket.create_server(("127.0.0.1", 7)) as listener:
+    ...         conn, _ = listener.accept()
+    ...         conn.sendall(conn.recv(100))
+    >>> def ask():
+    ...     with socket.create_connection(("127.0.0.1", 7)) as sock:
+    ...         sock.sendall(b"ping")
+    ...         print("got", sock.recv(100))
+    >>> sim = netsim.Simulation(seed=42)
+    >>> sim.spawn("server", serve)
+    1000
+    >>> sim.spawn("client", ask)
+    1001
+    >>> print(sim.run(), end="")
+    client: got b'ping'
+"""
+
+from netsim._core import __version__
+from netsim.simulation import DeadlockError, ProcessResult, Result, Simulation, run_scripts
+
+__all__ = ["__version__", "Simulation", "Result", "ProcessResult", "DeadlockError", "run_scripts"]

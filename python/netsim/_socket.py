@@ -1,0 +1,318 @@
+"""Simulated sockets for Python code running in a simulated task.
+
+``socket.socket(...)`` called on a task's thread returns a :class:`SimSocket`, a
+subclass of ``socket.socket`` (so ``isinstance`` checks and ``makefile`` keep
+working) whose calls go to netsim's kernel. Anywhere else, ``socket.socket`` is the
+real one. ``fileno()`` is the simulated descriptor: the simulated process's lowest
+free number, so it is the same on every run whatever files the host process has
+open. The C socket object underneath holds a real placeholder (an unbound AF_UNIX
+socket) that can reach no network.
+
+Timeouts follow CPython: with a timeout the kernel socket is non-blocking and each
+call waits in ``poll`` for at most the time left.
+"""
+
+from __future__ import annotations
+
+import _socket
+import errno
+import os
+import socket as _socket_module
+
+from netsim import _core
+
+_real_socket = _socket_module.socket
+_NO_FLAGS = ~(_socket_module.SOCK_NONBLOCK | _socket_module.SOCK_CLOEXEC)
+_POLLIN, _POLLOUT = 0x001, 0x004
+_AF_INET, _AF_INET6 = _socket_module.AF_INET, _socket_module.AF_INET6
+
+
+def _placeholder() -> int:
+    # CPython checks that a socket object's descriptor is a socket. An unbound
+    # AF_UNIX datagram socket is one that cannot reach any network, even through a
+    # call this module would fail to intercept.
+    return _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC).detach()
+
+
+def _ip_for(family: int, host) -> str:
+    """A literal address of ``family`` for a host name or address, as getaddrinfo would."""
+    if isinstance(host, bytes):
+        host = host.decode("idna")
+    if host in ("", None):
+        return "0.0.0.0" if family == _AF_INET else "::"
+    if host == "<broadcast>":
+        return "255.255.255.255"
+    want_v6 = family == _AF_INET6
+    for address in _core.resolve(host):
+        if (":" in address) == want_v6:
+            return address
+    if want_v6:  # an IPv4 name for an IPv6 socket: its v4-mapped form
+        for address in _core.resolve(host):
+            return "::ffff:" + address
+    raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
+
+
+def _split(family: int, address) -> tuple[str, int]:
+    if family not in (_AF_INET, _AF_INET6):
+        raise OSError(errno.EAFNOSUPPORT, os.strerror(errno.EAFNOSUPPORT))
+    if not isinstance(address, tuple) or len(address) < 2:
+        kind = "AF_INET" if family == _AF_INET else "AF_INET6"
+        raise TypeError(f"{kind} address must be tuple, not {type(address).__name__}")
+    return _ip_for(family, address[0]), int(address[1])
+
+
+def _python_address(family: int, pair: tuple[str, int]):
+    return pair if family == _AF_INET else (pair[0], pair[1], 0, 0)
+
+
+class SimSocket(_real_socket):
+    """A socket on netsim's virtual network (see the module docstring)."""
+
+    __slots__ = ("_fd",)
+    # A program printing its socket must see what it would see on Linux.
+    __module__ = "socket"
+    __qualname__ = "socket"
+
+    def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
+        """``fileno`` names an existing simulated descriptor (from accept or dup)."""
+        family = _AF_INET if family == -1 else int(family)
+        type = _socket_module.SOCK_STREAM if type == -1 else int(type)
+        proto = 0 if proto == -1 else int(proto)
+        self._fd = _core.socket(family, type, proto, -1) if fileno is None else int(fileno)
+        super().__init__(family, type, proto, _placeholder())
+        self._sync_blocking()
+
+    def fileno(self) -> int:
+        return -1 if _socket.socket.fileno(self) == -1 else self._fd
+
+    # -- blocking mode: the kernel socket is non-blocking whenever a timeout is set
+
+    def _sync_blocking(self) -> None:
+        _core.set_nonblocking(self.fileno(), self.gettimeout() is not None)
+
+    def settimeout(self, value) -> None:
+        super().settimeout(value)
+        self._sync_blocking()
+
+    def setblocking(self, flag: bool) -> None:
+        super().setblocking(flag)
+        self._sync_blocking()
+
+    def _wait(self, events: int, deadline: float | None) -> None:
+        """After EAGAIN: wait for readiness until the deadline of a timeout, or raise."""
+        timeout = self.gettimeout()
+        if timeout == 0.0:
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+        left = deadline - _core.monotonic_ns() / 1e9
+        if left <= 0 or not _core.poll([(self.fileno(), events)], int(left * 1e9)):
+            raise TimeoutError("timed out")
+
+    def _retry(self, events: int, call, *args):
+        timeout = self.gettimeout()
+        deadline = None if timeout is None else _core.monotonic_ns() / 1e9 + timeout
+        while True:
+            try:
+                return call(*args)
+            except BlockingIOError:
+                if timeout is None:
+                    raise
+                self._wait(events, deadline)
+
+    # -- set-up
+
+    def bind(self, address) -> None:
+        _core.bind(self.fileno(), *_split(self.family, address))
+
+    def listen(self, backlog: int = min(_socket_module.SOMAXCONN, 128)) -> None:
+        _core.listen(self.fileno(), backlog)
+
+    def _accept(self):
+        fd, peer = self._retry(_POLLIN, _core.accept, self.fileno(), 0, -1)
+        return fd, _python_address(self.family, tuple(peer))
+
+    def accept(self):
+        fd, address = self._accept()
+        conn = SimSocket(self.family, self.type & _NO_FLAGS, self.proto, fileno=fd)
+        if _socket_module.getdefaulttimeout() is None and self.gettimeout():
+            conn.setblocking(True)
+        return conn, address
+
+    def connect(self, address) -> None:
+        host, port = _split(self.family, address)
+        timeout = self.gettimeout()
+        try:
+            _core.connect(self.fileno(), host, port)
+            return
+        except BlockingIOError as e:
+            if e.errno != errno.EINPROGRESS or timeout == 0.0:
+                raise
+        if not _core.poll([(self.fileno(), _POLLOUT)], int(timeout * 1e9)):
+            raise TimeoutError("timed out")
+        err = _core.getsockopt(self.fileno(), _socket_module.SOL_SOCKET, _socket_module.SO_ERROR)
+        if err:
+            raise OSError(err, os.strerror(err))
+
+    def connect_ex(self, address) -> int:
+        try:
+            self.connect(address)
+        except OSError as e:
+            if isinstance(e, _socket_module.gaierror):
+                raise
+            return e.errno or 0
+        return 0
+
+    # -- data
+
+    def send(self, data, flags: int = 0) -> int:
+        return self._retry(_POLLOUT, _core.send, self.fileno(), data, flags)
+
+    def sendall(self, data, flags: int = 0) -> None:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.send(view, flags):]
+
+    def sendto(self, data, flags_or_address, address=None) -> int:
+        flags, address = (0, flags_or_address) if address is None else (flags_or_address, address)
+        host, port = _split(self.family, address)
+        return self._retry(_POLLOUT, _core.sendto, self.fileno(), data, flags, host, port)
+
+    def recv_into(self, buffer, nbytes: int = 0, flags: int = 0) -> int:
+        return self._retry(_POLLIN, _core.recv_into, self.fileno(), buffer, nbytes, flags)[0]
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
+        buffer = bytearray(bufsize)
+        n = self.recv_into(buffer, bufsize, flags)
+        return bytes(buffer[:n])
+
+    def recvfrom_into(self, buffer, nbytes: int = 0, flags: int = 0):
+        n, peer = self._retry(_POLLIN, _core.recv_into, self.fileno(), buffer, nbytes, flags)
+        return n, _python_address(self.family, tuple(peer))
+
+    def recvfrom(self, bufsize: int, flags: int = 0):
+        buffer = bytearray(bufsize)
+        n, peer = self.recvfrom_into(buffer, bufsize, flags)
+        return bytes(buffer[:n]), peer
+
+    # -- state
+
+    def shutdown(self, how: int) -> None:
+        _core.shutdown(self.fileno(), how)
+
+    def getsockname(self):
+        return _python_address(self.family, tuple(_core.getsockname(self.fileno())))
+
+    def getpeername(self):
+        return _python_address(self.family, tuple(_core.getpeername(self.fileno())))
+
+    def setsockopt(self, level: int, optname: int, value, optlen=None) -> None:
+        if isinstance(value, (bytes, bytearray)):
+            value = int.from_bytes(value[:4].ljust(4, b"\0"), "little")
+        _core.setsockopt(self.fileno(), level, optname, int(value or 0))
+
+    def getsockopt(self, level: int, optname: int, buflen: int | None = None):
+        value = _core.getsockopt(self.fileno(), level, optname)
+        if buflen is None:
+            return value
+        return value.to_bytes(4, "little", signed=True).ljust(buflen, b"\0")[:buflen]
+
+    def dup(self):
+        fd = _core.dup(self.fileno(), -1)
+        return SimSocket(self.family, self.type & _NO_FLAGS, self.proto, fileno=fd)
+
+    def detach(self) -> int:
+        raise OSError(errno.EOPNOTSUPP, "netsim: a simulated socket cannot be detached from its object")
+
+    def _real_close(self, _ss=_socket.socket):
+        fd = self.fileno()
+        if fd >= 0 and _core.in_task():
+            _core.close(fd)
+        _ss.close(self)
+
+    def sendmsg(self, *args, **kwargs):
+        raise OSError(errno.EOPNOTSUPP, "netsim does not simulate socket.sendmsg() yet")
+
+    def recvmsg(self, *args, **kwargs):
+        raise OSError(errno.EOPNOTSUPP, "netsim does not simulate socket.recvmsg() yet")
+
+
+def _new(cls, *args, **kwargs):
+    if cls is _real_socket and _core.in_task():
+        cls = SimSocket
+    return _real_socket.__base__.__new__(cls, *args, **kwargs)
+
+
+def _socketpair(family=None, type=_socket_module.SOCK_STREAM, proto=0):
+    """A connected pair over the virtual loopback, as CPython builds one on Windows."""
+    if not _core.in_task():
+        return _real_socketpair(family, type, proto) if family is not None else _real_socketpair()
+    with SimSocket(_AF_INET, type, proto) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        a = SimSocket(_AF_INET, type, proto)
+        a.connect(listener.getsockname())
+        b, _ = listener.accept()
+    return a, b
+
+
+def _create_connection(address, timeout=_socket_module._GLOBAL_DEFAULT_TIMEOUT,
+                       source_address=None, **kwargs):
+    if not _core.in_task():
+        return _real_create_connection(address, timeout, source_address, **kwargs)
+    host, port = address
+    family = _AF_INET6 if isinstance(host, str) and ":" in host else _AF_INET
+    sock = SimSocket(family, _socket_module.SOCK_STREAM)
+    try:
+        if timeout is not _socket_module._GLOBAL_DEFAULT_TIMEOUT:
+            sock.settimeout(timeout)
+        if source_address:
+            sock.bind(source_address)
+        sock.connect((host, port))
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+    if not _core.in_task():
+        return _real_getaddrinfo(host, port, family, type, proto, flags)
+    if isinstance(port, str):
+        port = int(port) if port.isdigit() else _socket_module.getservbyname(port)
+    port = port or 0
+    if host is None:
+        candidates = ["::", "0.0.0.0"] if flags & _socket_module.AI_PASSIVE else ["::1", "127.0.0.1"]
+    else:
+        candidates = _core.resolve(host.decode("idna") if isinstance(host, bytes) else host)
+        if not candidates:
+            raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
+    kinds = [type] if type else [_socket_module.SOCK_STREAM, _socket_module.SOCK_DGRAM]
+    result = []
+    for address in candidates:
+        fam = _AF_INET6 if ":" in address else _AF_INET
+        if family not in (0, fam):
+            continue
+        for kind in kinds:
+            protocol = proto or (6 if kind == _socket_module.SOCK_STREAM else 17)
+            sockaddr = (address, port) if fam == _AF_INET else (address, port, 0, 0)
+            result.append((_socket_module.AddressFamily(fam), _socket_module.SocketKind(kind),
+                           protocol, "", sockaddr))
+    if not result:
+        raise _socket_module.gaierror(_socket_module.EAI_ADDRFAMILY, "Address family for hostname not supported")
+    return result
+
+
+_real_socketpair = _socket_module.socketpair
+_real_create_connection = _socket_module.create_connection
+_real_getaddrinfo = _socket_module.getaddrinfo
+
+
+def patches():
+    """(object, attribute, replacement) for netsim._patch."""
+    return [
+        (_real_socket, "__new__", _new),
+        (_socket_module, "socketpair", _socketpair),
+        (_socket_module, "create_connection", _create_connection),
+        (_socket_module, "getaddrinfo", _getaddrinfo),
+    ]

@@ -1,0 +1,44 @@
+"""Virtual time for simulated tasks: ``time.time``, ``monotonic``, ``perf_counter``
+(and their ``_ns`` forms) read the simulation's clock, and ``time.sleep`` blocks the
+task in virtual time, so a ``sleep(5)`` costs no wall time and logged timestamps
+repeat on every run."""
+
+from __future__ import annotations
+
+import time as _time_module
+
+from netsim import _core
+
+_real = {name: getattr(_time_module, name) for name in (
+    "time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns", "sleep")}
+
+
+def _dispatch(name: str, virtual):
+    real = _real[name]
+
+    def replacement(*args):
+        return virtual(*args) if _core.in_task() else real(*args)
+
+    replacement.__name__ = replacement.__qualname__ = name
+    replacement.__doc__ = real.__doc__
+    return replacement
+
+
+def _sleep(seconds) -> None:
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    _core.sleep(round(seconds * 1e9))
+
+
+def patches():
+    """(object, attribute, replacement) for netsim._patch."""
+    virtual = {
+        "time": lambda: _core.time_ns() / 1e9,
+        "time_ns": _core.time_ns,
+        "monotonic": lambda: _core.monotonic_ns() / 1e9,
+        "monotonic_ns": _core.monotonic_ns,
+        "perf_counter": lambda: _core.monotonic_ns() / 1e9,
+        "perf_counter_ns": _core.monotonic_ns,
+        "sleep": _sleep,
+    }
+    return [(_time_module, name, _dispatch(name, fn)) for name, fn in virtual.items()]

@@ -1,0 +1,177 @@
+"""The in-process API: run Python servers and clients together on netsim's virtual
+network, in virtual time, with one seeded scheduler."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import runpy
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from netsim import _core, _patch
+
+DeadlockError = _core.DeadlockError
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """How one simulated process ended."""
+
+    pid: int
+    name: str
+    status: int  #: exit status; 143 when the run stopped it
+    killed: bool  #: still running when the last process ended
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a run produced. ``str(result)`` is the transcript."""
+
+    transcript_bytes: bytes  #: every line the tasks printed, "name: line", exactly
+    exit_status: int  #: of the last spawned process, as with ``simrun``
+    elapsed: float  #: virtual seconds the run took
+    processes: list[ProcessResult]
+    trace_jsonl: str = field(repr=False)  #: the core's event trace, one JSON object per line
+
+    @property
+    def transcript(self) -> str:
+        """The transcript as text (bytes that are not UTF-8 shown as ``\\xNN``)."""
+        return self.transcript_bytes.decode("utf-8", "backslashreplace")
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        """The core's events (spawn, connect, send, ...) as dictionaries, in order."""
+        return [json.loads(line) for line in self.trace_jsonl.splitlines()]
+
+    def __str__(self) -> str:
+        return self.transcript
+
+    def _repr_html_(self) -> str:
+        names = sorted({p.name for p in self.processes})
+        palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+        colour = {name: palette[i % len(palette)] for i, name in enumerate(names)}
+        rows = []
+        for line in self.transcript.splitlines():
+            name, _, text = line.partition(": ")
+            rows.append(f'<span style="color:{colour.get(name, "inherit")}"><b>{html.escape(name)}</b>: '
+                        f"{html.escape(text)}</span>")
+        return '<pre class="netsim-transcript">' + "\n".join(rows) + "</pre>"
+
+
+def _task_main(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> int:
+    """Runs a task's code as a Python thread would, and turns its end into an exit
+    status: an uncaught exception prints its traceback to the task's stderr (the
+    transcript) and gives 1; SystemExit gives its code."""
+    try:
+        target(*args, **kwargs)
+        return 0
+    except _core.TaskCancelled:
+        raise
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            return e.code or 0
+        print(e.code, file=sys.stderr)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+
+
+def _run_path(path: str, argv: Sequence[str]) -> None:
+    sys.argv = [path, *argv]
+    runpy.run_path(path, run_name="__main__")
+
+
+def _run_module(module: str, argv: Sequence[str]) -> None:
+    sys.argv = [module, *argv]
+    runpy.run_module(module, run_name="__main__", alter_sys=False)
+
+
+class Simulation:
+    """A virtual network with its clock, scheduler and trace.
+
+    >>> sim = Simulation(seed=42)
+    >>> sim.spawn("server", serve, args=(10000,))   # doctest: +SKIP
+    >>> sim.spawn("client", ask, args=("hello",))   # doctest: +SKIP
+    >>> print(sim.run())                            # doctest: +SKIP
+
+    Tasks start in spawn order, each once every earlier one is blocked (in
+    ``accept``, ``recv``, ``select``, ``sleep``...), so servers listen before their
+    clients connect. The run ends when the last spawned task ends; tasks still
+    running are then stopped. Inside the tasks, and only there, ``socket``,
+    ``select``, ``selectors``, ``time`` and ``print`` use the simulation.
+    """
+
+    def __init__(self, seed: int = 0, *, policy: str = "run-until-block",
+                 epoch: float | None = None, socket_buffer: int = 64 * 1024) -> None:
+        """``policy``: "run-until-block" (a task runs until it blocks) or "random"
+        (a seeded choice at every scheduling point, to explore interleavings).
+        ``epoch``: the virtual wall clock at the start, in seconds since 1970
+        (default 2024-01-01T00:00:00Z). ``socket_buffer``: each socket's receive
+        buffer in bytes."""
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+        epoch_ns = None if epoch is None else round(epoch * 1e9)
+        self._sim = _core.Simulation(seed, policy, epoch_ns, socket_buffer)
+        self._ran = False
+
+    def add_host(self, name: str, *addresses: str) -> None:
+        """Adds a machine with its own addresses (and its own loopback), reachable
+        from every other host; ``spawn(..., host=name)`` runs a task on it."""
+        self._sim.add_host(name, list(addresses))
+
+    def spawn(self, name: str, target: Callable[..., Any], args: Iterable[Any] = (),
+              kwargs: dict[str, Any] | None = None, *, host: str | None = None) -> int:
+        """Adds a process named ``name`` that calls ``target(*args, **kwargs)``.
+        Names are made unique ("client", "client-2"). Returns its virtual pid."""
+        if not callable(target):
+            raise TypeError(f"target must be callable, not {type(target).__name__}")
+        args, kwargs = tuple(args), dict(kwargs or {})
+        return self._sim.spawn(name, lambda: _task_main(target, args, kwargs), host)
+
+    def spawn_script(self, name: str | None, path: str | os.PathLike[str],
+                     argv: Iterable[str] = (), *, host: str | None = None) -> int:
+        """Adds a process that runs a Python script as ``__main__`` with ``sys.argv``
+        set to ``[path, *argv]``. ``name`` defaults to the script's stem."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no such script: {path}")
+        name = name or os.path.splitext(os.path.basename(path))[0]
+        return self.spawn(name, _run_path, (path, list(argv)), host=host)
+
+    def spawn_module(self, name: str | None, module: str, argv: Iterable[str] = (),
+                     *, host: str | None = None) -> int:
+        """Adds a process that runs ``python -m module argv...``."""
+        return self.spawn(name or module.rpartition(".")[2], _run_module, (module, list(argv)), host=host)
+
+    def run(self) -> Result:
+        """Runs every process; see the class docstring. Raises DeadlockError (with
+        the core's report of who waits for what) when every task is blocked and no
+        timer is pending."""
+        if self._ran:
+            raise RuntimeError("run() was called already: make a new Simulation to run again")
+        self._ran = True
+        _patch.install()
+        try:
+            outcome = self._sim.run()
+        finally:
+            _patch.uninstall()
+        return Result(
+            transcript_bytes=self._sim.transcript(),
+            exit_status=outcome["exit_status"],
+            elapsed=outcome["elapsed_ns"] / 1e9,
+            processes=[ProcessResult(*p) for p in outcome["processes"]],
+            trace_jsonl=self._sim.trace_jsonl(),
+        )
+
+
+def run_scripts(paths: Iterable[str | os.PathLike[str]], seed: int = 0, **options: Any) -> Result:
+    """Runs Python scripts together, like ``simrun --seed SEED a.py b.py``."""
+    sim = Simulation(seed, **options)
+    for path in paths:
+        sim.spawn_script(None, path)
+    return sim.run()

@@ -1,0 +1,158 @@
+// The calls Python code in a simulated task makes: the kernel's socket, poll, time
+// and output calls, for the patched `socket`, `select`, `selectors`, `time` and
+// `sys.stdout`. Each releases the GIL while in the kernel: a call that blocks hands
+// the baton to the next task, which needs the GIL to run.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cerrno>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "netsim/errors.hpp"
+#include "bindings.hpp"
+#include "python_task.hpp"
+
+namespace netsim::python {
+namespace {
+
+TaskContext& task() {
+  TaskContext& context = current();
+  if (!context.task) throw std::logic_error("netsim: this call is only possible inside a simulated task");
+  return context;
+}
+
+// OSError(errno, message): Python picks the subclass (ConnectionRefusedError, ...).
+[[noreturn]] void raise_errno(long err) {
+  const int code = static_cast<int>(err);
+  PyErr_SetObject(PyExc_OSError, py::make_tuple(code, errno_message(code)).ptr());
+  throw py::error_already_set();
+}
+
+long check(long r) {
+  if (r < 0) raise_errno(-r);
+  return r;
+}
+
+template <typename Call>
+long call(Call&& fn) {
+  TaskContext& context = task();
+  long r;
+  {
+    py::gil_scoped_release release;
+    r = fn(*context.kernel, *context.task);
+  }
+  return check(r);
+}
+
+Address to_address(const std::string& host, int port) {
+  const std::optional<Ip> ip = Ip::parse(host);
+  if (!ip) throw py::value_error("netsim: not an IP address: '" + host + "'");
+  if (port < 0 || port > 65535) throw py::value_error("port must be 0-65535.");
+  return {*ip, static_cast<std::uint16_t>(port)};
+}
+
+py::tuple from_address(const Address& address) {
+  return py::make_tuple(address.ip.str(), address.port);
+}
+
+}  // namespace
+
+void bind_calls(py::module_& m) {
+  m.def("in_task", [] { return current().task != nullptr; },
+        "Whether this thread runs a simulated task.");
+  m.def("socket", [](int family, int type, int proto, int at) {
+    return call([&](Kernel& k, Task& t) { return k.socket(t, family, type, proto, at); });
+  });
+  m.def("bind", [](int fd, const std::string& host, int port) {
+    const Address address = to_address(host, port);
+    call([&](Kernel& k, Task& t) { return k.bind(t, fd, address); });
+  });
+  m.def("listen", [](int fd, int backlog) {
+    call([&](Kernel& k, Task& t) { return k.listen(t, fd, backlog); });
+  });
+  m.def("accept", [](int fd, int flags, int at) {
+    Address peer;
+    const long new_fd = call([&](Kernel& k, Task& t) { return k.accept(t, fd, &peer, flags, at); });
+    return py::make_tuple(new_fd, from_address(peer));
+  });
+  m.def("connect", [](int fd, const std::string& host, int port) {
+    const Address address = to_address(host, port);
+    call([&](Kernel& k, Task& t) { return k.connect(t, fd, address); });
+  });
+  m.def("send", [](int fd, py::buffer data, int flags) {
+    const py::buffer_info info = data.request();
+    const auto size = static_cast<std::size_t>(info.size * info.itemsize);
+    return call([&](Kernel& k, Task& t) { return k.sendto(t, fd, info.ptr, size, flags, nullptr); });
+  });
+  m.def("sendto", [](int fd, py::buffer data, int flags, const std::string& host, int port) {
+    const Address to = to_address(host, port);
+    const py::buffer_info info = data.request();
+    const auto size = static_cast<std::size_t>(info.size * info.itemsize);
+    return call([&](Kernel& k, Task& t) { return k.sendto(t, fd, info.ptr, size, flags, &to); });
+  });
+  m.def("recv_into", [](int fd, py::buffer buffer, std::size_t size, int flags) {
+    const py::buffer_info info = buffer.request(true);
+    const auto capacity = static_cast<std::size_t>(info.size * info.itemsize);
+    if (size == 0 || size > capacity) size = capacity;
+    Address from;
+    const long n = call([&](Kernel& k, Task& t) { return k.recvfrom(t, fd, info.ptr, size, flags, &from); });
+    return py::make_tuple(n, from_address(from));
+  });
+  m.def("shutdown", [](int fd, int how) { call([&](Kernel& k, Task& t) { return k.shutdown(t, fd, how); }); });
+  m.def("close", [](int fd) { call([&](Kernel& k, Task& t) { return k.close(t, fd); }); });
+  m.def("dup", [](int fd, int at) { return call([&](Kernel& k, Task& t) { return k.dup(t, fd, at); }); });
+  m.def("getsockname", [](int fd) {
+    Address address;
+    call([&](Kernel& k, Task& t) { return k.getsockname(t, fd, &address); });
+    return from_address(address);
+  });
+  m.def("getpeername", [](int fd) {
+    Address address;
+    call([&](Kernel& k, Task& t) { return k.getpeername(t, fd, &address); });
+    return from_address(address);
+  });
+  m.def("set_nonblocking", [](int fd, bool on) {
+    call([&](Kernel& k, Task& t) { return k.set_nonblocking(t, fd, on); });
+  });
+  m.def("setsockopt", [](int fd, int level, int name, int value) {
+    call([&](Kernel& k, Task& t) { return k.setsockopt(t, fd, level, name, value); });
+  });
+  m.def("getsockopt", [](int fd, int level, int name) {
+    int value = 0;
+    call([&](Kernel& k, Task& t) { return k.getsockopt(t, fd, level, name, &value); });
+    return value;
+  });
+  m.def(
+      "poll",
+      [](const std::vector<std::pair<int, int>>& wanted, std::optional<std::int64_t> timeout_ns) {
+        std::vector<pollfd> fds;
+        fds.reserve(wanted.size());
+        for (const auto& [fd, events] : wanted) fds.push_back({fd, static_cast<short>(events), 0});
+        call([&](Kernel& k, Task& t) { return k.poll(t, fds, timeout_ns); });
+        std::vector<std::pair<int, int>> ready;
+        for (const pollfd& entry : fds)
+          if (entry.revents) ready.emplace_back(entry.fd, entry.revents);
+        return ready;
+      },
+      py::arg("fds"), py::arg("timeout_ns") = py::none(),
+      "poll(2) over simulated descriptors: [(fd, events)] -> [(fd, revents)].");
+  m.def("sleep", [](std::int64_t ns) { call([&](Kernel& k, Task& t) { return k.sleep(t, ns); }); });
+  m.def("time_ns", [] { return task().kernel->clock().now(); });
+  m.def("monotonic_ns", [] { return task().kernel->clock().elapsed(); });
+  m.def("write", [](int stream, py::bytes data) {
+    const std::string bytes = data;
+    return call([&](Kernel& k, Task& t) { return k.write_output(t, stream, bytes); });
+  });
+  m.def("resolve", [](const std::string& name) {
+    std::vector<std::string> addresses;
+    for (const Ip& ip : task().kernel->resolve(name)) addresses.push_back(ip.str());
+    return addresses;
+  });
+  m.def("task_name", [] { return task().task->name(); });
+  m.def("pid", [] { return task().task->process().pid(); });
+}
+
+}  // namespace netsim::python

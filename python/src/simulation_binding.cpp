@@ -1,0 +1,123 @@
+// netsim._core.Simulation: the C++ Simulation, with tasks that run Python callables.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netsim/errors.hpp"
+#include "netsim/simulation.hpp"
+#include "bindings.hpp"
+#include "python_task.hpp"
+
+namespace netsim::python {
+
+py::object task_cancelled_type() {
+  // Lives as long as the interpreter; never freed, so never freed too late.
+  static PyObject* type =
+      PyErr_NewException("netsim._core.TaskCancelled", PyExc_BaseException, nullptr);
+  return py::reinterpret_borrow<py::object>(type);
+}
+
+namespace {
+
+Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
+                   std::size_t socket_buffer) {
+  Config config;
+  config.seed = seed;
+  if (policy == "random") {
+    config.policy = Policy::random;
+  } else if (policy != "run-until-block") {
+    throw py::value_error("policy is 'run-until-block' or 'random', not '" + policy + "'");
+  }
+  if (epoch_ns) config.epoch = *epoch_ns;
+  config.socket_buffer = socket_buffer;
+  return config;
+}
+
+Ip parse_ip(const std::string& text) {
+  const std::optional<Ip> ip = Ip::parse(text);
+  if (!ip) throw py::value_error("not an IP address: '" + text + "'");
+  return *ip;
+}
+
+}  // namespace
+
+void bind_simulation(py::module_& m) {
+  m.attr("TaskCancelled") = task_cancelled_type();
+  static py::exception<DeadlockError> deadlock(m, "DeadlockError", PyExc_RuntimeError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const TaskCancelled&) {
+      PyErr_SetNone(task_cancelled_type().ptr());
+    } catch (const DeadlockError& e) {
+      PyErr_SetString(deadlock.ptr(), e.what());
+    }
+  });
+
+  py::class_<Simulation>(m, "Simulation")
+      .def(py::init([](std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
+                       std::size_t socket_buffer) {
+             return std::make_unique<Simulation>(make_config(seed, policy, epoch_ns, socket_buffer));
+           }),
+           py::arg("seed") = 0, py::arg("policy") = "run-until-block",
+           py::arg("epoch_ns") = py::none(), py::arg("socket_buffer") = Config{}.socket_buffer)
+      .def(
+          "add_host",
+          [](Simulation& sim, std::string name, const std::vector<std::string>& addresses) {
+            std::vector<Ip> ips;
+            for (const auto& text : addresses) ips.push_back(parse_ip(text));
+            try {
+              sim.add_host(std::move(name), std::move(ips));
+            } catch (const std::invalid_argument& e) {
+              throw py::value_error(e.what());
+            }
+          },
+          py::arg("name"), py::arg("addresses"))
+      .def(
+          "spawn",
+          [](Simulation& sim, std::string name, py::object main, std::optional<std::string> host) {
+            Host* where = nullptr;
+            if (host) {
+              where = sim.kernel().find_host(*host);
+              if (!where) throw py::value_error("no host named '" + *host + "': add_host() it first");
+            }
+            Process& process = sim.create_process(std::move(name), where);
+            add_python_task(sim.kernel(), process, process.name(), std::move(main), true);
+            return process.pid();
+          },
+          py::arg("name"), py::arg("main"), py::arg("host") = py::none(),
+          "Adds a process whose first task calls main(), which returns the exit status.")
+      .def("run",
+           [](Simulation& sim) {
+             RunResult result;
+             {
+               py::gil_scoped_release release;
+               result = sim.run();
+             }
+             py::list processes;
+             for (const ProcessResult& p : result.processes)
+               processes.append(py::make_tuple(p.pid, p.name, p.status, p.killed));
+             py::dict out;
+             out["elapsed_ns"] = result.elapsed;
+             out["exit_status"] = result.exit_status;
+             out["processes"] = processes;
+             return out;
+           })
+      .def("transcript", [](const Simulation& sim) { return py::bytes(sim.transcript()); })
+      .def("trace_jsonl", [](const Simulation& sim) { return sim.trace().to_jsonl(); });
+
+  m.def(
+      "start_thread",
+      [](std::string name, py::object main) {
+        TaskContext& context = current();
+        if (!context.task) throw std::logic_error("netsim: start_thread outside a simulated task");
+        add_python_task(*context.kernel, context.task->process(), std::move(name), std::move(main),
+                        false);
+      },
+      "Starts main() as a new task (thread) of the calling task's process.");
+}
+
+}  // namespace netsim::python

@@ -1,0 +1,43 @@
+#pragma once
+// Shared helpers for the core tests.
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+
+#include "netsim/errors.hpp"
+#include "netsim/simulation.hpp"
+
+namespace netsim::test {
+
+inline const Ip kLoopback = Ip::v4(127, 0, 0, 1);
+
+inline Address loopback(std::uint16_t port) { return {kLoopback, port}; }
+
+// The errno a Sys call fails with, or 0 when it succeeds.
+inline int errno_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return 0;
+}
+
+// A listening TCP socket on 127.0.0.1:port.
+inline int listen_on(Sys& sys, std::uint16_t port, int backlog = 16) {
+  const int fd = sys.socket(AF_INET, SOCK_STREAM);
+  sys.bind(fd, loopback(port));
+  sys.listen(fd, backlog);
+  return fd;
+}
+
+// A TCP socket connected to 127.0.0.1:port.
+inline int connect_to(Sys& sys, std::uint16_t port) {
+  const int fd = sys.socket(AF_INET, SOCK_STREAM);
+  sys.connect(fd, loopback(port));
+  return fd;
+}
+
+}  // namespace netsim::test

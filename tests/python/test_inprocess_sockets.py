@@ -1,0 +1,297 @@
+"""Python servers and clients as functions in one process, on the virtual network."""
+
+import select
+import selectors
+import socket
+import sys
+import threading
+import time
+
+import pytest
+
+import netsim
+
+
+def echo_server(port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("localhost", port))
+    print("starting up on localhost port", port)
+    sock.listen(1)
+    while True:
+        connection, client_address = sock.accept()
+        with connection:
+            print("connection from", client_address)
+            while data := connection.recv(16):
+                print(f"received {data!r}")
+                connection.sendall(data)
+            print("no data from", client_address)
+
+
+def echo_client(port, message):
+    with socket.create_connection(("localhost", port)) as sock:
+        print("connected from", sock.getsockname())
+        sock.sendall(message)
+        received = b""
+        while len(received) < len(message):
+            received += sock.recv(16)
+        print(f"received {received!r}")
+
+
+def make_echo(seed=42):
+    sim = netsim.Simulation(seed=seed)
+    sim.spawn("server", echo_server, args=(10000,))
+    sim.spawn("client", echo_client, args=(10000, b"This is the message. It will be repeated."))
+    return sim
+
+
+def test_blocking_echo_is_identical_over_50_runs(run_many):
+    result = run_many(make_echo, times=50)
+    lines = result.transcript.splitlines()
+    assert lines[0] == "server: starting up on localhost port 10000"
+    assert "client: received b'This is the message. It will be repeated.'" in lines
+    # The server reads in 16-byte chunks: the message arrives in three pieces.
+    assert sum(line.startswith("server: received") for line in lines) == 3
+    assert result.exit_status == 0
+    server, client = result.processes
+    assert (server.name, server.killed, server.status) == ("server", True, 143)
+    assert (client.name, client.killed, client.status) == ("client", False, 0)
+
+
+def test_seeds_pick_different_ephemeral_ports():
+    ports = {make_echo(seed).run().transcript.split("connected from")[1].splitlines()[0] for seed in range(5)}
+    assert len(ports) > 1
+
+
+def test_connection_refused_is_the_real_exception():
+    def client():
+        try:
+            socket.create_connection(("127.0.0.1", 9))
+        except ConnectionRefusedError as e:
+            print(type(e).__name__, e.errno, e.strerror)
+
+    sim = netsim.Simulation()
+    sim.spawn("client", client)
+    assert sim.run().transcript == "client: ConnectionRefusedError 111 Connection refused\n"
+
+
+def test_crash_prints_the_traceback_and_resets_the_client():
+    def buggy_server():
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 8000))
+        listener.listen()
+        conn, _ = listener.accept()
+        conn.recv(4)  # reads part of the request, leaves the rest unread
+        raise RuntimeError("bug in the request handler")
+
+    def client():
+        sock = socket.create_connection(("127.0.0.1", 8000))
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        try:
+            sock.recv(100)
+        except ConnectionResetError as e:
+            print("client got", repr(e))
+
+    sim = netsim.Simulation()
+    sim.spawn("server", buggy_server)
+    sim.spawn("client", client)
+    result = sim.run()
+    assert "server: RuntimeError: bug in the request handler" in result.transcript
+    assert "server: Traceback (most recent call last):" in result.transcript
+    assert "client got ConnectionResetError(104, 'Connection reset by peer')" in result.transcript
+    assert result.processes[0].status == 1
+
+
+def test_sleep_costs_virtual_time_only():
+    def sleeper():
+        start, wall = time.monotonic(), time.time()
+        time.sleep(8)
+        print(f"slept {time.monotonic() - start:.9f} s; clock moved {time.time() - wall:.9f} s")
+
+    sim = netsim.Simulation()
+    sim.spawn("sleeper", sleeper)
+    result = sim.run()
+    assert result.transcript == "sleeper: slept 8.000000000 s; clock moved 8.000000000 s\n"
+    assert result.elapsed == 8.0
+
+
+def test_wall_clock_starts_at_the_epoch():
+    def show():
+        print(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time())))
+
+    sim = netsim.Simulation(epoch=1_000_000_000)
+    sim.spawn("clock", show)
+    assert sim.run().transcript == "clock: 2001-09-09 01:46:40\n"
+
+
+def test_socket_timeout_expires_in_virtual_time():
+    def server():
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 7000))
+        listener.listen()
+        conn, _ = listener.accept()
+        time.sleep(60)
+
+    def client():
+        sock = socket.create_connection(("127.0.0.1", 7000), timeout=1.5)
+        start = time.monotonic()
+        try:
+            sock.recv(10)
+        except TimeoutError as e:
+            print(f"{e} after {time.monotonic() - start} s")
+
+    sim = netsim.Simulation()
+    sim.spawn("server", server)
+    sim.spawn("client", client)
+    assert sim.run().transcript == "client: timed out after 1.5 s\n"
+
+
+def test_non_blocking_recv_raises_blocking_io_error():
+    def pair():
+        a, b = socket.socketpair()
+        b.setblocking(False)
+        try:
+            b.recv(10)
+        except BlockingIOError as e:
+            print("would block:", e.errno)
+        a.sendall(b"hi")
+        print("then:", b.recv(10))
+
+    sim = netsim.Simulation()
+    sim.spawn("pair", pair)
+    assert sim.run().transcript == "pair: would block: 11\npair: then: b'hi'\n"
+
+
+def select_server(port, clients):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", port))
+    listener.listen(5)
+    inputs, done = [listener], 0
+    while done < clients:
+        readable, _, _ = select.select(inputs, [], [])
+        for sock in readable:
+            if sock is listener:
+                conn, address = listener.accept()
+                print("new connection from", address)
+                inputs.append(conn)
+            elif data := sock.recv(1024):
+                print(f"echo {data!r}")
+                sock.sendall(data.upper())
+            else:
+                inputs.remove(sock)
+                sock.close()
+                done += 1
+    print("served", done, "clients")
+
+
+def chatty_client(port, words):
+    sock = socket.create_connection(("127.0.0.1", port))
+    for word in words:
+        sock.sendall(word.encode())
+        print("got", sock.recv(1024))
+        time.sleep(0.25)
+    sock.close()
+
+
+def test_select_server_with_several_clients(run_many):
+    def make():
+        sim = netsim.Simulation(seed=3)
+        sim.spawn("server", select_server, args=(6000, 3))
+        for words in (["a", "b"], ["c", "d", "e"], ["f"]):
+            sim.spawn("client", chatty_client, args=(6000, words))
+        return sim
+
+    result = run_many(make, times=20)
+    assert result.transcript.count("server: new connection from") == 3
+    assert "client-3: got b'F'" in result.transcript
+    assert result.transcript.index("client: got b'A'") < result.transcript.index("client-2: got b'C'")
+
+
+def test_default_selector_server(run_many):
+    def server():
+        sel = selectors.DefaultSelector()
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 6001))
+        listener.listen()
+        listener.setblocking(False)
+        sel.register(listener, selectors.EVENT_READ)
+        while True:
+            for key, _ in sel.select(timeout=10):
+                if key.fileobj is listener:
+                    conn, _ = listener.accept()
+                    conn.setblocking(False)
+                    sel.register(conn, selectors.EVENT_READ)
+                elif data := key.fileobj.recv(100):
+                    key.fileobj.send(data[::-1])
+                else:
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+
+    def make():
+        sim = netsim.Simulation(seed=1)
+        sim.spawn("server", server)
+        sim.spawn("client", chatty_client, args=(6001, ["stressed", "drawer"]))
+        return sim
+
+    result = run_many(make, times=10)
+    assert result.transcript == "client: got b'desserts'\nclient: got b'reward'\n"
+
+
+def test_deadlock_raises_with_the_report():
+    def stuck():
+        a, b = socket.socketpair()
+        a.recv(1)
+
+    sim = netsim.Simulation()
+    sim.spawn("stuck", stuck)
+    with pytest.raises(netsim.DeadlockError, match=r"stuck \(pid 1000, task 1\): recv on fd \d+ \(TCP"):
+        sim.run()
+
+
+def test_output_bytes_are_kept_exactly():
+    def writer():
+        sys.stdout.buffer.write(b"caf\xe9 \xff\n")
+        print("partial", end="")
+
+    sim = netsim.Simulation()
+    sim.spawn("w", writer)
+    assert sim.run().transcript_bytes == b"w: caf\xe9 \xff\nw: partial\n"
+
+
+def test_patching_does_not_leak_outside_the_simulation():
+    """Real sockets, clocks and select keep working in threads that are not
+    simulated tasks, while a simulation runs, and nothing stays patched after."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    real_port = listener.getsockname()[1]
+    seen = {}
+
+    def real_work():
+        # A plain OS thread started from inside a task is not a simulated task.
+        with socket.create_connection(("127.0.0.1", real_port)) as c:
+            conn, _ = listener.accept()
+            c.sendall(b"over the real loopback")
+            seen["data"] = conn.recv(100)
+            seen["ready"] = select.select([conn], [], [], 0)[0] == []
+            conn.close()
+        seen["class"] = type(c)
+        seen["time"] = time.time()
+
+    def task():
+        worker = threading.Thread(target=real_work)
+        worker.start()
+        worker.join()
+        print("virtual time:", time.time())
+
+    sim = netsim.Simulation()
+    sim.spawn("task", task)
+    before = time.time()
+    result = sim.run()
+    listener.close()
+    assert seen["data"] == b"over the real loopback"
+    assert seen["class"] is socket.socket
+    assert seen["ready"] is True
+    assert seen["time"] >= before  # the real clock, not 2024's virtual one
+    assert result.transcript == "task: virtual time: 1704067200.0\n"
+    assert "__new__" not in vars(socket.socket)
+    assert time.sleep.__module__ == "time" and select.select.__module__ == "select"
