@@ -1,6 +1,6 @@
 // echo_bench: how fast netsim's fiber tasks talk, next to real loopback TCP.
 //
-//   echo_bench            the full run (about 6 s on a 2-core machine)
+//   echo_bench            the full run (about 8 s on a 2-core machine)
 //   echo_bench --quick    smaller counts, for smoke runs
 //
 // Prints one "name value" line per figure on stdout (details go to stderr):
@@ -70,7 +70,7 @@ struct Counts {
 // simulated runs peak at a few hundred MB.
 // Both simulated runs use the same count: how fast the trace grows depends on how big
 // it already is (a vector past glibc's mmap threshold takes fresh, zeroed pages).
-constexpr Counts kFull{300'000, 300'000, 30'000, 2'000'000};
+constexpr Counts kFull{300'000, 300'000, 40'000, 2'000'000};
 constexpr Counts kQuick{30'000, 30'000, 3'000, 100'000};
 
 // One repetition: how long it took, and whether the data checked out.

@@ -40,4 +40,14 @@ inline int connect_to(Sys& sys, std::uint16_t port) {
   return fd;
 }
 
+// Runs the simulation; a task that died of an unexpected netsim::Error shows up as an
+// "uncaught exception" line, which fails the test with the whole transcript.
+inline RunResult run_checked(Simulation& sim) {
+  RunResult result = sim.run();
+  const std::string transcript = sim.transcript();
+  INFO("transcript:\n" << transcript);
+  CHECK(transcript.find("uncaught exception") == std::string::npos);
+  return result;
+}
+
 }  // namespace netsim::test

@@ -15,16 +15,6 @@ using namespace netsim::test;
 
 namespace {
 
-// Runs the simulation; a task that died of an unexpected netsim::Error shows up as an
-// "uncaught exception" line, which fails the test with the whole transcript.
-RunResult run_checked(Simulation& sim) {
-  RunResult result = sim.run();
-  const std::string transcript = sim.transcript();
-  INFO("transcript:\n" << transcript);
-  CHECK(transcript.find("uncaught exception") == std::string::npos);
-  return result;
-}
-
 // A UDP socket, bound to 127.0.0.1:port unless port is 0.
 int udp(Sys& sys, std::uint16_t port = 0) {
   const int fd = sys.socket(AF_INET, SOCK_DGRAM);

@@ -16,14 +16,6 @@ using namespace netsim::test;
 
 namespace {
 
-RunResult run_checked(Simulation& sim) {
-  RunResult result = sim.run();
-  const std::string transcript = sim.transcript();
-  INFO("transcript:\n" << transcript);
-  CHECK(transcript.find("uncaught exception") == std::string::npos);
-  return result;
-}
-
 struct PollResult {
   int ready = -1;
   short revents = 0;

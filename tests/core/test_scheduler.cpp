@@ -16,14 +16,6 @@ using namespace netsim::test;
 
 namespace {
 
-RunResult run_checked(Simulation& sim) {
-  RunResult result = sim.run();
-  const std::string transcript = sim.transcript();
-  INFO("transcript:\n" << transcript);
-  CHECK(transcript.find("uncaught exception") == std::string::npos);
-  return result;
-}
-
 // Where `line` (a whole "name: text" line) starts in the transcript; npos if absent.
 std::size_t line_at(const std::string& transcript, const std::string& line) {
   std::size_t at = 0;

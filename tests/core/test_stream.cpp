@@ -18,16 +18,6 @@ using namespace netsim::test;
 
 namespace {
 
-// Runs the simulation; a task that died of an unexpected netsim::Error shows up as an
-// "uncaught exception" line, which fails the test with the whole transcript.
-RunResult run_checked(Simulation& sim) {
-  RunResult result = sim.run();
-  const std::string transcript = sim.transcript();
-  INFO("transcript:\n" << transcript);
-  CHECK(transcript.find("uncaught exception") == std::string::npos);
-  return result;
-}
-
 bool in_ephemeral_range(std::uint16_t port) { return port >= 32768 && port <= 60999; }
 
 // Where `line` (a whole "name: text" line) starts in the transcript; npos if absent.

@@ -12,18 +12,6 @@
 using namespace netsim;
 using namespace netsim::test;
 
-namespace {
-
-RunResult run_checked(Simulation& sim) {
-  RunResult result = sim.run();
-  const std::string transcript = sim.transcript();
-  INFO("transcript:\n" << transcript);
-  CHECK(transcript.find("uncaught exception") == std::string::npos);
-  return result;
-}
-
-}  // namespace
-
 TEST_CASE("time: the default epoch is 2024-01-01T00:00:00Z", "[time]") {
   using namespace std::chrono;
   const auto new_year = sys_days{year{2024} / January / 1};

@@ -20,14 +20,6 @@ using namespace netsim::test;
 
 namespace {
 
-RunResult run_checked(Simulation& sim) {
-  RunResult result = sim.run();
-  const std::string transcript = sim.transcript();
-  INFO("transcript:\n" << transcript);
-  CHECK(transcript.find("uncaught exception") == std::string::npos);
-  return result;
-}
-
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
   std::size_t start = 0;
