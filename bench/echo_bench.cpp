@@ -1,6 +1,6 @@
 // echo_bench: how fast netsim's fiber tasks talk, next to real loopback TCP.
 //
-//   echo_bench            the full run (about 8 s on a 2-core machine)
+//   echo_bench            the full run (about 10 s on a 2-core machine)
 //   echo_bench --quick    smaller counts, for smoke runs
 //
 // Prints one "name value" line per figure on stdout (details go to stderr):

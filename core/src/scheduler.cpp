@@ -30,9 +30,14 @@ void Scheduler::make_ready(Task& task) {
 }
 
 Task& Scheduler::pick() {
-  const std::size_t index = policy_ == Policy::random ? rng_.below(ready_.size()) : 0;
-  Task* task = ready_[index];
-  ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(index));
+  if (policy_ != Policy::random) {
+    Task* task = ready_.front();
+    ready_.pop_front();
+    return *task;
+  }
+  const auto index = static_cast<std::ptrdiff_t>(rng_.below(ready_.size()));
+  Task* task = ready_[static_cast<std::size_t>(index)];
+  ready_.erase(ready_.begin() + index);
   return *task;
 }
 

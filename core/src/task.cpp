@@ -19,11 +19,13 @@ WaitQueue::~WaitQueue() {
 }
 
 void WaitQueue::notify_all() {
-  // Waking removes a task from every queue it waits in, this one included, so walk
-  // a copy; waiters wake in the order they started waiting.
-  std::vector<Task*> waiting = std::move(waiting_);
-  waiting_.clear();
-  for (Task* task : waiting) task->scheduler_->wake(*task, false);
+  // Waking removes a task from every queue it waits in, so walk the waiters from a
+  // scratch list. The scratch and the queue trade storage instead of allocating, so
+  // blocking and waking cost no allocation. Waiters wake in the order they came.
+  thread_local std::vector<Task*> waking;
+  waking.swap(waiting_);
+  for (Task* task : waking) task->scheduler_->wake(*task, false);
+  waking.clear();
 }
 
 Task::Task(int id, Process& process, std::string name)

@@ -3,6 +3,7 @@
 // in order. Every output (transcript, JSON lines, later cassettes, pcap, diagrams) is
 // derived from it, so anything observable must be recorded here first.
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,7 +60,7 @@ class Trace {
 
   Event& record(EventKind kind, Nanos time);
   bool keep_payload() const { return keep_payload_; }
-  const std::vector<Event>& events() const { return events_; }
+  const std::deque<Event>& events() const { return events_; }
 
   // One JSON object per event and line. Byte strings (data) map each byte to the
   // code point of the same value, so the payload survives any bytes exactly.
@@ -68,7 +69,9 @@ class Trace {
 
  private:
   bool keep_payload_;
-  std::vector<Event> events_;
+  // A deque: appending never moves the events already recorded (a long run records
+  // millions), and references to them stay valid.
+  std::deque<Event> events_;
 };
 
 }  // namespace netsim
