@@ -28,6 +28,14 @@ void WaitQueue::notify_all() {
   waking.clear();
 }
 
+bool WaitQueue::notify_one() {
+  if (waiting_.empty()) return false;
+  // Waking takes the task out of every queue it waits in, this one included.
+  Task* task = waiting_.front();
+  task->scheduler_->wake(*task, false);
+  return true;
+}
+
 Task::Task(int id, Process& process, std::string name)
     : id_(id), process_(&process), name_(std::move(name)) {}
 

@@ -25,3 +25,12 @@ from netsim._core import __version__
 from netsim.simulation import DeadlockError, ProcessResult, Result, Simulation, run_scripts
 
 __all__ = ["__version__", "Simulation", "Result", "ProcessResult", "DeadlockError", "run_scripts"]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext netsim``: adds the ``%netsim``/``%%netsim`` magics (see
+    :mod:`netsim.ipython`). Imported here on demand so that ``import netsim`` does
+    not import IPython."""
+    from netsim.ipython import load_ipython_extension as load
+
+    load(ipython)

@@ -10,12 +10,16 @@ socket) that can reach no network.
 
 Timeouts follow CPython: with a timeout the kernel socket is non-blocking and each
 call waits in ``poll`` for at most the time left.
+
+Name lookups (``gethostbyname``, ``gethostbyaddr``, ``getnameinfo``...) answer from
+the simulation's hosts, never from the real resolver.
 """
 
 from __future__ import annotations
 
 import _socket
 import errno
+import ipaddress
 import os
 import socket as _socket_module
 
@@ -25,6 +29,7 @@ _real_socket = _socket_module.socket
 _NO_FLAGS = ~(_socket_module.SOCK_NONBLOCK | _socket_module.SOCK_CLOEXEC)
 _POLLIN, _POLLOUT = 0x001, 0x004
 _AF_INET, _AF_INET6 = _socket_module.AF_INET, _socket_module.AF_INET6
+_SOL_SOCKET = _socket_module.SOL_SOCKET
 
 
 def _placeholder() -> int:
@@ -74,11 +79,22 @@ class SimSocket(_real_socket):
     __qualname__ = "socket"
 
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
-        """``fileno`` names an existing simulated descriptor (from accept or dup)."""
-        family = _AF_INET if family == -1 else int(family)
-        type = _socket_module.SOCK_STREAM if type == -1 else int(type)
-        proto = 0 if proto == -1 else int(proto)
-        self._fd = _core.socket(family, type, proto, -1) if fileno is None else int(fileno)
+        """``fileno`` names an existing simulated descriptor (from accept, dup or
+        detach), whose family, type and protocol are then asked of the kernel
+        where not given, as CPython asks Linux."""
+        if fileno is None:
+            family = _AF_INET if family == -1 else int(family)
+            type = _socket_module.SOCK_STREAM if type == -1 else int(type)
+            proto = 0 if proto == -1 else int(proto)
+            self._fd = _core.socket(family, type, proto, -1)
+        else:
+            self._fd = int(fileno)
+            if family == -1:
+                family = _core.getsockopt(self._fd, _SOL_SOCKET, _socket_module.SO_DOMAIN)
+            if type == -1:
+                type = _core.getsockopt(self._fd, _SOL_SOCKET, _socket_module.SO_TYPE)
+            if proto == -1:
+                proto = _core.getsockopt(self._fd, _SOL_SOCKET, _socket_module.SO_PROTOCOL)
         super().__init__(family, type, proto, _placeholder())
         self._sync_blocking()
 
@@ -222,13 +238,28 @@ class SimSocket(_real_socket):
         return SimSocket(self.family, self.type & _NO_FLAGS, self.proto, fileno=fd)
 
     def detach(self) -> int:
-        raise OSError(errno.EOPNOTSUPP, "netsim: a simulated socket cannot be detached from its object")
+        """Closes the object but not the simulated descriptor, and returns it for
+        ``socket.socket(fileno=...)`` in the same process (as ssl.wrap_socket does)."""
+        fd = self.fileno()
+        placeholder = super().detach()
+        if placeholder >= 0:
+            os.close(placeholder)
+        return fd
 
     def _real_close(self, _ss=_socket.socket):
         fd = self.fileno()
         if fd >= 0 and _core.in_task():
             _core.close(fd)
         _ss.close(self)
+
+    def __del__(self, _ss=_socket.socket):
+        # A socket dropped without close() is finalized when the garbage collector
+        # gets to it: at a moment no seed decides, perhaps in another task or
+        # simulation. CPython's finalizer would warn with repr(), which asks the
+        # kernel for the addresses, so it must not run: only the placeholder is
+        # closed, and the simulated descriptor stays open until its process ends.
+        if _ss.fileno(self) != -1:
+            _ss.close(self)
 
     def sendmsg(self, *args, **kwargs):
         raise OSError(errno.EOPNOTSUPP, "netsim does not simulate socket.sendmsg() yet")
@@ -303,9 +334,99 @@ def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     return result
 
 
+# -- names. Every simulated machine's /etc/hosts says "localhost" for 127.0.0.1 and
+# ::1; the other names are the simulation's hosts. socket.getfqdn() and
+# http.server's server_bind() are built on these.
+
+_LOOPBACK_NAMES = {"127.0.0.1": "localhost", "::1": "localhost"}
+
+
+def _text(host) -> str:
+    return host.decode("idna") if isinstance(host, (bytes, bytearray)) else host
+
+
+def _literal(host: str) -> str | None:
+    """The canonical form of an address literal; None for a name."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def _resolve(host: str) -> list[str]:
+    addresses = _core.resolve(host)
+    if not addresses:
+        raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
+    return addresses
+
+
+def _gethostname() -> str:
+    if not _core.in_task():
+        return _real_gethostname()
+    # The default host's name. Tasks on hosts added with add_host() see it too
+    # until the kernel tells a task its host's name.
+    return "localhost"
+
+
+def _gethostbyname(hostname) -> str:
+    if not _core.in_task():
+        return _real_gethostbyname(hostname)
+    return _gethostbyname_ex(hostname)[2][0]
+
+
+def _gethostbyname_ex(hostname):
+    if not _core.in_task():
+        return _real_gethostbyname_ex(hostname)
+    hostname = _text(hostname)
+    ipv4 = [address for address in _resolve(hostname) if ":" not in address]
+    if not ipv4:
+        raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
+    return _literal(hostname) or hostname, [], ipv4
+
+
+def _gethostbyaddr(ip_address):
+    if not _core.in_task():
+        return _real_gethostbyaddr(ip_address)
+    host = _text(ip_address)
+    literal = _literal(host)
+    if literal is None:  # a name: the entry of its first address, which is this name
+        return host, [], _resolve(host)[:1]
+    if literal not in _LOOPBACK_NAMES:
+        raise _socket_module.herror(1, "Unknown host")
+    return _LOOPBACK_NAMES[literal], [], [literal]
+
+
+def _getnameinfo(sockaddr, flags):
+    if not _core.in_task():
+        return _real_getnameinfo(sockaddr, flags)
+    if not isinstance(sockaddr, tuple):
+        raise TypeError("getnameinfo() argument 1 must be a tuple")
+    if not 2 <= len(sockaddr) <= 4:
+        raise TypeError("getnameinfo(): illegal sockaddr argument")
+    host, port = _text(sockaddr[0]), int(sockaddr[1])
+    address = _literal(host)
+    if address is None:  # getnameinfo() takes numeric addresses only
+        raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
+    name = None if flags & _socket_module.NI_NUMERICHOST else _LOOPBACK_NAMES.get(address)
+    if name is None and flags & _socket_module.NI_NAMEREQD:
+        raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
+    service = str(port)
+    if not flags & _socket_module.NI_NUMERICSERV:
+        try:
+            service = _socket_module.getservbyport(port, "udp" if flags & _socket_module.NI_DGRAM else "tcp")
+        except OSError:
+            pass
+    return name or address, service
+
+
 _real_socketpair = _socket_module.socketpair
 _real_create_connection = _socket_module.create_connection
 _real_getaddrinfo = _socket_module.getaddrinfo
+_real_gethostname = _socket_module.gethostname
+_real_gethostbyname = _socket_module.gethostbyname
+_real_gethostbyname_ex = _socket_module.gethostbyname_ex
+_real_gethostbyaddr = _socket_module.gethostbyaddr
+_real_getnameinfo = _socket_module.getnameinfo
 
 
 def patches():
@@ -315,4 +436,9 @@ def patches():
         (_socket_module, "socketpair", _socketpair),
         (_socket_module, "create_connection", _create_connection),
         (_socket_module, "getaddrinfo", _getaddrinfo),
+        (_socket_module, "gethostname", _gethostname),
+        (_socket_module, "gethostbyname", _gethostbyname),
+        (_socket_module, "gethostbyname_ex", _gethostbyname_ex),
+        (_socket_module, "gethostbyaddr", _gethostbyaddr),
+        (_socket_module, "getnameinfo", _getnameinfo),
     ]

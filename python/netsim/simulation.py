@@ -12,7 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from netsim import _core, _patch
+from netsim import _core, _patch, _threading
 
 DeadlockError = _core.DeadlockError
 
@@ -51,21 +51,56 @@ class Result:
         return self.transcript
 
     def _repr_html_(self) -> str:
-        names = sorted({p.name for p in self.processes})
-        palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-        colour = {name: palette[i % len(palette)] for i, name in enumerate(names)}
-        rows = []
-        for line in self.transcript.splitlines():
-            name, _, text = line.partition(": ")
-            rows.append(f'<span style="color:{colour.get(name, "inherit")}"><b>{html.escape(name)}</b>: '
-                        f"{html.escape(text)}</span>")
-        return '<pre class="netsim-transcript">' + "\n".join(rows) + "</pre>"
+        """The transcript as HTML for notebooks: one colour per process (in spawn
+        order), a line saying how each process ended, and every byte of output
+        escaped. Depends only on the result, so the same seed renders the same."""
+        names = list(dict.fromkeys(p.name for p in self.processes))
+        colour = {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(names)}
+        # Longest first: a line "web-2: x" belongs to "web-2", not to "web".
+        by_length = sorted(names, key=len, reverse=True)
+
+        def row(line: str) -> str:
+            name = next((n for n in by_length if line.startswith(n + ": ")), None)
+            if name is None:  # not expected from the core; shown rather than dropped
+                return html.escape(line)
+            text = line[len(name) + 2:]
+            return (f'<span style="color:{colour[name]}"><b>{html.escape(name)}</b>: '
+                    f"{html.escape(text)}</span>")
+
+        def ending(p: ProcessResult) -> str:
+            how = "stopped at the end" if p.killed else f"exit {p.status}"
+            return (f'<span style="color:{colour[p.name]}"><b>{html.escape(p.name)}</b></span> '
+                    f"(pid {p.pid}): {how}")
+
+        summary = (f"{len(self.processes)} process{'es' if len(self.processes) != 1 else ''}, "
+                   f"{self.elapsed:.6f} s virtual, exit status {self.exit_status}: "
+                   + "; ".join(ending(p) for p in self.processes))
+        # split("\n"), not splitlines(): output may hold \f or \x1c, which are not line ends here.
+        lines = self.transcript.split("\n")[:-1] if self.transcript else []
+        body = "\n".join(row(line) for line in lines) if lines else "<i>(no output)</i>"
+        return (f'<div class="netsim-result"><pre class="netsim-transcript" style="margin:0">{body}</pre>'
+                f'<div class="netsim-summary" style="font-size:smaller;opacity:0.8">{summary}</div></div>')
+
+
+# Matplotlib's "tab10" colours: distinct from one another and readable on light and
+# dark notebook themes.
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
 def _task_main(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> int:
-    """Runs a task's code as a Python thread would, and turns its end into an exit
-    status: an uncaught exception prints its traceback to the task's stderr (the
-    transcript) and gives 1; SystemExit gives its code."""
+    """Runs a process's main task as Python runs a program: the task is the main
+    thread, and once its code has ended the process waits for its non-daemon
+    threads before it exits."""
+    _threading.start_process()
+    status = _exit_status(target, args, kwargs)
+    _threading.shutdown()
+    return status
+
+
+def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> int:
+    """Runs the code and turns its end into an exit status: an uncaught exception
+    prints its traceback to the task's stderr (the transcript) and gives 1;
+    SystemExit gives its code."""
     try:
         target(*args, **kwargs)
         return 0

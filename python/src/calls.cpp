@@ -1,12 +1,14 @@
-// The calls Python code in a simulated task makes: the kernel's socket, poll, time
-// and output calls, for the patched `socket`, `select`, `selectors`, `time` and
-// `sys.stdout`. Each releases the GIL while in the kernel: a call that blocks hands
-// the baton to the next task, which needs the GIL to run.
+// The calls Python code in a simulated task makes: the kernel's socket, poll, time,
+// futex and output calls, for the patched `socket`, `select`, `selectors`, `time`,
+// `threading` and `sys.stdout`. Each releases the GIL while in the kernel: a call
+// that blocks hands the baton to the next task, which needs the GIL to run.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cerrno>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -56,6 +58,16 @@ Address to_address(const std::string& host, int port) {
 
 py::tuple from_address(const Address& address) {
   return py::make_tuple(address.ip.str(), address.port);
+}
+
+// The kernel keeps a blocked task's wait label as a C string for the deadlock
+// report: each distinct label ("Lock.acquire", "Thread.join", ...) is kept once,
+// for good. Simulations may run in several threads at once, hence the mutex.
+const char* intern(const std::string& label) {
+  static std::mutex mutex;
+  static std::set<std::string, std::less<>> labels;
+  std::lock_guard lock(mutex);
+  return labels.insert(label).first->c_str();
 }
 
 }  // namespace
@@ -140,6 +152,26 @@ void bind_calls(py::module_& m) {
       py::arg("fds"), py::arg("timeout_ns") = py::none(),
       "poll(2) over simulated descriptors: [(fd, events)] -> [(fd, revents)].");
   m.def("sleep", [](std::int64_t ns) { call([&](Kernel& k, Task& t) { return k.sleep(t, ns); }); });
+  m.def(
+      "futex_wait",
+      [](std::uint64_t key, std::optional<std::int64_t> timeout_ns, const std::string& what) {
+        const char* label = intern(what);
+        TaskContext& context = task();
+        long r;
+        {
+          py::gil_scoped_release release;
+          r = context.kernel->futex_wait(*context.task, key, timeout_ns, label);
+        }
+        // A stopping task that waits again (in a `finally`) can never be woken:
+        // stopping it again unwinds it further instead of spinning in its lock loop.
+        if (r == -EINTR) throw TaskCancelled{};
+        return r == 0;
+      },
+      py::arg("key"), py::arg("timeout_ns"), py::arg("what"),
+      "Blocks until futex_wake(key) (True) or the timeout (False).");
+  m.def("futex_wake", [](std::uint64_t key, int count) {
+    return call([&](Kernel& k, Task& t) { return k.futex_wake(t, key, count); });
+  }, "Wakes up to count waiters on key, longest waiting first; returns how many.");
   m.def("time_ns", [] { return task().kernel->clock().now(); });
   m.def("monotonic_ns", [] { return task().kernel->clock().elapsed(); });
   m.def("write", [](int stream, py::bytes data) {
@@ -153,6 +185,9 @@ void bind_calls(py::module_& m) {
   });
   m.def("task_name", [] { return task().task->name(); });
   m.def("pid", [] { return task().task->process().pid(); });
+  m.def("task_id", [] { return task().task->id(); });
+  m.def("stopping", [] { return task().task->cancel_requested(); },
+        "Whether the simulation is stopping this task (its process or the run ended).");
 }
 
 }  // namespace netsim::python

@@ -34,13 +34,13 @@ void run(Kernel& kernel, Task& self, py::object& main) {
 
 }  // namespace
 
-void add_python_task(Kernel& kernel, Process& process, std::string name, py::object main,
-                     bool staged) {
+int add_python_task(Kernel& kernel, Process& process, std::string name, py::object main,
+                    bool staged) {
   auto holder = std::make_shared<py::object>(std::move(main));
   auto task = std::make_unique<ThreadTask>(
       kernel.next_task_id(), process, std::move(name),
       [&kernel, holder](Task& self) { run(kernel, self, *holder); });
-  kernel.add_task(std::move(task), staged);
+  return kernel.add_task(std::move(task), staged).id();
 }
 
 }  // namespace netsim::python

@@ -18,9 +18,10 @@ struct TaskContext {
 TaskContext& current();
 
 // Starts `main` (a Python callable returning the exit status) as a new task of
-// `process`. The process's first task ends the process when it returns.
-void add_python_task(Kernel& kernel, Process& process, std::string name, py::object main,
-                     bool staged);
+// `process`; returns the task's id. The process's first task ends the process when
+// it returns.
+int add_python_task(Kernel& kernel, Process& process, std::string name, py::object main,
+                    bool staged);
 
 // netsim._core.TaskCancelled: raised into a task the simulation stops. It derives
 // from BaseException so that `except Exception` in user code lets it through.

@@ -114,10 +114,10 @@ void bind_simulation(py::module_& m) {
       [](std::string name, py::object main) {
         TaskContext& context = current();
         if (!context.task) throw std::logic_error("netsim: start_thread outside a simulated task");
-        add_python_task(*context.kernel, context.task->process(), std::move(name), std::move(main),
-                        false);
+        return add_python_task(*context.kernel, context.task->process(), std::move(name),
+                               std::move(main), false);
       },
-      "Starts main() as a new task (thread) of the calling task's process.");
+      "Starts main() as a new task (thread) of the calling task's process; returns its id.");
 }
 
 }  // namespace netsim::python

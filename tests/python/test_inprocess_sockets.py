@@ -265,28 +265,38 @@ def test_patching_does_not_leak_outside_the_simulation():
     listener.listen()
     real_port = listener.getsockname()[1]
     seen = {}
+    # Real locks, made outside the simulation: the task hands over to the plain
+    # thread and waits for it (blocking its OS thread, and so the simulation).
+    running, finished = threading.Lock(), threading.Lock()
+    running.acquire()
+    finished.acquire()
 
     def real_work():
-        # A plain OS thread started from inside a task is not a simulated task.
-        with socket.create_connection(("127.0.0.1", real_port)) as c:
-            conn, _ = listener.accept()
-            c.sendall(b"over the real loopback")
-            seen["data"] = conn.recv(100)
-            seen["ready"] = select.select([conn], [], [], 0)[0] == []
-            conn.close()
-        seen["class"] = type(c)
-        seen["time"] = time.time()
+        running.acquire()  # the simulation runs from here on
+        try:
+            with socket.create_connection(("127.0.0.1", real_port)) as c:
+                conn, _ = listener.accept()
+                c.sendall(b"over the real loopback")
+                seen["data"] = conn.recv(100)
+                seen["ready"] = select.select([conn], [], [], 0)[0] == []
+                conn.close()
+            seen["class"] = type(c)
+            seen["time"] = time.time()
+        finally:
+            finished.release()  # a failure must not leave the task waiting
 
     def task():
-        worker = threading.Thread(target=real_work)
-        worker.start()
-        worker.join()
+        running.release()
+        finished.acquire()
         print("virtual time:", time.time())
 
+    worker = threading.Thread(target=real_work)
+    worker.start()
     sim = netsim.Simulation()
     sim.spawn("task", task)
     before = time.time()
     result = sim.run()
+    worker.join()
     listener.close()
     assert seen["data"] == b"over the real loopback"
     assert seen["class"] is socket.socket

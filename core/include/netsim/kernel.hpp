@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -124,6 +125,14 @@ class Kernel {
   // built on it. timeout: nullopt waits forever, 0 does not wait.
   long poll(Task& self, std::span<pollfd> fds, std::optional<Nanos> timeout);
   long sleep(Task& self, Nanos duration);
+  // Futexes (futex.cpp): wait queues named by simulation-wide keys, for locks built
+  // in user space (Python's threading; the shim's FUTEX_WAIT). futex_wait blocks
+  // until woken (0) or `timeout` passes (-ETIMEDOUT, at once if <= 0); `what`, a
+  // static string, names the wait in the deadlock report. It is no scheduling point
+  // before it blocks, so the caller's check of its word and the wait are atomic.
+  long futex_wait(Task& self, std::uint64_t key, std::optional<Nanos> timeout, const char* what);
+  // Wakes up to `count` waiters on key, longest waiting first; returns how many.
+  long futex_wake(Task& self, std::uint64_t key, int count);
   // stream 1 is stdout, 2 is stderr.
   long write_output(Task& self, int stream, std::string_view bytes);
   // Records output without being a scheduling point: for messages written while a
@@ -155,6 +164,8 @@ class Kernel {
   std::vector<std::unique_ptr<Process>> processes_;
   std::vector<std::unique_ptr<Task>> tasks_;
   std::unique_ptr<Net> net_;
+  // Declared after tasks_, so destroyed first: a queue unregisters its waiters.
+  std::map<std::uint64_t, WaitQueue> futexes_;
 };
 
 }  // namespace netsim

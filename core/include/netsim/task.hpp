@@ -33,8 +33,9 @@ struct Wait {
   std::size_t nfds = 0;
 };
 
-// Tasks waiting for one object (a socket) to change. Every change that could let a
-// waiter go on notifies the whole queue; waiters re-check their condition.
+// Tasks waiting for one object (a socket, a futex) to change. A socket notifies the
+// whole queue on every change that could let a waiter go on, and waiters re-check
+// their condition; a futex wakes as many waiters as its caller asks for.
 class WaitQueue {
  public:
   WaitQueue() = default;
@@ -43,6 +44,8 @@ class WaitQueue {
   ~WaitQueue();
 
   void notify_all();
+  // Wakes the task that has waited longest; false when nobody waits.
+  bool notify_one();
   bool empty() const { return waiting_.empty(); }
 
  private:

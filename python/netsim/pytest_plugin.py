@@ -1,0 +1,102 @@
+"""A pytest plugin: the ``netsim_sim`` fixture and the ``netsim`` marker.
+
+Installed with the package (entry point ``pytest11``), so any test can ask for a
+fresh simulation::
+
+    import socket
+
+    @pytest.mark.netsim(seed=7)
+    def test_echo(netsim_sim):
+        netsim_sim.spawn("server", serve)
+        netsim_sim.spawn("client", ask)
+        assert "client: got b'ping'" in netsim_sim.run().transcript
+
+The seed comes from the test's ``@pytest.mark.netsim(seed=N)`` marker, else from the
+``--netsim-seed N`` command-line option, else 0. The marker also takes ``policy``,
+``epoch`` and ``socket_buffer`` (as :class:`netsim.Simulation` does). When a test
+that ran its simulation fails, the report shows the transcript and the seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generator, Iterator
+
+import pytest
+
+from netsim.simulation import Result, Simulation
+
+_MARKER_OPTIONS = ("seed", "policy", "epoch", "socket_buffer")
+_SIM = pytest.StashKey["_RecordingSimulation"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("netsim")
+    group.addoption("--netsim-seed", type=int, default=None, metavar="N",
+                    help="seed for the netsim_sim fixture when the test's netsim marker gives none (default 0)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "netsim(seed=None, policy='run-until-block', epoch=None, socket_buffer=65536): "
+        "options for the netsim_sim fixture's Simulation")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = config.getoption("netsim_seed")
+    return None if seed is None else f"netsim: --netsim-seed {seed}"
+
+
+class _RecordingSimulation(Simulation):
+    """A Simulation that remembers its seed and result, for the failure report."""
+
+    def __init__(self, seed: int, **options: Any) -> None:
+        super().__init__(seed, **options)
+        self.seed = seed
+        self.result: Result | None = None
+
+    def run(self) -> Result:
+        self.result = super().run()
+        return self.result
+
+
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("netsim")
+    options: dict[str, Any] = {}
+    if marker is not None:
+        if marker.args:
+            pytest.fail(f"pass the netsim marker's options by keyword, as "
+                        f"@pytest.mark.netsim(seed={marker.args[0]!r})", pytrace=False)
+        unknown = sorted(set(marker.kwargs) - set(_MARKER_OPTIONS))
+        if unknown:
+            pytest.fail(f"unknown netsim marker option(s) {', '.join(unknown)}; "
+                        f"expected {', '.join(_MARKER_OPTIONS)}", pytrace=False)
+        options.update(marker.kwargs)
+    if options.get("seed") is None:
+        option = request.config.getoption("netsim_seed")
+        options["seed"] = 0 if option is None else option
+    return options
+
+
+@pytest.fixture
+def netsim_sim(request: pytest.FixtureRequest) -> Iterator[Simulation]:
+    """A fresh :class:`netsim.Simulation`, seeded by the test's ``netsim`` marker or
+    ``--netsim-seed`` (default 0)."""
+    options = _options(request)
+    seed = options.pop("seed")
+    try:
+        sim = _RecordingSimulation(seed, **options)
+    except (TypeError, ValueError) as e:
+        pytest.fail(f"netsim_sim: {e}", pytrace=False)
+    request.node.stash[_SIM] = sim
+    yield sim
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    sim = item.stash.get(_SIM, None)
+    if call.when == "call" and report.failed and sim is not None and sim.result is not None:
+        report.sections.append((f"netsim transcript (seed {sim.seed})", sim.result.transcript))
+    return report
