@@ -114,25 +114,23 @@ class SimSocket(_real_socket):
         super().setblocking(flag)
         self._sync_blocking()
 
-    def _wait(self, events: int, deadline: float | None) -> None:
-        """After EAGAIN: wait for readiness until the deadline of a timeout, or raise."""
-        timeout = self.gettimeout()
-        if timeout == 0.0:
-            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
-        left = deadline - _core.monotonic_ns() / 1e9
-        if left <= 0 or not _core.poll([(self.fileno(), events)], int(left * 1e9)):
-            raise TimeoutError("timed out")
-
     def _retry(self, events: int, call, *args):
+        """Makes a call as CPython does for the socket's timeout: blocking (the kernel
+        waits), non-blocking (EAGAIN is the answer), or with a timeout (wait in poll
+        for the time left, then TimeoutError)."""
         timeout = self.gettimeout()
-        deadline = None if timeout is None else _core.monotonic_ns() / 1e9 + timeout
+        if not timeout:
+            return call(*args)
+        deadline = _core.monotonic_ns() + round(timeout * 1e9)
         while True:
             try:
                 return call(*args)
             except BlockingIOError:
-                if timeout is None:
-                    raise
-                self._wait(events, deadline)
+                pass
+            # Outside the except clause, so a TimeoutError carries no chained context.
+            left = deadline - _core.monotonic_ns()
+            if left <= 0 or not _core.poll([(self.fileno(), events)], left):
+                raise TimeoutError("timed out")
 
     # -- set-up
 

@@ -3,12 +3,14 @@ network, in virtual time, with one seeded scheduler."""
 
 from __future__ import annotations
 
+import builtins
 import html
 import json
 import os
 import runpy
 import sys
 import traceback
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -111,14 +113,31 @@ def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
             return e.code or 0
         print(e.code, file=sys.stderr)
         return 1
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as e:
+        # As `python script.py` prints it: from the user's code down, without the
+        # frames of netsim and runpy above it (whose paths depend on the install).
+        tb = e.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
+            tb = tb.tb_next
+        traceback.print_exception(type(e), e, tb)
         return 1
 
 
+_OWN_FILES = {__file__, "<frozen runpy>", runpy.__file__}
+
+
 def _run_path(path: str, argv: Sequence[str]) -> None:
+    """Runs a script as `python path argv...` would, in a module of its own.
+
+    Not runpy.run_path: it swaps sys.modules["__main__"] in and out, and the swaps of
+    tasks that interleave would leave a script's module in place of the caller's."""
     sys.argv = [path, *argv]
-    runpy.run_path(path, run_name="__main__")
+    with open(path, "rb") as f:
+        code = compile(f.read(), path, "exec")
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__builtins__ = builtins
+    exec(code, module.__dict__)
 
 
 def _run_module(module: str, argv: Sequence[str]) -> None:

@@ -29,7 +29,13 @@ TaskContext& task() {
 // OSError(errno, message): Python picks the subclass (ConnectionRefusedError, ...).
 [[noreturn]] void raise_errno(long err) {
   const int code = static_cast<int>(err);
-  PyErr_SetObject(PyExc_OSError, py::make_tuple(code, errno_message(code)).ptr());
+  // Build the exception first: OSError(errno, ...) returns the subclass, and setting
+  // it as its own type keeps pybind11 from seeing the type change when the error is
+  // normalised (which it reports as a mismatch while another exception is handled).
+  const py::object error = py::reinterpret_steal<py::object>(
+      PyObject_Call(PyExc_OSError, py::make_tuple(code, errno_message(code)).ptr(), nullptr));
+  if (!error) throw py::error_already_set();
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
   throw py::error_already_set();
 }
 

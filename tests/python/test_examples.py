@@ -61,18 +61,8 @@ def run_example(name: str, seed: int = SEED) -> netsim.Result:
 
 
 # A traceback frame of netsim's own code or of runpy, which a script run with
-# `python3 script.py` would not show, with the source lines that follow it.
-_INTERNAL_FRAME = re.compile(rb'^([^:\n]+):   File "(?:[^"\n]*/netsim/[^"\n]*|<frozen runpy>|[^"\n]*/runpy\.py)", '
-                             rb"line \d+, in [^\n]*\n(?:\1:     [^\n]*\n)*", re.M)
-
-
-def without_netsim_frames(transcript: bytes) -> bytes:
-    """The transcript with the frames of netsim and runpy taken out of tracebacks.
-
-    netsim currently prints them above the script's own frames (see
-    test_tracebacks_show_only_the_scripts_frames); they name the directory netsim
-    is installed in, so the saved transcripts leave them out."""
-    return _INTERNAL_FRAME.sub(b"", transcript)
+# `python3 script.py` would not show (and whose path depends on the install).
+_INTERNAL_FRAME = re.compile(rb'File "(?:[^"\n]*/netsim/[^"\n]*|<frozen runpy>|[^"\n]*/runpy\.py)"')
 
 
 def saved(name: str) -> bytes:
@@ -107,7 +97,7 @@ def results():
 
 @pytest.mark.parametrize("name", list(RECIPES))
 def test_example_matches_its_saved_transcript(results, name):
-    assert without_netsim_frames(results[name].transcript_bytes).decode() == saved(name).decode()
+    assert results[name].transcript_bytes.decode() == saved(name).decode()
 
 
 def test_echo(results):
@@ -171,7 +161,7 @@ def test_transcripts_do_not_depend_on_the_interpreter_process():
     """Two fresh interpreters with different hash seeds print the saved transcripts."""
     code = ("import sys; sys.path.insert(0, 'tests/python'); import test_examples as t\n"
             "for name in t.RECIPES:\n"
-            "    sys.stdout.buffer.write(t.without_netsim_frames(t.run_example(name).transcript_bytes))\n")
+            "    sys.stdout.buffer.write(t.run_example(name).transcript_bytes)\n")
     expected = b"".join(saved(name) for name in RECIPES)
     for hash_seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
@@ -179,11 +169,10 @@ def test_transcripts_do_not_depend_on_the_interpreter_process():
         assert out.stdout == expected
 
 
-@pytest.mark.xfail(strict=True, reason="netsim bug: a script's traceback also shows netsim's "
-                   "_task_main/_run_path frames and runpy's, with the path netsim is installed at")
 def test_tracebacks_show_only_the_scripts_frames(results):
     transcript = results["buggy"].transcript_bytes
-    assert without_netsim_frames(transcript) == transcript
+    assert b"Traceback (most recent call last):" in transcript
+    assert not _INTERNAL_FRAME.search(transcript)
 
 
 def test_a_leaked_socket_does_not_act_in_a_later_simulation():
@@ -222,9 +211,6 @@ def test_a_leaked_socket_does_not_act_in_a_later_simulation():
                       ("close", None), ("exit", None)]
 
 
-@pytest.mark.xfail(strict=True, reason="netsim bug: Simulation.spawn_script() uses runpy.run_path(), "
-                   "whose sys.modules['__main__'] swaps interleave between tasks and leave a script's "
-                   "module in place of the caller's __main__")
 def test_running_scripts_keeps_the_callers_main_module():
     sys.modules["__main__"] = _CALLERS_MAIN
     try:
@@ -240,5 +226,5 @@ if __name__ == "__main__":
     os.chdir(REPO)
     for name in RECIPES:
         path = EXAMPLES / f"{name}.transcript"
-        path.write_bytes(without_netsim_frames(run_example(name).transcript_bytes))
+        path.write_bytes(run_example(name).transcript_bytes)
         print("wrote", path)

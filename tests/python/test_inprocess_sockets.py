@@ -161,6 +161,23 @@ def test_non_blocking_recv_raises_blocking_io_error():
     assert sim.run().transcript == "pair: would block: 11\npair: then: b'hi'\n"
 
 
+def test_socket_errors_raised_while_handling_another_exception():
+    def pair():
+        a, b = socket.socketpair()
+        b.setblocking(False)
+        try:
+            raise ValueError("first")
+        except ValueError:
+            try:
+                b.recv(1)
+            except BlockingIOError as e:
+                print("inside except:", type(e).__name__, e.errno, repr(e.__context__))
+
+    sim = netsim.Simulation()
+    sim.spawn("pair", pair)
+    assert sim.run().transcript == "pair: inside except: BlockingIOError 11 ValueError('first')\n"
+
+
 def select_server(port, clients):
     listener = socket.socket()
     listener.bind(("127.0.0.1", port))
@@ -305,3 +322,34 @@ def test_patching_does_not_leak_outside_the_simulation():
     assert result.transcript == "task: virtual time: 1704067200.0\n"
     assert "__new__" not in vars(socket.socket)
     assert time.sleep.__module__ == "time" and select.select.__module__ == "select"
+
+
+def test_local_time_in_a_task_is_utc_whatever_the_host_zone(monkeypatch):
+    """The host's TZ must not reach the transcript: local time in tasks is UTC."""
+    import logging
+
+    def show():
+        now = time.time()
+        print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), time.ctime(), time.localtime().tm_hour)
+        print("round trip:", time.mktime(time.localtime(now)) == now)
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log = logging.getLogger("netsim-test-tz")
+        log.addHandler(handler)
+        log.warning("logged")
+        log.removeHandler(handler)
+
+    transcripts = set()
+    for zone in ("UTC", "America/New_York", "Asia/Kolkata"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        sim = netsim.Simulation(epoch=1_000_000_000)
+        sim.spawn("clock", show)
+        transcripts.add(sim.run().transcript)
+    monkeypatch.delenv("TZ")
+    time.tzset()
+    assert transcripts == {
+        "clock: 2001-09-09 01:46:40 GMT Sun Sep  9 01:46:40 2001 1\n"
+        "clock: round trip: True\n"
+        "clock: 2001-09-09 01:46:40,000 logged\n"
+    }

@@ -38,16 +38,6 @@ def certs(tmp_path_factory):
     return str(cert), str(key)
 
 
-@pytest.fixture
-def utc(monkeypatch):
-    """http.server logs local time; the virtual clock does not set the zone."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 def server_context(certs):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*certs)
@@ -340,7 +330,7 @@ def make_http(directory, client, port=8000, tls=None, **options):
     return make
 
 
-def test_http_server_and_urllib(site, utc, run_many):
+def test_http_server_and_urllib(site, run_many):
     def client():
         with urllib.request.urlopen("http://127.0.0.1:8000/hello.txt") as response:
             print(response.status, response.headers["Content-Type"], response.headers["Last-Modified"],
@@ -361,7 +351,7 @@ def test_http_server_and_urllib(site, utc, run_many):
         "client: HTTPError 404 File not found\n")
 
 
-def test_http_server_and_http_client(site, utc, run_many):
+def test_http_server_and_http_client(site, run_many):
     def client():
         time.sleep(90)
         connection = http.client.HTTPConnection("localhost", 8000, timeout=10)
@@ -388,7 +378,7 @@ def test_http_server_and_http_client(site, utc, run_many):
     ]
 
 
-def test_http_server_and_requests(site, utc, run_many):
+def test_http_server_and_requests(site, run_many):
     def client():
         response = requests.get("http://localhost:8000/hello.txt", timeout=5)
         print(response.status_code, response.headers["Content-Length"], repr(response.text))
@@ -404,7 +394,7 @@ def test_http_server_and_requests(site, utc, run_many):
     assert sum('"GET /hello.txt HTTP/1.1" 200 -' in line for line in lines) == 2
 
 
-def test_python_m_http_server_threads_per_connection(site, utc, run_many):
+def test_python_m_http_server_threads_per_connection(site, run_many):
     """``python -m http.server``: a ThreadingHTTPServer, one simulated thread per
     connection."""
     def client():
@@ -426,7 +416,7 @@ def test_python_m_http_server_threads_per_connection(site, utc, run_many):
         "client: / 200 text/html; charset=utf-8\n")
 
 
-def test_https_server_with_requests_and_urllib(site, certs, utc):
+def test_https_server_with_requests_and_urllib(site, certs):
     def client():
         response = requests.get("https://localhost:8443/hello.txt", verify=certs[0])
         print("requests", response.status_code, repr(response.text))
