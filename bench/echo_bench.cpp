@@ -37,6 +37,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -109,16 +110,18 @@ Sample sim_echo(long round_trips, bool trace_payload) {
   // Timed: constructing the simulation, spawning both processes and run(); the
   // checks below and the simulation's teardown (freeing the trace) are not.
   netsim::Simulation sim(netsim::Config{.trace_payload = trace_payload});
+  // Both sides read into fixed buffers, as the loopback echo below does.
   sim.spawn("server", [&server_bytes](Sys& sys) {
     const int listener = sys.socket(AF_INET, SOCK_STREAM);
     sys.bind(listener, kSimServer);
     sys.listen(listener, 1);
     const int conn = sys.accept(listener);
+    char buffer[kMessageSize];
     for (;;) {
-      const std::string data = sys.recv(conn, kMessageSize);
-      if (data.empty()) break;
-      server_bytes += static_cast<long>(data.size());
-      sys.send(conn, data);
+      const std::size_t n = sys.recv_into(conn, buffer);
+      if (n == 0) break;
+      server_bytes += static_cast<long>(n);
+      sys.send(conn, std::string_view(buffer, n));
     }
     sys.close(conn);
   });
@@ -126,18 +129,19 @@ Sample sim_echo(long round_trips, bool trace_payload) {
     const int fd = sys.socket(AF_INET, SOCK_STREAM);
     sys.connect(fd, kSimServer);
     std::string message = make_pattern();
+    char reply[kMessageSize];
     for (long i = 0; i < round_trips; ++i) {
       stamp_message(message, i);
       sys.send(fd, message);
-      std::string reply = sys.recv(fd, kMessageSize);
       // A stream may deliver the echo in pieces: read until all of it is back.
-      while (!reply.empty() && reply.size() < kMessageSize) {
-        const std::string part = sys.recv(fd, kMessageSize - reply.size());
-        if (part.empty()) break;
-        reply += part;
+      std::size_t got = 0;
+      while (got < kMessageSize) {
+        const std::size_t n = sys.recv_into(fd, std::span<char>(reply + got, kMessageSize - got));
+        if (n == 0) break;
+        got += n;
       }
-      client_bytes += static_cast<long>(reply.size());
-      if (reply != message) ++mismatches;
+      client_bytes += static_cast<long>(got);
+      if (std::string_view(reply, got) != message) ++mismatches;
     }
     sys.close(fd);
   });
@@ -165,9 +169,10 @@ Sample sim_echo(long round_trips, bool trace_payload) {
     long received = 0;
     long payload = 0;
     for (const netsim::Event& event : sim.trace().events()) {
+      const bool traffic = event.kind == netsim::EventKind::send || event.kind == netsim::EventKind::recv;
       if (event.kind == netsim::EventKind::send) sent += event.value;
       if (event.kind == netsim::EventKind::recv) received += event.value;
-      payload += static_cast<long>(event.data.size());
+      if (traffic) payload += static_cast<long>(event.data.size());
     }
     const long expected_payload = trace_payload ? 4 * expected : 0;
     if (sent != 2 * expected || received != 2 * expected || payload != expected_payload) {

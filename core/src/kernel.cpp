@@ -72,7 +72,7 @@ Process& Kernel::create_process(std::string name, Host& host) {
   Process& process = *processes_.back();
   Event& event = trace_.record(EventKind::spawn, clock_.elapsed());
   event.pid = pid;
-  event.text = process.name();
+  event.data = process.name();
   return process;
 }
 
@@ -155,7 +155,7 @@ long Kernel::result(Task& self, int fd, long r, const char* call) {
   if (r < 0 && r != -EAGAIN && r != -EINPROGRESS) {
     Event& event = record(*this, EventKind::error, &self, fd, lookup(self, fd).get());
     event.err = static_cast<int>(-r);
-    event.text = call;
+    event.data = call;
   }
   return r;
 }

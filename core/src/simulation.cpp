@@ -59,7 +59,7 @@ RunResult Simulation::run() {
         fmt::format("deadlock at {:.6f}s: every task is blocked and no timer is pending\n{}",
                     static_cast<double>(kernel_->clock().elapsed()) / kSecond,
                     kernel_->describe_waits());
-    kernel_->trace().record(EventKind::deadlock, kernel_->clock().elapsed()).text = report;
+    kernel_->trace().record(EventKind::deadlock, kernel_->clock().elapsed()).data = report;
     stop_all();
     throw DeadlockError(report);
   }

@@ -45,6 +45,11 @@ std::size_t Sys::sendto(int fd, std::string_view data, const Address& to, int fl
 
 std::string Sys::recv(int fd, std::size_t max, int flags) { return recvfrom(fd, max, nullptr, flags); }
 
+std::size_t Sys::recv_into(int fd, std::span<char> buffer, int flags) {
+  return static_cast<std::size_t>(
+      check(kernel_.recvfrom(task_, fd, buffer.data(), buffer.size(), flags, nullptr), "recv"));
+}
+
 std::string Sys::recvfrom(int fd, std::size_t max, Address* from, int flags) {
   std::string buffer(max, '\0');
   const long n = check(kernel_.recvfrom(task_, fd, buffer.data(), max, flags, from), "recv");

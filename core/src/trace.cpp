@@ -30,7 +30,6 @@ const char* event_kind_name(EventKind kind) {
 
 Event& Trace::record(EventKind kind, Nanos time) {
   Event& event = events_.emplace_back();
-  event.seq = events_.size();
   event.time = time;
   event.kind = kind;
   return event;
@@ -62,8 +61,8 @@ void append_json_string(std::string& out, std::string_view bytes) {
 
 }  // namespace
 
-std::string Trace::to_json(const Event& e) {
-  std::string out = fmt::format(R"({{"seq":{},"t":{},"event":"{}")", e.seq, e.time,
+std::string Trace::to_json(const Event& e, std::uint64_t seq) {
+  std::string out = fmt::format(R"({{"seq":{},"t":{},"event":"{}")", seq, e.time,
                                 event_kind_name(e.kind));
   if (e.pid) out += fmt::format(R"(,"pid":{})", e.pid);
   if (e.task) out += fmt::format(R"(,"task":{})", e.task);
@@ -74,12 +73,10 @@ std::string Trace::to_json(const Event& e) {
   if (e.remote) out += fmt::format(R"(,"remote":"{}")", e.remote->str());
   if (e.value) out += fmt::format(R"(,"value":{})", e.value);
   if (e.err) out += fmt::format(R"(,"errno":"{}")", errno_name(e.err));
-  if (!e.text.empty()) {
-    out += R"(,"text":)";
-    append_json_string(out, e.text);
-  }
   if (!e.data.empty()) {
-    out += R"(,"data":)";
+    const bool text = e.kind == EventKind::spawn || e.kind == EventKind::error ||
+                      e.kind == EventKind::deadlock;
+    out += text ? R"(,"text":)" : R"(,"data":)";
     append_json_string(out, e.data);
   }
   out += '}';
@@ -88,8 +85,9 @@ std::string Trace::to_json(const Event& e) {
 
 std::string Trace::to_jsonl() const {
   std::string out;
+  std::uint64_t seq = 0;
   for (const Event& event : events_) {
-    out += to_json(event);
+    out += to_json(event, ++seq);
     out += '\n';
   }
   return out;

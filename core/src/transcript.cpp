@@ -25,7 +25,7 @@ std::string make_transcript(const Trace& trace) {
 
   for (const Event& event : trace.events()) {
     if (event.kind == EventKind::spawn) {
-      names[event.pid] = event.text;
+      names[event.pid] = event.data;
     } else if (event.kind == EventKind::exit) {
       flush(event.pid);
     } else if (event.kind == EventKind::output) {

@@ -52,6 +52,10 @@ class Result:
     def __str__(self) -> str:
         return self.transcript
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython's terminal display: the transcript, as print() shows it."""
+        printer.text(self.transcript)
+
     def _repr_html_(self) -> str:
         """The transcript as HTML for notebooks: one colour per process (in spawn
         order), a line saying how each process ended, and every byte of output

@@ -179,7 +179,7 @@ TEST_CASE("scheduler: a deadlock in recv names each task, pid, call and socket",
   // The trace keeps the same report.
   const auto deadlocks = events_of(sim, EventKind::deadlock);
   REQUIRE(deadlocks.size() == 1);
-  CHECK(deadlocks[0].text == report);
+  CHECK(deadlocks[0].data == report);
 }
 
 TEST_CASE("scheduler: a deadlock in accept names accept and the listening address",

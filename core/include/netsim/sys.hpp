@@ -37,6 +37,8 @@ class Sys {
   std::size_t sendto(int fd, std::string_view data, const Address& to, int flags = 0);
   // At most max bytes; empty at end of stream.
   std::string recv(int fd, std::size_t max, int flags = 0);
+  // Into the caller's buffer, as recv(2) does: the count read, 0 at end of stream.
+  std::size_t recv_into(int fd, std::span<char> buffer, int flags = 0);
   std::string recvfrom(int fd, std::size_t max, Address* from, int flags = 0);
   void shutdown(int fd, int how);
   void close(int fd);

@@ -36,7 +36,6 @@ enum class EventKind : std::uint8_t {
 const char* event_kind_name(EventKind kind);
 
 struct Event {
-  std::uint64_t seq = 0;
   Nanos time = 0;  // virtual time since the simulation started
   EventKind kind = EventKind::spawn;
   int pid = 0;
@@ -48,7 +47,9 @@ struct Event {
   std::optional<Address> remote;
   std::int64_t value = 0;
   int err = 0;
-  std::string text;
+  // The bytes of send, recv and output events; the text of spawn (the process's
+  // name), error (the call that failed) and deadlock (the report) events. One field
+  // for both keeps events small: a long run records millions.
   std::string data;
 };
 
@@ -62,10 +63,11 @@ class Trace {
   bool keep_payload() const { return keep_payload_; }
   const std::deque<Event>& events() const { return events_; }
 
-  // One JSON object per event and line. Byte strings (data) map each byte to the
-  // code point of the same value, so the payload survives any bytes exactly.
+  // One JSON object per event and line, "seq" counting from 1. Byte strings map each
+  // byte to the code point of the same value, so the payload survives any bytes
+  // exactly; a spawn, error or deadlock event's data is written as "text".
   std::string to_jsonl() const;
-  static std::string to_json(const Event& event);
+  static std::string to_json(const Event& event, std::uint64_t seq);
 
  private:
   bool keep_payload_;
