@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import builtins
 import html
+import importlib.util
 import json
 import os
-import runpy
 import sys
 import traceback
 import types
@@ -118,8 +118,8 @@ def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
         print(e.code, file=sys.stderr)
         return 1
     except BaseException as e:
-        # As `python script.py` prints it: from the user's code down, without the
-        # frames of netsim and runpy above it (whose paths depend on the install).
+        # As `python script.py` prints it: from the user's code down, without
+        # netsim's frames above it (whose paths depend on the install).
         tb = e.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
             tb = tb.tb_next
@@ -127,26 +127,39 @@ def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
         return 1
 
 
-_OWN_FILES = {__file__, "<frozen runpy>", runpy.__file__}
+_OWN_FILES = {__file__}
 
 
 def _run_path(path: str, argv: Sequence[str]) -> None:
-    """Runs a script as `python path argv...` would, in a module of its own.
-
-    Not runpy.run_path: it swaps sys.modules["__main__"] in and out, and the swaps of
-    tasks that interleave would leave a script's module in place of the caller's."""
-    sys.argv = [path, *argv]
+    """Runs a script as `python path argv...` would."""
     with open(path, "rb") as f:
         code = compile(f.read(), path, "exec")
-    module = types.ModuleType("__main__")
-    module.__file__ = path
-    module.__builtins__ = builtins
-    exec(code, module.__dict__)
+    _run_main(code, path, None, argv)
 
 
 def _run_module(module: str, argv: Sequence[str]) -> None:
-    sys.argv = [module, *argv]
-    runpy.run_module(module, run_name="__main__", alter_sys=False)
+    """Runs a module as `python -m module argv...` would (a package runs its
+    __main__), even when the module is imported already."""
+    spec = importlib.util.find_spec(module)
+    if spec is not None and spec.submodule_search_locations is not None:
+        spec = importlib.util.find_spec(module + ".__main__")
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+    _run_main(spec.loader.get_code(spec.name), spec.origin, spec, argv)
+
+
+def _run_main(code, path: str, spec, argv: Sequence[str]) -> None:
+    """Executes code as the program's __main__ module, in a module of its own.
+
+    Not runpy: it swaps sys.modules["__main__"] in and out, and the swaps of tasks
+    that interleave would leave one program's module in place of the caller's."""
+    sys.argv = [path, *argv]
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__builtins__ = builtins
+    if spec is not None:
+        module.__spec__, module.__loader__, module.__package__ = spec, spec.loader, spec.parent
+    exec(code, module.__dict__)
 
 
 class Simulation:

@@ -353,3 +353,14 @@ def test_local_time_in_a_task_is_utc_whatever_the_host_zone(monkeypatch):
         "clock: round trip: True\n"
         "clock: 2001-09-09 01:46:40,000 logged\n"
     }
+
+
+def test_spawn_module_runs_python_dash_m(tmp_path):
+    sim = netsim.Simulation()
+    sim.spawn_module("cal", "calendar", ["2024", "2"])
+    sim.spawn_module(None, "no_such_module_for_netsim")
+    result = sim.run()
+    assert "cal:    February 2024" in result.transcript
+    assert "no_such_module_for_netsim: ModuleNotFoundError: No module named 'no_such_module_for_netsim'" in result.transcript
+    assert [p.status for p in result.processes] == [0, 1]
+    assert "Warning" not in result.transcript
