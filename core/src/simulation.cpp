@@ -53,7 +53,7 @@ RunResult Simulation::run() {
   if (ran_) throw std::logic_error("run() was called already: make a new Simulation to run again");
   ran_ = true;
   const Process& last = *kernel_->processes().back();
-  const auto stop = kernel_->scheduler().run([&] { return last.exited(); });
+  const auto stop = kernel_->scheduler().run([&] { return last.exited() || stop_requested_; });
   if (stop == Scheduler::Stop::deadlock) {
     const std::string report =
         fmt::format("deadlock at {:.6f}s: every task is blocked and no timer is pending\n{}",
@@ -63,7 +63,7 @@ RunResult Simulation::run() {
     stop_all();
     throw DeadlockError(report);
   }
-  kernel_->scheduler().drain(kDrainTurns);
+  if (!stop_requested_) kernel_->scheduler().drain(kDrainTurns);
   RunResult result;
   result.elapsed = kernel_->clock().elapsed();
   const std::vector<int> killed = stop_all();

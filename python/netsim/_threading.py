@@ -28,6 +28,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import thread as _futures_thread
+from typing import Callable
 
 from netsim import _core
 
@@ -55,7 +56,8 @@ _tls = _thread._local()
 class _Process:
     """A simulated process's threading state, which CPython keeps per interpreter."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_error: Callable[[BaseException], None] | None) -> None:
+        self.on_error = on_error  # told of exceptions that end a thread
         self.main: threading.Thread | None = None
         self.names = itertools.count(1).__next__  # threading's "Thread-%d"
         self.executors = itertools.count().__next__  # "ThreadPoolExecutor-%d"
@@ -250,9 +252,10 @@ class _MainThread(threading.Thread):
         self._started.set()
 
 
-def start_process() -> None:
-    """Makes the calling task, a process's first, its process's main thread."""
-    state = _TaskState(_Process(), _core.pid(), None)
+def start_process(on_error: Callable[[BaseException], None] | None = None) -> None:
+    """Makes the calling task, a process's first, its process's main thread.
+    on_error, if given, is told of each exception that ends one of its threads."""
+    state = _TaskState(_Process(on_error), _core.pid(), None)
     _tls.state = state
     state.thread = state.process.main = _MainThread(state.ident)
 
@@ -309,9 +312,12 @@ def _excepthook(args, /):
     # A thread stopped with its process unwinds through Thread._bootstrap_inner,
     # which reports whatever ends run(): TaskCancelled, or what its clean-up met
     # (the process's sockets are closed already). On Linux such a thread just dies.
-    if _state() is not None and _core.stopping():
+    state = _state()
+    if state is not None and _core.stopping():
         return
     _real_excepthook(args)
+    if state is not None and state.process.on_error and args.exc_value is not None:
+        state.process.on_error(args.exc_value)
 
 
 def _monotonic():

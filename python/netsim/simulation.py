@@ -93,17 +93,22 @@ class Result:
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
-def _task_main(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> int:
+_OnError = Callable[[BaseException], None]
+
+
+def _task_main(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any],
+               on_error: _OnError | None) -> int:
     """Runs a process's main task as Python runs a program: the task is the main
     thread, and once its code has ended the process waits for its non-daemon
-    threads before it exits."""
-    _threading.start_process()
-    status = _exit_status(target, args, kwargs)
+    threads before it exits. on_error hears of every uncaught exception."""
+    _threading.start_process(on_error)
+    status = _exit_status(target, args, kwargs, on_error)
     _threading.shutdown()
     return status
 
 
-def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> int:
+def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any],
+                 on_error: _OnError | None) -> int:
     """Runs the code and turns its end into an exit status: an uncaught exception
     prints its traceback to the task's stderr (the transcript) and gives 1;
     SystemExit gives its code."""
@@ -124,6 +129,8 @@ def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
         while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
             tb = tb.tb_next
         traceback.print_exception(type(e), e, tb)
+        if on_error:
+            on_error(e)
         return 1
 
 
@@ -178,17 +185,22 @@ class Simulation:
     """
 
     def __init__(self, seed: int = 0, *, policy: str = "run-until-block",
-                 epoch: float | None = None, socket_buffer: int = 64 * 1024) -> None:
+                 epoch: float | None = None, socket_buffer: int = 64 * 1024,
+                 raise_errors: bool = False) -> None:
         """``policy``: "run-until-block" (a task runs until it blocks) or "random"
         (a seeded choice at every scheduling point, to explore interleavings).
         ``epoch``: the virtual wall clock at the start, in seconds since 1970
         (default 2024-01-01T00:00:00Z). ``socket_buffer``: each socket's receive
-        buffer in bytes."""
+        buffer in bytes. ``raise_errors``: an uncaught exception in any task (its
+        traceback still goes to the transcript) ends the run, and ``run()`` raises
+        it; by default the run goes on, as with ``simrun``."""
         if not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
         epoch_ns = None if epoch is None else round(epoch * 1e9)
         self._sim = _core.Simulation(seed, policy, epoch_ns, socket_buffer)
         self._ran = False
+        self._raise_errors = raise_errors
+        self._error: BaseException | None = None
 
     def add_host(self, name: str, *addresses: str) -> None:
         """Adds a machine with its own addresses (and its own loopback), reachable
@@ -202,7 +214,16 @@ class Simulation:
         if not callable(target):
             raise TypeError(f"target must be callable, not {type(target).__name__}")
         args, kwargs = tuple(args), dict(kwargs or {})
-        return self._sim.spawn(name, lambda: _task_main(target, args, kwargs), host)
+        on_error = self._failed if self._raise_errors else None
+        return self._sim.spawn(name, lambda: _task_main(target, args, kwargs, on_error), host)
+
+    def _failed(self, error: BaseException) -> None:
+        # Runs in the failing task; the run ends at its next switch.
+        if self._error is None:
+            self._error = error
+            error.add_note(f"(raised in the netsim task {_core.task_name()!r}, pid {_core.pid()}, "
+                           f"at virtual time {_core.monotonic_ns() / 1e9:.6f} s)")
+            self._sim.stop()
 
     def spawn_script(self, name: str | None, path: str | os.PathLike[str],
                      argv: Iterable[str] = (), *, host: str | None = None) -> int:
@@ -222,7 +243,8 @@ class Simulation:
     def run(self) -> Result:
         """Runs every process; see the class docstring. Raises DeadlockError (with
         the core's report of who waits for what) when every task is blocked and no
-        timer is pending."""
+        timer is pending. With ``raise_errors``, raises a task's uncaught exception,
+        which then carries the run's Result as ``netsim_result``."""
         if self._ran:
             raise RuntimeError("run() was called already: make a new Simulation to run again")
         self._ran = True
@@ -231,13 +253,17 @@ class Simulation:
             outcome = self._sim.run()
         finally:
             _patch.uninstall()
-        return Result(
+        result = Result(
             transcript_bytes=self._sim.transcript(),
             exit_status=outcome["exit_status"],
             elapsed=outcome["elapsed_ns"] / 1e9,
             processes=[ProcessResult(*p) for p in outcome["processes"]],
             trace_jsonl=self._sim.trace_jsonl(),
         )
+        if self._error is not None:
+            self._error.netsim_result = result
+            raise self._error
+        return result
 
 
 def run_scripts(paths: Iterable[str | os.PathLike[str]], seed: int = 0, **options: Any) -> Result:

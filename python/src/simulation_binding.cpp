@@ -106,6 +106,7 @@ void bind_simulation(py::module_& m) {
              out["processes"] = processes;
              return out;
            })
+      .def("stop", &Simulation::stop, "Ends the run at the next switch between tasks.")
       .def("transcript", [](const Simulation& sim) { return py::bytes(sim.transcript()); })
       .def("trace_jsonl", [](const Simulation& sim) { return sim.trace().to_jsonl(); });
 

@@ -477,3 +477,22 @@ TEST_CASE("scheduler: a non-blocking polling loop still lets time move on", "[sc
   CHECK(received_at >= kSecond);
   CHECK(received_at <= kSecond + kSpinQuantum);
 }
+
+TEST_CASE("scheduler: stop() from a task ends the run at its next switch", "[scheduler]") {
+  Simulation sim;
+  sim.spawn("a", [&](Sys& sys) {
+    sys.print("before");
+    sim.stop();
+    sys.print("still running until it blocks");
+    sys.sleep(kSecond);
+    sys.print("after");
+  });
+  sim.spawn("b", [&](Sys& sys) {
+    sys.sleep(10 * kSecond);
+    sys.print("b woke");
+  });
+  const RunResult result = sim.run();
+  CHECK(sim.transcript() == "a: before\na: still running until it blocks\n");
+  CHECK(result.elapsed == 0);
+  for (const ProcessResult& p : result.processes) CHECK(p.killed);
+}

@@ -364,3 +364,49 @@ def test_spawn_module_runs_python_dash_m(tmp_path):
     assert "no_such_module_for_netsim: ModuleNotFoundError: No module named 'no_such_module_for_netsim'" in result.transcript
     assert [p.status for p in result.processes] == [0, 1]
     assert "Warning" not in result.transcript
+
+
+def _failing_server(in_thread):
+    def handle(conn):
+        conn.recv(100)
+        raise KeyError("no such route")
+
+    listener = socket.create_server(("127.0.0.1", 8080))
+    conn, _ = listener.accept()
+    if in_thread:
+        threading.Thread(target=handle, args=(conn,)).start()
+        time.sleep(60)
+    else:
+        handle(conn)
+
+
+def _patient_client():
+    sock = socket.create_connection(("127.0.0.1", 8080))
+    sock.sendall(b"GET /")
+    print("client waits")
+    time.sleep(30)
+    print("client never gets here")
+
+
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_raise_errors_stops_the_run_and_raises(in_thread):
+    sim = netsim.Simulation(raise_errors=True)
+    sim.spawn("server", _failing_server, args=(in_thread,))
+    sim.spawn("client", _patient_client)
+    with pytest.raises(KeyError, match="no such route") as caught:
+        sim.run()
+    result = caught.value.netsim_result
+    assert "client waits" in result.transcript
+    assert "client never gets here" not in result.transcript
+    assert "KeyError: 'no such route'" in result.transcript  # the traceback is still printed
+    assert result.elapsed == 0.0
+    assert any("raised in the netsim task" in note for note in caught.value.__notes__)
+
+
+def test_by_default_the_run_goes_on_after_an_uncaught_exception():
+    sim = netsim.Simulation()
+    sim.spawn("server", _failing_server, args=(False,))
+    sim.spawn("client", _patient_client)
+    result = sim.run()
+    assert "client never gets here" in result.transcript
+    assert result.processes[0].status == 1

@@ -65,6 +65,10 @@ class Simulation {
   // with no timer pending.
   RunResult run();
 
+  // Asks run() to end at the next switch between tasks, as if the last process had
+  // exited; processes still running are stopped. Callable from a task.
+  void stop() { stop_requested_ = true; }
+
   std::string transcript() const;
   const Trace& trace() const;
   Kernel& kernel() { return *kernel_; }
@@ -75,6 +79,7 @@ class Simulation {
 
   std::unique_ptr<Kernel> kernel_;
   bool ran_ = false;
+  bool stop_requested_ = false;
 };
 
 }  // namespace netsim
