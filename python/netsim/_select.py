@@ -15,6 +15,7 @@ import select as _select_module
 import selectors as _selectors_module
 
 from netsim import _core
+from netsim._dispatch import in_tasks
 
 _real_select = _select_module.select
 _real_poll = _select_module.poll
@@ -38,8 +39,6 @@ def _ns(seconds) -> int | None:
 
 
 def _select(rlist, wlist, xlist, timeout=None):
-    if not _core.in_task():
-        return _real_select(rlist, wlist, xlist, timeout)
     if timeout is not None and timeout < 0:
         raise ValueError("timeout must be non-negative")
     wanted: dict[int, int] = {}
@@ -111,21 +110,20 @@ class _SimPoll:
         self.close()
 
 
-def _poll():
-    return _SimPoll() if _core.in_task() else _real_poll()
-
-
 def _epoll(sizehint=-1, flags=0):
-    return _SimPoll(epoll=True) if _core.in_task() else _real_epoll(sizehint, flags)
+    return _SimPoll(epoll=True)
 
 
 def patches():
     """(object, attribute, replacement) for netsim._patch."""
+    select = in_tasks(_real_select, _select)
+    poll = in_tasks(_real_poll, _SimPoll)
+    epoll = in_tasks(_real_epoll, _epoll)
     return [
-        (_select_module, "select", _select),
-        (_select_module, "poll", _poll),
-        (_select_module, "epoll", _epoll),
-        (_selectors_module.SelectSelector, "_select", staticmethod(_select)),
-        (_selectors_module.PollSelector, "_selector_cls", staticmethod(_poll)),
-        (_selectors_module.EpollSelector, "_selector_cls", staticmethod(_epoll)),
+        (_select_module, "select", select),
+        (_select_module, "poll", poll),
+        (_select_module, "epoll", epoll),
+        (_selectors_module.SelectSelector, "_select", staticmethod(select)),
+        (_selectors_module.PollSelector, "_selector_cls", staticmethod(poll)),
+        (_selectors_module.EpollSelector, "_selector_cls", staticmethod(epoll)),
     ]

@@ -24,6 +24,7 @@ import os
 import socket as _socket_module
 
 from netsim import _core
+from netsim._dispatch import in_tasks
 
 _real_socket = _socket_module.socket
 _NO_FLAGS = ~(_socket_module.SOCK_NONBLOCK | _socket_module.SOCK_CLOEXEC)
@@ -274,8 +275,6 @@ def _new(cls, *args, **kwargs):
 
 def _socketpair(family=None, type=_socket_module.SOCK_STREAM, proto=0):
     """A connected pair over the virtual loopback, as CPython builds one on Windows."""
-    if not _core.in_task():
-        return _real_socketpair(family, type, proto) if family is not None else _real_socketpair()
     with SimSocket(_AF_INET, type, proto) as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
@@ -287,8 +286,6 @@ def _socketpair(family=None, type=_socket_module.SOCK_STREAM, proto=0):
 
 def _create_connection(address, timeout=_socket_module._GLOBAL_DEFAULT_TIMEOUT,
                        source_address=None, **kwargs):
-    if not _core.in_task():
-        return _real_create_connection(address, timeout, source_address, **kwargs)
     host, port = address
     family = _AF_INET6 if isinstance(host, str) and ":" in host else _AF_INET
     sock = SimSocket(family, _socket_module.SOCK_STREAM)
@@ -305,8 +302,6 @@ def _create_connection(address, timeout=_socket_module._GLOBAL_DEFAULT_TIMEOUT,
 
 
 def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
-    if not _core.in_task():
-        return _real_getaddrinfo(host, port, family, type, proto, flags)
     if isinstance(port, str):
         port = int(port) if port.isdigit() else _socket_module.getservbyname(port)
     port = port or 0
@@ -359,22 +354,16 @@ def _resolve(host: str) -> list[str]:
 
 
 def _gethostname() -> str:
-    if not _core.in_task():
-        return _real_gethostname()
     # The default host's name. Tasks on hosts added with add_host() see it too
     # until the kernel tells a task its host's name.
     return "localhost"
 
 
 def _gethostbyname(hostname) -> str:
-    if not _core.in_task():
-        return _real_gethostbyname(hostname)
     return _gethostbyname_ex(hostname)[2][0]
 
 
 def _gethostbyname_ex(hostname):
-    if not _core.in_task():
-        return _real_gethostbyname_ex(hostname)
     hostname = _text(hostname)
     ipv4 = [address for address in _resolve(hostname) if ":" not in address]
     if not ipv4:
@@ -383,8 +372,6 @@ def _gethostbyname_ex(hostname):
 
 
 def _gethostbyaddr(ip_address):
-    if not _core.in_task():
-        return _real_gethostbyaddr(ip_address)
     host = _text(ip_address)
     literal = _literal(host)
     if literal is None:  # a name: the entry of its first address, which is this name
@@ -395,8 +382,6 @@ def _gethostbyaddr(ip_address):
 
 
 def _getnameinfo(sockaddr, flags):
-    if not _core.in_task():
-        return _real_getnameinfo(sockaddr, flags)
     if not isinstance(sockaddr, tuple):
         raise TypeError("getnameinfo() argument 1 must be a tuple")
     if not 2 <= len(sockaddr) <= 4:
@@ -417,26 +402,17 @@ def _getnameinfo(sockaddr, flags):
     return name or address, service
 
 
-_real_socketpair = _socket_module.socketpair
-_real_create_connection = _socket_module.create_connection
-_real_getaddrinfo = _socket_module.getaddrinfo
-_real_gethostname = _socket_module.gethostname
-_real_gethostbyname = _socket_module.gethostbyname
-_real_gethostbyname_ex = _socket_module.gethostbyname_ex
-_real_gethostbyaddr = _socket_module.gethostbyaddr
-_real_getnameinfo = _socket_module.getnameinfo
-
-
 def patches():
     """(object, attribute, replacement) for netsim._patch."""
-    return [
-        (_real_socket, "__new__", _new),
-        (_socket_module, "socketpair", _socketpair),
-        (_socket_module, "create_connection", _create_connection),
-        (_socket_module, "getaddrinfo", _getaddrinfo),
-        (_socket_module, "gethostname", _gethostname),
-        (_socket_module, "gethostbyname", _gethostbyname),
-        (_socket_module, "gethostbyname_ex", _gethostbyname_ex),
-        (_socket_module, "gethostbyaddr", _gethostbyaddr),
-        (_socket_module, "getnameinfo", _getnameinfo),
-    ]
+    simulated = {
+        "socketpair": _socketpair,
+        "create_connection": _create_connection,
+        "getaddrinfo": _getaddrinfo,
+        "gethostname": _gethostname,
+        "gethostbyname": _gethostbyname,
+        "gethostbyname_ex": _gethostbyname_ex,
+        "gethostbyaddr": _gethostbyaddr,
+        "getnameinfo": _getnameinfo,
+    }
+    return [(_real_socket, "__new__", _new)] + [
+        (_socket_module, name, in_tasks(getattr(_socket_module, name), fn)) for name, fn in simulated.items()]

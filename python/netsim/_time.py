@@ -14,21 +14,11 @@ import logging
 import time as _time_module
 
 from netsim import _core
+from netsim._dispatch import in_tasks
 
 _real = {name: getattr(_time_module, name) for name in (
     "time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns", "sleep",
     "localtime", "ctime", "asctime", "strftime", "mktime")}
-
-
-def _dispatch(name: str, virtual):
-    real = _real[name]
-
-    def replacement(*args):
-        return virtual(*args) if _core.in_task() else real(*args)
-
-    replacement.__name__ = replacement.__qualname__ = name
-    replacement.__doc__ = real.__doc__
-    return replacement
 
 
 def _sleep(seconds) -> None:
@@ -57,7 +47,7 @@ def patches():
         "strftime": lambda format, t=None: _real["strftime"](format, _utc() if t is None else t),
         "mktime": lambda t: float(calendar.timegm(t)),
     }
-    replacements = {name: _dispatch(name, fn) for name, fn in virtual.items()}
+    replacements = {name: in_tasks(_real[name], fn) for name, fn in virtual.items()}
     # logging.Formatter bound time.localtime when logging was imported.
     return [(_time_module, name, fn) for name, fn in replacements.items()] + [
         (logging.Formatter, "converter", staticmethod(replacements["localtime"]))]
