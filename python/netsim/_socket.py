@@ -197,9 +197,7 @@ class SimSocket(_real_socket):
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
-        buffer = bytearray(bufsize)
-        n = self.recv_into(buffer, bufsize, flags)
-        return bytes(buffer[:n])
+        return self._retry(_POLLIN, _core.recv, self.fileno(), bufsize, flags)
 
     def recvfrom_into(self, buffer, nbytes: int = 0, flags: int = 0):
         n, peer = self._retry(_POLLIN, _core.recv_into, self.fileno(), buffer, nbytes, flags)

@@ -4,6 +4,7 @@ network, in virtual time, with one seeded scheduler."""
 from __future__ import annotations
 
 import builtins
+import functools
 import html
 import importlib.util
 import json
@@ -37,7 +38,14 @@ class Result:
     exit_status: int  #: of the last spawned process, as with ``simrun``
     elapsed: float  #: virtual seconds the run took
     processes: list[ProcessResult]
-    trace_jsonl: str = field(repr=False)  #: the core's event trace, one JSON object per line
+    # The simulation, kept for its trace: writing a long trace as JSON costs more
+    # than many runs, so it is written only when somebody asks for it.
+    _sim: Any = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def trace_jsonl(self) -> str:
+        """The core's event trace, one JSON object per line."""
+        return self._sim.trace_jsonl()
 
     @property
     def transcript(self) -> str:
@@ -258,7 +266,7 @@ class Simulation:
             exit_status=outcome["exit_status"],
             elapsed=outcome["elapsed_ns"] / 1e9,
             processes=[ProcessResult(*p) for p in outcome["processes"]],
-            trace_jsonl=self._sim.trace_jsonl(),
+            _sim=self._sim,
         )
         if self._error is not None:
             self._error.netsim_result = result

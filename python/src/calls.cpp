@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <optional>
@@ -118,6 +119,15 @@ void bind_calls(py::module_& m) {
     Address from;
     const long n = call([&](Kernel& k, Task& t) { return k.recvfrom(t, fd, info.ptr, size, flags, &from); });
     return py::make_tuple(n, from_address(from));
+  });
+  m.def("recv", [](int fd, std::size_t size, int flags) {
+    // recv() is the hot call of most programs: read straight into a reused buffer
+    // and build the bytes once.
+    thread_local std::string buffer;
+    buffer.resize(size);
+    const long n = call([&](Kernel& k, Task& t) { return k.recvfrom(t, fd, buffer.data(), size, flags, nullptr); });
+    // MSG_TRUNC reports a datagram's full length, which may exceed what was read.
+    return py::bytes(buffer.data(), std::min(static_cast<std::size_t>(n), size));
   });
   m.def("shutdown", [](int fd, int how) { call([&](Kernel& k, Task& t) { return k.shutdown(t, fd, how); }); });
   m.def("close", [](int fd) { call([&](Kernel& k, Task& t) { return k.close(t, fd); }); });

@@ -410,3 +410,17 @@ def test_by_default_the_run_goes_on_after_an_uncaught_exception():
     result = sim.run()
     assert "client never gets here" in result.transcript
     assert result.processes[0].status == 1
+
+
+def test_udp_recv_with_msg_trunc_returns_what_fits():
+    def udp():
+        a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        b.bind(("127.0.0.1", 9999))
+        a.sendto(b"0123456789", ("127.0.0.1", 9999))
+        a.sendto(b"abc", ("127.0.0.1", 9999))
+        print(b.recv(4, socket.MSG_TRUNC), b.recvfrom(100)[0])
+
+    sim = netsim.Simulation()
+    sim.spawn("udp", udp)
+    assert sim.run().transcript == "udp: b'0123' b'abc'\n"
