@@ -1,13 +1,18 @@
 #include "netsim/scheduler.hpp"
 
 #include <algorithm>
+#include <utility>
+
+#include "netsim/baton.hpp"
 
 #include "netsim/errors.hpp"
 
 namespace netsim {
 
 Scheduler::Scheduler(Clock& clock, Rng& rng, Policy policy)
-    : clock_(clock), rng_(rng), policy_(policy) {}
+    : clock_(clock), rng_(rng), policy_(policy), home_(std::make_unique<Baton>()) {}
+
+Scheduler::~Scheduler() = default;
 
 void Scheduler::admit(Task& task) {
   task.scheduler_ = this;
@@ -115,13 +120,39 @@ void Scheduler::fire_due_timers() {
   }
 }
 
-void Scheduler::run_one() {
-  Task& task = pick();
+void Scheduler::start_turn(Task& task) {
   task.state_ = TaskState::running;
   current_ = &task;
-  task.resume();
+}
+
+void Scheduler::finish_turn(Task& task) {
   current_ = nullptr;
   if (task.state_ == TaskState::done) --live_;
+}
+
+void Scheduler::run_one() {
+  Task& task = deferred_ ? *std::exchange(deferred_, nullptr) : pick();
+  start_turn(task);
+  task.resume();
+  // A task with a direct baton ends its own turn (end_turn), and so does every task
+  // it handed the turn on to before control came back here.
+  if (!task.direct_baton()) finish_turn(task);
+}
+
+Task* Scheduler::end_turn(Task& self) {
+  finish_turn(self);
+  // The same steps, in the same order, as run()'s loop: the decisions, and so the
+  // run, do not depend on which thread takes them.
+  if (draining_ || !until_ || (*until_)()) return nullptr;
+  fire_due_timers();
+  if (ready_.empty()) return nullptr;
+  Task& next = pick();
+  if (!next.direct_baton()) {
+    deferred_ = &next;
+    return nullptr;
+  }
+  start_turn(next);
+  return &next;
 }
 
 void Scheduler::drain(std::size_t turns) {
@@ -132,10 +163,17 @@ void Scheduler::drain(std::size_t turns) {
 }
 
 Scheduler::Stop Scheduler::run(const std::function<bool()>& until) {
+  until_ = &until;
+  const Stop stop = loop(until);
+  until_ = nullptr;
+  return stop;
+}
+
+Scheduler::Stop Scheduler::loop(const std::function<bool()>& until) {
   for (;;) {
     if (until()) return Stop::condition;
     fire_due_timers();
-    if (!ready_.empty()) {
+    if (deferred_ || !ready_.empty()) {
       run_one();
       continue;
     }

@@ -1,5 +1,7 @@
 #include "netsim/thread_task.hpp"
 
+#include "netsim/scheduler.hpp"
+
 namespace netsim {
 
 ThreadTask::ThreadTask(int id, Process& process, std::string name,
@@ -10,30 +12,35 @@ ThreadTask::~ThreadTask() {
   if (thread_.joinable()) thread_.join();
 }
 
-void ThreadTask::pass_baton(bool to_task) {
-  std::unique_lock lock(mutex_);
-  task_turn_ = to_task;
-  turn_changed_.notify_all();
-  turn_changed_.wait(lock, [&] { return task_turn_ != to_task; });
-}
-
 void ThreadTask::resume() {
+  // On the thread running Scheduler::run(): it waits at home() until a turn that
+  // started here has been handed from task to task back to it.
   if (!thread_.joinable()) {
     thread_ = std::thread([this] {
-      {
-        std::unique_lock lock(mutex_);
-        turn_changed_.wait(lock, [&] { return task_turn_; });
-      }
+      baton_.take();
       if (!cancel_requested()) body_(*this);
-      std::lock_guard lock(mutex_);
       finished();
-      task_turn_ = false;
-      turn_changed_.notify_all();
+      hand_on();
     });
   }
-  pass_baton(true);
+  baton_.give();
+  scheduler().home().take();
 }
 
-void ThreadTask::suspend() { pass_baton(false); }
+void ThreadTask::suspend() {
+  if (hand_on()) return;
+  baton_.take();
+}
+
+bool ThreadTask::hand_on() {
+  Task* next = scheduler().end_turn(*this);
+  if (next == this) return true;
+  if (next) {
+    next->direct_baton()->give();
+  } else {
+    scheduler().home().give();
+  }
+  return false;
+}
 
 }  // namespace netsim

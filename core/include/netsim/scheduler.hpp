@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <span>
@@ -32,6 +33,7 @@ inline constexpr int kPollsBeforeIdle = 64;
 class Scheduler {
  public:
   Scheduler(Clock& clock, Rng& rng, Policy policy);
+  ~Scheduler();
 
   Policy policy() const { return policy_; }
   Task* current() const { return current_; }
@@ -68,6 +70,15 @@ class Scheduler {
   // client's EOF).
   void drain(std::size_t turns);
 
+  // --- for task kinds with a direct_baton() ---
+  // Ends the calling task's turn and takes the decision run() would take next, on the
+  // calling thread: the task to run now (marked running; it may be the caller), or
+  // null when the decision is run()'s (the run ends, a staged task starts, time
+  // moves, draining, or the next task has no direct baton: run() resumes it first).
+  Task* end_turn(Task& self);
+  // Where run()'s thread waits while tasks with direct batons pass turns around.
+  Baton& home() { return *home_; }
+
   // Blocked tasks in id order: what the deadlock report lists.
   std::vector<const Task*> blocked_tasks() const;
   std::size_t live_tasks() const { return live_; }
@@ -85,7 +96,10 @@ class Scheduler {
   };
 
   void wake(Task& task, bool timed_out);
+  Stop loop(const std::function<bool()>& until);
   void run_one();
+  void start_turn(Task& task);
+  void finish_turn(Task& task);
   void make_ready(Task& task);
   Task& pick();
   void fire_due_timers();
@@ -102,6 +116,9 @@ class Scheduler {
   std::uint64_t timer_seq_ = 0;
   int fruitless_polls_ = 0;  // spins since a task last blocked
   bool draining_ = false;
+  const std::function<bool()>* until_ = nullptr;  // run()'s condition, while it runs
+  Task* deferred_ = nullptr;  // picked by end_turn() for run() to resume
+  std::unique_ptr<Baton> home_;
   std::size_t live_ = 0;
 };
 

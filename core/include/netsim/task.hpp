@@ -18,6 +18,7 @@
 
 namespace netsim {
 
+class Baton;
 class Process;
 class Scheduler;
 class Task;
@@ -66,6 +67,9 @@ class Task {
   // On the task's own context: gives control back to the scheduler; returns when the
   // scheduler resumes this task.
   virtual void suspend() = 0;
+  // Kinds that run on OS threads of their own can be handed the turn straight from
+  // another such task's thread (Scheduler::end_turn); null for the others.
+  virtual Baton* direct_baton() { return nullptr; }
 
   int id() const { return id_; }
   Process& process() const { return *process_; }
@@ -77,6 +81,7 @@ class Task {
  protected:
   // The task's body has returned; its context will not be resumed again.
   void finished() { state_ = TaskState::done; }
+  Scheduler& scheduler() const { return *scheduler_; }
 
  private:
   friend class Scheduler;

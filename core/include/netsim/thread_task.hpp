@@ -1,13 +1,15 @@
 #pragma once
 // Tasks that run on an OS thread of their own, for code that cannot share one C stack
 // (the Python interpreter keeps per-thread state that a stack switch would corrupt).
-// The thread and the scheduler pass a baton: exactly one of them runs at a time, so
-// the simulation stays single-threaded in effect and as deterministic as with fibers.
-#include <condition_variable>
+// Threads pass a baton: exactly one of them (or the scheduler's) runs at a time, so
+// the simulation stays single-threaded in effect and as deterministic as with
+// fibers. A thread task whose turn ends hands the turn straight to the next thread
+// task (Scheduler::end_turn), so a switch between two of them wakes one thread, not
+// two.
 #include <functional>
-#include <mutex>
 #include <thread>
 
+#include "netsim/baton.hpp"
 #include "netsim/task.hpp"
 
 namespace netsim {
@@ -22,15 +24,16 @@ class ThreadTask final : public Task {
 
   void resume() override;
   void suspend() override;
+  // Once its thread exists (resume() starts it), the turn can be handed to it directly.
+  Baton* direct_baton() override { return thread_.joinable() ? &baton_ : nullptr; }
 
  private:
-  // Gives the turn to the task (true) or the scheduler (false) and waits for it back.
-  void pass_baton(bool to_task);
+  // Ends this task's turn and gives the turn to whoever runs next; true when that is
+  // this task again.
+  bool hand_on();
 
   std::function<void(Task&)> body_;
-  std::mutex mutex_;
-  std::condition_variable turn_changed_;
-  bool task_turn_ = false;
+  Baton baton_;
   std::thread thread_;
 };
 
