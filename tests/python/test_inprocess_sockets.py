@@ -1,5 +1,6 @@
 """Python servers and clients as functions in one process, on the virtual network."""
 
+import asyncio
 import select
 import selectors
 import socket
@@ -74,7 +75,7 @@ def test_connection_refused_is_the_real_exception():
     assert sim.run().transcript == "client: ConnectionRefusedError 111 Connection refused\n"
 
 
-def test_crash_prints_the_traceback_and_resets_the_client():
+def test_crash_prints_the_traceback_and_resets_the_client(run_many):
     def buggy_server():
         listener = socket.socket()
         listener.bind(("127.0.0.1", 8000))
@@ -91,10 +92,13 @@ def test_crash_prints_the_traceback_and_resets_the_client():
         except ConnectionResetError as e:
             print("client got", repr(e))
 
-    sim = netsim.Simulation()
-    sim.spawn("server", buggy_server)
-    sim.spawn("client", client)
-    result = sim.run()
+    def make():
+        sim = netsim.Simulation()
+        sim.spawn("server", buggy_server)
+        sim.spawn("client", client)
+        return sim
+
+    result = run_many(make, times=50)
     assert "server: RuntimeError: bug in the request handler" in result.transcript
     assert "server: Traceback (most recent call last):" in result.transcript
     assert "client got ConnectionResetError(104, 'Connection reset by peer')" in result.transcript
@@ -178,6 +182,46 @@ def test_socket_errors_raised_while_handling_another_exception():
     assert sim.run().transcript == "pair: inside except: BlockingIOError 11 ValueError('first')\n"
 
 
+async def _asyncio_echo_server(port):
+    async def handle(reader, writer):
+        data = await reader.read(100)
+        print(f"received {data.decode()!r} from {writer.get_extra_info('peername')!r}")
+        writer.write(data)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    print("serving on", server.sockets[0].getsockname())
+    async with server:
+        await server.serve_forever()
+
+
+async def _asyncio_echo_client(port, message):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(message.encode())
+    await writer.drain()
+    print(f"received {(await reader.read(100)).decode()!r} at {asyncio.get_running_loop().time()}")
+    await asyncio.sleep(1.5)
+    writer.close()
+    await writer.wait_closed()
+    print("closed at", asyncio.get_running_loop().time())
+
+
+def test_asyncio_echo_as_functions(run_many):
+    def make():
+        sim = netsim.Simulation(seed=8)
+        sim.spawn("server", lambda: asyncio.run(_asyncio_echo_server(8888)))
+        sim.spawn("client", lambda: asyncio.run(_asyncio_echo_client(8888, "Hello World!")))
+        return sim
+
+    result = run_many(make, times=50)
+    lines = result.transcript.splitlines()
+    assert lines[0] == "server: serving on ('127.0.0.1', 8888)"
+    assert "client: received 'Hello World!' at 0.0" in lines
+    assert "client: closed at 1.5" in lines
+
+
 def select_server(port, clients):
     listener = socket.socket()
     listener.bind(("127.0.0.1", port))
@@ -217,7 +261,7 @@ def test_select_server_with_several_clients(run_many):
             sim.spawn("client", chatty_client, args=(6000, words))
         return sim
 
-    result = run_many(make, times=20)
+    result = run_many(make, times=50)
     assert result.transcript.count("server: new connection from") == 3
     assert "client-3: got b'F'" in result.transcript
     assert result.transcript.index("client: got b'A'") < result.transcript.index("client-2: got b'C'")

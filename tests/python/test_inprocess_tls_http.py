@@ -48,7 +48,7 @@ def client_context(certs):
     return ssl.create_default_context(cafile=certs[0])
 
 
-def run_tls_many(make, times=20):
+def run_tls_many(make, times=50):
     """Like the run_many fixture, for runs carrying TLS: OpenSSL's randomness makes
     the ciphertext differ on every run, so traces are compared without payloads
     (every event, size and moment must still be the same)."""
@@ -340,7 +340,7 @@ def test_http_server_and_urllib(site, run_many):
         except urllib.error.HTTPError as e:
             print("HTTPError", e.code, e.reason)
 
-    result = run_many(make_http(site, client), times=20)
+    result = run_many(make_http(site, client), times=50)
     assert result.transcript == (
         "server: serving on localhost 8000\n"
         'server: 127.0.0.1 - - [01/Jan/2024 00:00:00] "GET /hello.txt HTTP/1.1" 200 -\n'
@@ -364,7 +364,7 @@ def test_http_server_and_http_client(site, run_many):
         print(response.status, "listing has hello.txt:", '<a href="hello.txt">hello.txt</a>' in listing)
         print("client port", connection.sock.getsockname()[1] if connection.sock else "closed")
 
-    result = run_many(make_http(site, client), times=20)
+    result = run_many(make_http(site, client), times=50)
     lines = result.transcript.splitlines()
     assert lines[:3] == [
         "server: serving on localhost 8000",
@@ -386,7 +386,7 @@ def test_http_server_and_requests(site, run_many):
             for path in ("/hello.txt", "/nothing"):
                 print(path, session.get(f"http://127.0.0.1:8000{path}").status_code)
 
-    result = run_many(make_http(site, client), times=20)
+    result = run_many(make_http(site, client), times=50)
     lines = result.transcript.splitlines()
     assert 'server: 127.0.0.1 - - [01/Jan/2024 00:00:00] "GET /hello.txt HTTP/1.1" 200 -' in lines
     assert "client: 200 18 'hello from netsim\\n'" in lines
@@ -408,7 +408,7 @@ def test_python_m_http_server_threads_per_connection(site, run_many):
         sim.spawn("client", client)
         return sim
 
-    assert run_many(make, times=20).transcript == (
+    assert run_many(make, times=50).transcript == (
         "server: Serving HTTP on 127.0.0.1 port 8000 (http://127.0.0.1:8000/) ...\n"
         'server: 127.0.0.1 - - [01/Jan/2024 00:00:00] "GET /hello.txt HTTP/1.1" 200 -\n'
         "client: /hello.txt 200 text/plain\n"
