@@ -56,6 +56,7 @@ def _recv_exactly(sock, n: int) -> bytes:
 
 def _serve(listener, count: int, received: list) -> None:
     conn, _ = listener.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with conn:
         n = 0
         while data := conn.recv(4096):
@@ -130,14 +131,7 @@ def real_threads_echo(count: int) -> float:
 
     def server():
         with listener:
-            conn, _ = listener.accept()
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with conn:
-                n = 0
-                while data := conn.recv(4096):
-                    conn.sendall(data)
-                    n += len(data)
-                received.append(n)
+            _serve(listener, count, received)
 
     def client():
         sock = socket.create_connection(("127.0.0.1", port))
