@@ -23,8 +23,9 @@ void run(Kernel& kernel, Task& self, py::object& main) {
     } catch (py::error_already_set& e) {
       // The package's task wrapper reports every other exception itself; what gets
       // here is the stop of the task, or a failure of that wrapper.
-      if (!e.matches(task_cancelled_type())) e.discard_as_unraisable("netsim task");
-      status = e.matches(task_cancelled_type()) ? kKilledStatus : 1;
+      const bool cancelled = e.matches(task_cancelled_type());
+      if (!cancelled) e.discard_as_unraisable("netsim task");
+      status = cancelled ? kKilledStatus : 1;
     }
     main = py::object();  // drop the reference while the GIL is held
   }
