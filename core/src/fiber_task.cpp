@@ -1,4 +1,4 @@
-#include "fiber_task.hpp"
+#include "netsim/fiber_task.hpp"
 
 #include <boost/context/protected_fixedsize_stack.hpp>
 #include <memory>

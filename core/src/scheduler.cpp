@@ -53,6 +53,13 @@ void Scheduler::switch_away(Task& self) {
     self.cancel_delivered_ = true;
     throw TaskCancelled{};
   }
+  take_interrupt(self);
+}
+
+void Scheduler::take_interrupt(Task& self) {
+  if (!self.interrupt_) return;
+  self.interrupt_ = false;
+  throw TaskInterrupted{};
 }
 
 bool Scheduler::block(Task& self, Wait wait, std::span<WaitQueue* const> queues,
@@ -62,6 +69,7 @@ bool Scheduler::block(Task& self, Wait wait, std::span<WaitQueue* const> queues,
     self.cancel_delivered_ = true;
     throw TaskCancelled{};
   }
+  take_interrupt(self);
   self.wait_ = wait;
   self.timed_out_ = false;
   ++self.wait_generation_;
@@ -110,6 +118,12 @@ void Scheduler::cancel(Task& task) {
   } else if (task.state_ == TaskState::blocked) {
     wake(task, true);
   }
+}
+
+void Scheduler::interrupt(Task& task) {
+  if (task.state_ == TaskState::done) return;
+  task.interrupt_ = true;
+  wake(task, true);
 }
 
 void Scheduler::fire_due_timers() {

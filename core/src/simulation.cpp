@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "fiber_task.hpp"
+#include "netsim/fiber_task.hpp"
 #include "netsim/transcript.hpp"
 
 namespace netsim {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "fiber_task.hpp"
+#include "netsim/fiber_task.hpp"
 #include "netsim/errors.hpp"
 #include "netsim/kernel.hpp"
 

@@ -25,4 +25,8 @@ class Error : public std::runtime_error {
 // Tasks must let it propagate so their stacks unwind.
 struct TaskCancelled {};
 
+// Raised into a blocked task by Scheduler::interrupt: its call ends early (a signal
+// arrived) and the task goes on. The shim answers the call with EINTR.
+struct TaskInterrupted {};
+
 }  // namespace netsim

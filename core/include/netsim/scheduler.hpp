@@ -58,6 +58,9 @@ class Scheduler {
 
   // Stops a task: a blocked one wakes with TaskCancelled; one never started ends.
   void cancel(Task& task);
+  // Ends the task's current or next block with TaskInterrupted, once: how a signal
+  // reaches a task of a shimmed process. Unlike cancel(), later blocks block.
+  void interrupt(Task& task);
 
   enum class Stop : std::uint8_t { condition, idle, deadlock };
   // Runs until `until` holds (checked between tasks), until no task is left (idle),
@@ -104,6 +107,7 @@ class Scheduler {
   Task& pick();
   void fire_due_timers();
   void switch_away(Task& self);
+  void take_interrupt(Task& self);
 
   Clock& clock_;
   Rng& rng_;

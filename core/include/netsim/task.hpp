@@ -98,6 +98,7 @@ class Task {
   bool timed_out_ = false;
   bool cancel_ = false;
   bool cancel_delivered_ = false;
+  bool interrupt_ = false;
 };
 
 }  // namespace netsim

@@ -1,0 +1,87 @@
+#pragma once
+// The channel between a shimmed process and the simulator (simrun), shared by both
+// sides. One shared-memory region per process (a memfd the child inherits, its number
+// in NETSIM_SHIM_FD); in it, one slot per simulated thread. A call is one round trip:
+// the thread fills its slot and sets `state` to request, the simulator serves it and
+// sets `state` to reply; each side futex-waits on `state`. No allocation, no copy but
+// the payload into the slot's buffer.
+//
+// Calls are numbered as Linux x86-64 system calls, plus the Call values below. Raw
+// arguments travel in `args`; memory an argument points to travels in `buffer` (what
+// each call puts there is written next to the code that serves it).
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace netsim::shim {
+
+inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
+inline constexpr std::uint32_t kRegionVersion = 1;
+inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
+
+// Threads a process may have alive at once.
+inline constexpr int kMaxThreads = 64;
+// Payload room per call; larger sends and receives are split by the shim.
+inline constexpr std::size_t kSlotBuffer = 64 * 1024;
+// Simulated descriptors are real descriptors the shim reserves at or above this
+// number (a placeholder open on /dev/null), so they never collide with the process's
+// own files, and the seccomp filter can route calls on them by number alone. Below
+// 1024, so select() can watch them.
+inline constexpr int kFirstSimulatedFd = 100;
+
+enum class SlotState : std::uint32_t { idle = 0, request = 1, reply = 2 };
+
+// Calls that are not Linux system calls.
+enum Call : std::int64_t {
+  // A thread's first call: it is ready; the reply comes when the scheduler first
+  // runs it. The main thread makes it from the shim's constructor, before main().
+  kCallStart = 100000,
+  // pthread_create is about to start a thread: the simulator makes its task and
+  // answers the slot index the new thread is to use.
+  kCallThreadCreate,
+  // args[0] = slot index: a pthread_create that failed after kCallThreadCreate.
+  kCallThreadAbandon,
+  // The calling thread ends; the process goes on.
+  kCallThreadExit,
+  // exit_group(args[0]): the process ends here, in simulated order.
+  kCallExit,
+  // buffer: a message naming a call the shim cannot virtualise. The simulator shows
+  // it on the process's stderr; the call then fails with ENOSYS.
+  kCallUnsupported,
+  // buffer: a host name (NUL-terminated). Reply buffer: the addresses it resolves to,
+  // each one byte of family (4 or 6) and 16 bytes of address; result: their count.
+  kCallResolve,
+  // args[0..1]: host address family (4/6) and address in buffer (16 bytes). Reply
+  // buffer: the host name (NUL-terminated); result: its length, or -ENOENT.
+  kCallReverseResolve,
+};
+
+struct alignas(64) Slot {
+  std::atomic<std::uint32_t> state;  // SlotState; the futex word of both sides
+  // Reply: a signal the thread raises on itself once it has the result (0: none):
+  // how the simulator delivers SIGINT to a blocked process, deterministically.
+  std::uint32_t signal;
+  std::int64_t call;      // a Linux system call number or a Call
+  std::int64_t args[6];
+  std::int64_t result;    // >= 0, or -errno
+  std::uint64_t size;     // bytes of buffer in use: the request's, then the reply's
+  alignas(64) unsigned char buffer[kSlotBuffer];
+};
+
+struct Region {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::int32_t pid;   // the virtual pid
+  std::int32_t ppid;  // the virtual parent pid
+  // Virtual time: CLOCK_REALTIME reads epoch + elapsed, CLOCK_MONOTONIC elapsed. The
+  // simulator stores elapsed before every reply, so a thread that runs reads the
+  // clock with no round trip.
+  std::int64_t epoch;
+  std::atomic<std::int64_t> elapsed;
+  // getrandom() and /dev/urandom draw from a generator seeded with this.
+  std::uint64_t seed;
+  char hostname[64];  // what uname() and gethostname() report
+  Slot slots[kMaxThreads];
+};
+
+}  // namespace netsim::shim

@@ -1,0 +1,52 @@
+#pragma once
+// Running real programs on the simulated network: what `simrun` does. Each command
+// is started as a child process with the shim preloaded; its threads become remote
+// tasks of the core, served over the channel (channel.hpp).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netsim/config.hpp"
+
+namespace netsim::shim {
+
+struct Command {
+  std::string name;               // the transcript's prefix; made unique like spawn()'s
+  std::vector<std::string> argv;  // argv[0] is looked up on PATH when it has no '/'
+};
+
+struct RunOptions {
+  Config config;           // seed, policy, epoch, call_cost...
+  std::string shim_path;   // the preload library, libnetsim_shim.so
+  std::vector<std::string> env;  // the children's environment, "NAME=value"
+  // Wall-clock watchdog: a run still going after this many seconds is stopped and
+  // the program that was running is named. None: no limit.
+  std::optional<double> timeout_seconds;
+  std::string trace_path;  // the event trace as JSON lines; empty: none
+};
+
+struct ProcessReport {
+  std::string name;
+  int pid = 0;          // virtual
+  int status = 0;       // as a shell reports it: the exit code, or 128 + signal
+  std::string outcome;  // "exited", "crashed (SIGSEGV)", "stopped by SIGINT", ...
+};
+
+struct RunReport {
+  std::string transcript;  // bytes, exactly as printed: may not be UTF-8
+  int exit_status = 0;     // of the last command
+  std::vector<ProcessReport> processes;  // in command order
+  // Why the run ended early, for simrun to print: the deadlock report, the watchdog's
+  // message, the interruption. Empty when the last command ended on its own.
+  std::string problem;
+  bool deadlock = false;
+  bool timed_out = false;
+  bool interrupted = false;  // simrun got SIGINT or SIGTERM
+};
+
+// Runs the commands (in order, each once every earlier one is blocked) until the last
+// ends, stops the others as a terminal's Ctrl-C would (then harder), and returns what
+// happened. Throws std::runtime_error when a command cannot be started.
+RunReport run_commands(const std::vector<Command>& commands, const RunOptions& options);
+
+}  // namespace netsim::shim

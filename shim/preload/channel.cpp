@@ -1,0 +1,68 @@
+// The calling thread's side of the channel (channel.hpp): one round trip per call.
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
+
+#include <cerrno>
+
+#include "shim.hpp"
+
+namespace netsim::shim {
+namespace {
+
+Region* g_region = nullptr;
+// Static TLS (see CMakeLists.txt): safe to read from the SIGSYS handler.
+thread_local Slot* t_slot = nullptr;
+
+}  // namespace
+
+void set_region(Region* region) { g_region = region; }
+Region& region() { return *g_region; }
+Slot* my_slot() { return t_slot; }
+void set_my_slot(Slot* slot) { t_slot = slot; }
+
+long forward(Slot& slot) {
+  // The simulator may share the futex from another process: no FUTEX_PRIVATE_FLAG.
+  slot.state.store(static_cast<std::uint32_t>(SlotState::request), std::memory_order_release);
+  raw(SYS_futex, reinterpret_cast<long>(&slot.state), FUTEX_WAKE, 1);
+  constexpr auto kRequest = static_cast<std::uint32_t>(SlotState::request);
+  while (slot.state.load(std::memory_order_acquire) == kRequest)
+    raw(SYS_futex, reinterpret_cast<long>(&slot.state), FUTEX_WAIT, kRequest, 0);
+  slot.state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
+  const long result = slot.result;
+  if (const int signal = static_cast<int>(slot.signal)) {
+    slot.signal = 0;
+    // Raised on this very thread, now that the slot is free again: its handler runs
+    // before this returns, at the same point of the program on every run, and may
+    // itself make calls (Python's writes to its wakeup fd).
+    raw(SYS_tgkill, raw(SYS_getpid), raw(SYS_gettid), signal);
+  }
+  return result;
+}
+
+long forward(long call, long a0, long a1, long a2, long a3, long a4, long a5) {
+  Slot& slot = *my_slot();
+  slot.call = call;
+  slot.args[0] = a0;
+  slot.args[1] = a1;
+  slot.args[2] = a2;
+  slot.args[3] = a3;
+  slot.args[4] = a4;
+  slot.args[5] = a5;
+  slot.size = 0;
+  return forward(slot);
+}
+
+long unsupported(const char* what) {
+  Slot* slot = my_slot();
+  if (!slot) return -ENOSYS;
+  const std::size_t size = strnlen(what, kSlotBuffer - 1);
+  memcpy(slot->buffer, what, size);
+  slot->buffer[size] = 0;
+  slot->call = kCallUnsupported;
+  slot->size = size + 1;
+  forward(*slot);
+  return -ENOSYS;
+}
+
+}  // namespace netsim::shim

@@ -1,0 +1,169 @@
+// The process's identity and fate: exit, virtual pids, the host name, seeded
+// randomness, signal masks that must keep SIGSYS deliverable, and the calls the
+// simulation does not cover yet, which fail loudly instead of escaping it.
+#include <linux/sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "shim.hpp"
+
+namespace netsim::shim {
+namespace {
+
+constexpr unsigned long kSigsysBit = 1UL << (SIGSYS - 1);
+
+// xoshiro256** (as the core's Rng), seeded through splitmix64.
+std::uint64_t g_state[4];
+
+std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+std::uint64_t next_random() {
+  const std::uint64_t result = rotl(g_state[1] * 5, 7) * 9;
+  const std::uint64_t t = g_state[1] << 17;
+  g_state[2] ^= g_state[0];
+  g_state[3] ^= g_state[1];
+  g_state[1] ^= g_state[2];
+  g_state[0] ^= g_state[3];
+  g_state[2] ^= t;
+  g_state[3] = rotl(g_state[3], 45);
+  return result;
+}
+
+long virtual_tid() {
+  // The main thread's id is the pid, as on Linux; the others stay clear of pids.
+  const long index = my_slot() ? my_slot() - region().slots : 0;
+  return index == 0 ? region().pid : region().pid * 1000L + index;
+}
+
+// A signal sent to this process by its virtual pid goes to the real one.
+long real_pid_for(long pid) {
+  if (pid == region().pid) return raw(SYS_getpid);
+  if (pid == -region().pid) return -raw(SYS_getpid);
+  return pid;
+}
+
+[[noreturn]] void exit_process(long status) {
+  if (my_slot()) forward(kCallExit, status);
+  for (;;) raw(SYS_exit_group, status);
+}
+
+long sigaction_call(const long* a) {
+  // The kernel's struct sigaction: handler, flags, restorer, mask.
+  struct KernelSigaction {
+    long handler;
+    unsigned long flags;
+    long restorer;
+    unsigned long mask;
+  };
+  // The shim's SIGSYS handler is what keeps the program inside the simulation.
+  if (a[0] == SIGSYS && a[1]) return 0;
+  if (!a[1]) return raw(SYS_rt_sigaction, a[0], 0, a[2], a[3]);
+  KernelSigaction act;
+  memcpy(&act, reinterpret_cast<const void*>(a[1]), sizeof act);
+  // A handler running with SIGSYS blocked could not make a single simulated call.
+  act.mask &= ~kSigsysBit;
+  return raw(SYS_rt_sigaction, a[0], reinterpret_cast<long>(&act), a[2], a[3]);
+}
+
+long sigprocmask_call(const long* a) {
+  if (!a[1]) return raw(SYS_rt_sigprocmask, a[0], 0, a[2], a[3]);
+  unsigned long set;
+  memcpy(&set, reinterpret_cast<const void*>(a[1]), sizeof set);
+  set &= ~kSigsysBit;
+  return raw(SYS_rt_sigprocmask, a[0], reinterpret_cast<long>(&set), a[2], a[3]);
+}
+
+}  // namespace
+
+void seed_random(std::uint64_t seed) {
+  for (auto& word : g_state) {
+    std::uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    word = z ^ (z >> 31);
+  }
+}
+
+bool process_call(long nr, const long* a, long& r) {
+  switch (nr) {
+    case SYS_exit_group:
+      exit_process(a[0]);
+    case SYS_exit:
+      end_simulated_thread();
+      for (;;) raw(SYS_exit, a[0]);
+    case SYS_getpid:
+      r = region().pid;
+      return true;
+    case SYS_getppid:
+      r = region().ppid;
+      return true;
+    case SYS_gettid:
+      r = virtual_tid();
+      return true;
+    case SYS_uname: {
+      r = raw(SYS_uname, a[0]);
+      if (r == 0) {
+        auto* name = reinterpret_cast<struct utsname*>(a[0]);
+        strncpy(name->nodename, region().hostname, sizeof name->nodename - 1);
+        name->nodename[sizeof name->nodename - 1] = 0;
+      }
+      return true;
+    }
+    case SYS_getrandom: {
+      auto* out = reinterpret_cast<unsigned char*>(a[0]);
+      const auto size = static_cast<std::size_t>(a[1]);
+      for (std::size_t i = 0; i < size; i += 8) {
+        const std::uint64_t word = next_random();
+        memcpy(out + i, &word, size - i < 8 ? size - i : 8);
+      }
+      r = static_cast<long>(size);
+      return true;
+    }
+    case SYS_kill:
+      r = raw(SYS_kill, real_pid_for(a[0]), a[1]);
+      return true;
+    case SYS_tgkill:
+      r = raw(SYS_tgkill, real_pid_for(a[0]), a[1], a[2]);
+      return true;
+    case SYS_rt_sigaction:
+      r = sigaction_call(a);
+      return true;
+    case SYS_rt_sigprocmask:
+      r = sigprocmask_call(a);
+      return true;
+    case SYS_clone3:
+      // glibc falls back to clone(), whose flags the filter can read.
+      r = -ENOSYS;
+      return true;
+    case SYS_clone:
+      r = unsupported("fork() (clone without CLONE_THREAD): child processes are not simulated yet");
+      return true;
+    case SYS_fork:
+    case SYS_vfork:
+      r = unsupported("fork(): child processes are not simulated yet");
+      return true;
+    case SYS_execve:
+    case SYS_execveat:
+      r = unsupported("execve(): running another program from a simulated one is not simulated yet");
+      return true;
+    case SYS_wait4:
+    case SYS_waitid:
+      r = -ECHILD;
+      return true;
+    case SYS_alarm:
+    case SYS_setitimer:
+    case SYS_timer_create:
+    case SYS_timerfd_create:
+      r = unsupported("alarm()/setitimer()/timer_create()/timerfd_create(): timers that signal or "
+                      "wake in real time are not simulated yet");
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace netsim::shim

@@ -1,0 +1,86 @@
+#pragma once
+// The shim's internal interface: what every concern file (net, poll, time, threads...)
+// builds on. The shim is loaded into programs that know nothing of it, so it uses no
+// exceptions, no iostreams and no allocation on the paths a signal handler takes.
+#include <sys/syscall.h>
+
+#include "netsim/shim/channel.hpp"
+
+namespace netsim::shim {
+
+// A system call made from the shim's own code: the one instruction the seccomp filter
+// lets through. Returns the kernel's result (-errno on failure).
+extern "C" long netsim_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
+                                   long a5);
+inline long raw(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
+                long a5 = 0) {
+  return netsim_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
+}
+
+// Every intercepted call, from a libc wrapper or from the SIGSYS handler, comes here:
+// it has the system call's semantics and returns a result or -errno. A call that is
+// not simulated (a file read, a thread that is not or no longer simulated) is made
+// for real.
+long dispatch(long nr, const long* args);
+// The same from a libc wrapper: -1 and errno on failure.
+long libc_result(long r);
+
+Region& region();
+void set_region(Region* region);
+// The calling thread's slot; null when the thread is not simulated (not started by
+// the simulator, or already past its kCallThreadExit).
+Slot* my_slot();
+void set_my_slot(Slot* slot);
+
+// Sends the request already written into `slot` (call, args, buffer and size) and
+// waits for the reply. Raises the signal the reply carries, then returns the result.
+long forward(Slot& slot);
+// The same for a call without payload.
+long forward(long call, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
+             long a5 = 0);
+// Tells the simulator about a call the shim cannot virtualise (shown on the process's
+// stderr, naming `what`) and returns -ENOSYS.
+long unsupported(const char* what);
+
+// Descriptors. A simulated descriptor is a real one reserved at or above
+// kFirstSimulatedFd (a placeholder on /dev/null) and marked here.
+enum class FdKind : unsigned char { none, socket, epoll };
+FdKind fd_kind(long fd);
+inline bool is_simulated(long fd) { return fd_kind(fd) == FdKind::socket; }
+// Reserves a placeholder at `at` (dup2 onto it) or at the lowest free number >=
+// kFirstSimulatedFd; returns the number or -errno.
+long reserve_fd(FdKind kind, long at = -1);
+// Closes the placeholder and forgets the mark.
+void release_fd(long fd);
+
+// The concern files: each answers the calls it owns (true) and leaves the others.
+// net.cpp: socket calls, and read/write/close/dup/fcntl/ioctl/fstat on sockets.
+bool net_call(long nr, const long* args, long& result);
+// poll.cpp: poll, ppoll, select, pselect6 and the epoll calls.
+bool poll_call(long nr, const long* args, long& result);
+
+// The runtime's own concerns, in the same style.
+// process.cpp: exit, pids, uname, getrandom, signals, and what is not simulated yet.
+bool process_call(long nr, const long* args, long& result);
+// time.cpp: clocks and sleeps.
+bool time_call(long nr, const long* args, long& result);
+// threads.cpp: futexes.
+bool thread_call(long nr, const long* args, long& result);
+// output.cpp: writes to the standard output and error (and descriptors dup'ed from
+// them), which become the transcript.
+bool output_call(long nr, const long* args, long& result);
+
+// The calling thread leaves the simulation (its start routine returned, or
+// pthread_exit): kCallThreadExit, then its calls are made for real.
+void end_simulated_thread();
+// Seeds getrandom's generator (process.cpp) and patches the vDSO (time.cpp) at start.
+void seed_random(std::uint64_t seed);
+void patch_vdso();
+// seccomp.cpp: the SIGSYS handler, then the filter.
+void install_trap();
+
+// Virtual time (time.cpp), readable with no round trip.
+long long now_realtime_ns();
+long long now_monotonic_ns();
+
+}  // namespace netsim::shim

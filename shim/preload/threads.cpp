@@ -1,0 +1,157 @@
+// Threads and futexes. Each thread pthread_create starts gets a slot and a task in the
+// simulator before it exists, and waits for its first turn before running any of the
+// program's code; futex waits and wakes (what every mutex, condition variable and
+// semaphore, Python's GIL included, comes down to) are scheduled by the core.
+#include <dlfcn.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "shim.hpp"
+
+namespace netsim::shim {
+namespace {
+
+struct Start {
+  void* (*routine)(void*);
+  void* arg;
+  long index;
+};
+
+// Per slot: the pthread_t of its thread and whether that thread has left the
+// simulation, for pthread_join. A joiner futex-waits on `done`.
+pthread_t g_threads[kMaxThreads];
+int g_done[kMaxThreads];
+
+template <typename F>
+F real(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+void* trampoline(void* p) {
+  const Start start = *static_cast<Start*>(p);
+  free(p);
+  set_my_slot(&region().slots[start.index]);
+  forward(kCallStart);
+  void* result = start.routine(start.arg);
+  end_simulated_thread();
+  return result;
+}
+
+long slot_of(pthread_t thread) {
+  for (long i = 1; i < kMaxThreads; ++i)
+    if (g_threads[i] == thread) return i;
+  return -1;
+}
+
+long long futex_timeout_ns(const long* a, int command) {
+  const auto* ts = reinterpret_cast<const struct timespec*>(a[3]);
+  if (!ts) return -1;
+  const long long ns = ts->tv_sec * 1'000'000'000LL + ts->tv_nsec;
+  // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's an absolute time.
+  if (command == FUTEX_WAIT) return ns;
+  const long long now = (a[1] & FUTEX_CLOCK_REALTIME) ? now_realtime_ns() : now_monotonic_ns();
+  return ns > now ? ns - now : 0;
+}
+
+}  // namespace
+
+void end_simulated_thread() {
+  Slot* slot = my_slot();
+  if (!slot) return;
+  const long index = slot - region().slots;
+  g_done[index] = 1;
+  // Joiners wait in the simulation, so the wake goes there; SYS_futex here carries
+  // (address, FUTEX_WAKE, count) as below.
+  forward(SYS_futex, reinterpret_cast<long>(&g_done[index]), FUTEX_WAKE, INT_MAX);
+  forward(kCallThreadExit);
+  set_my_slot(nullptr);
+}
+
+// SYS_futex is forwarded as args = (address, FUTEX_WAIT, timeout in ns or -1) or
+// (address, FUTEX_WAKE, count); the simulator keys the queue by pid and address.
+bool thread_call(long nr, const long* a, long& r) {
+  if (nr != SYS_futex || !my_slot()) return false;
+  const int command = static_cast<int>(a[1] & FUTEX_CMD_MASK);
+  switch (command) {
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET: {
+      // Linux's compare of the word: no other simulated thread runs until this one
+      // blocks, so the check and the wait cannot be separated.
+      const int word = __atomic_load_n(reinterpret_cast<const int*>(a[0]), __ATOMIC_ACQUIRE);
+      if (word != static_cast<int>(a[2])) {
+        r = -EAGAIN;
+        return true;
+      }
+      const long long timeout = futex_timeout_ns(a, command);
+      r = timeout == 0 ? -ETIMEDOUT : forward(SYS_futex, a[0], FUTEX_WAIT, timeout);
+      return true;
+    }
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET:
+      r = forward(SYS_futex, a[0], FUTEX_WAKE, a[2]);
+      return true;
+    default:
+      r = unsupported("futex() operation other than WAIT/WAKE (requeue, PI locks)");
+      return true;
+  }
+}
+
+}  // namespace netsim::shim
+
+using netsim::shim::forward;
+using netsim::shim::my_slot;
+
+extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
+                              void* (*routine)(void*), void* arg) {
+  static auto real_create = netsim::shim::real<int (*)(pthread_t*, const pthread_attr_t*,
+                                                       void* (*)(void*), void*)>("pthread_create");
+  if (!my_slot()) return real_create(thread, attr, routine, arg);
+  const long index = forward(netsim::shim::kCallThreadCreate);
+  if (index < 0) return EAGAIN;
+  auto* start = static_cast<netsim::shim::Start*>(malloc(sizeof(netsim::shim::Start)));
+  if (!start) {
+    forward(netsim::shim::kCallThreadAbandon, index);
+    return EAGAIN;
+  }
+  *start = {routine, arg, index};
+  netsim::shim::g_done[index] = 0;
+  const int rc = real_create(thread, attr, netsim::shim::trampoline, start);
+  if (rc != 0) {
+    free(start);
+    forward(netsim::shim::kCallThreadAbandon, index);
+  } else {
+    // A pthread_t is reused once its thread is gone: only the newest slot may claim it.
+    for (auto& known : netsim::shim::g_threads)
+      if (known == *thread) known = 0;
+    netsim::shim::g_threads[index] = *thread;
+  }
+  return rc;
+}
+
+extern "C" void pthread_exit(void* result) {
+  static auto real_exit = netsim::shim::real<void (*)(void*)>("pthread_exit");
+  netsim::shim::end_simulated_thread();
+  real_exit(result);
+  __builtin_unreachable();
+}
+
+extern "C" int pthread_join(pthread_t thread, void** result) {
+  static auto real_join = netsim::shim::real<int (*)(pthread_t, void**)>("pthread_join");
+  netsim::shim::Slot* self = my_slot();
+  const long index = self ? netsim::shim::slot_of(thread) : -1;
+  if (index < 0) return real_join(thread, result);
+  // First in the simulation, until the thread has left it; then for real, a short
+  // wait for its exit to finish, during which this thread makes no simulated call.
+  while (!__atomic_load_n(&netsim::shim::g_done[index], __ATOMIC_ACQUIRE))
+    forward(SYS_futex, reinterpret_cast<long>(&netsim::shim::g_done[index]), FUTEX_WAIT, -1);
+  netsim::shim::set_my_slot(nullptr);
+  const int rc = real_join(thread, result);
+  netsim::shim::set_my_slot(self);
+  netsim::shim::g_threads[index] = 0;
+  return rc;
+}

@@ -1,0 +1,34 @@
+#pragma once
+// Starting a real child process under the shim: its region, its descriptors, its
+// environment, and nothing it could use to escape (no inherited descriptors, its own
+// process group, death with simrun).
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "netsim/shim/channel.hpp"
+
+namespace netsim::shim {
+
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0]: a path, or a name looked up on PATH
+  std::vector<std::string> env;   // "NAME=value", before the shim's own variables
+  std::string shim_path;
+  int cpu = -1;                   // the CPU the child is pinned to; -1: no pinning
+};
+
+struct Child {
+  pid_t pid = -1;
+  int pidfd = -1;
+  int output_fd = -1;        // read end of the pipe its real stdout and stderr go to
+  Region* region = nullptr;  // mapped here and in the child
+};
+
+// Maps a fresh region, starts the child, which waits in the shim's constructor for
+// its first turn. Throws std::runtime_error naming the program when it cannot start.
+Child start_child(const ChildSpec& spec);
+// Unmaps the region and closes the descriptors (the process must be reaped already).
+void release_child(Child& child);
+
+}  // namespace netsim::shim

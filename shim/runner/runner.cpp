@@ -1,0 +1,288 @@
+#include "runner.hpp"
+
+#include <fmt/format.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/read.hpp>
+#include <cerrno>
+#include <chrono>
+
+#include "netsim/errors.hpp"
+#include "netsim/fiber_task.hpp"
+
+namespace netsim::shim {
+namespace {
+
+// How long a wait for a child's request sleeps before simrun looks at its own events
+// and at whether the child still lives.
+constexpr long kPollNanos = 5'000'000;
+// Virtual time a stopped process has to end after each signal.
+constexpr Nanos kStopGrace = 5 * kSecond;
+// Resumes the stopped tasks get to unwind.
+constexpr std::size_t kUnwindTurns = 10'000;
+
+constexpr idtype_t kPidfd = static_cast<idtype_t>(3);  // P_PIDFD
+
+// Everything runs one at a time, so one CPU loses nothing, and a futex wake-up on the
+// same CPU is a direct switch instead of a cross-CPU interrupt (Shadow: 2.2 us pinned
+// against 15 us not).
+int first_allowed_cpu() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) return cpu;
+  return -1;
+}
+
+// Through the pidfd: never a process that reused the pid of a child already reaped.
+void send_signal(const RemoteProcess& remote, int signal) {
+  syscall(SYS_pidfd_send_signal, remote.child.pidfd, signal, nullptr, 0);
+}
+
+std::uint64_t seed_for(std::uint64_t seed, int pid) {
+  return seed * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(pid);
+}
+
+}  // namespace
+
+SavedSignals::SavedSignals() {
+  sigaction(SIGINT, nullptr, &interrupt_);
+  sigaction(SIGTERM, nullptr, &terminate_);
+}
+
+SavedSignals::~SavedSignals() {
+  sigaction(SIGINT, &interrupt_, nullptr);
+  sigaction(SIGTERM, &terminate_, nullptr);
+}
+
+Runner::Runner(Simulation& simulation, const RunOptions& options)
+    : simulation_(simulation),
+      options_(options),
+      cpu_(first_allowed_cpu()),
+      signals_(io_, SIGINT, SIGTERM),
+      watchdog_(io_) {
+  signals_.async_wait([this](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    interrupted_ = true;
+    abort(fmt::format("interrupted by {}", signal == SIGINT ? "SIGINT" : "SIGTERM"));
+  });
+  if (options.timeout_seconds) {
+    watchdog_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(*options.timeout_seconds)));
+    watchdog_.async_wait([this](const boost::system::error_code& error) {
+      if (error) return;
+      timed_out_ = true;
+      const std::string who =
+          running_ ? fmt::format("{} (pid {}) was running and had made no call netsim sees for a while "
+                                 "(a busy loop?)",
+                                 running_->process->name(), running_->process->pid())
+                   : std::string("the simulation was still going");
+      abort(fmt::format("--timeout {} s of wall-clock time reached: {}; stopped everything",
+                        *options_.timeout_seconds, who));
+    });
+  }
+}
+
+Runner::~Runner() {
+  for (auto& remote : processes_) {
+    kill_now(*remote);
+    remote->output.reset();
+    release_child(remote->child);
+  }
+}
+
+RemoteProcess& Runner::start(const Command& command) {
+  auto remote = std::make_unique<RemoteProcess>();
+  Process& process = simulation_.create_process(command.name);
+  remote->process = &process;
+  remote->child = start_child({command.argv, options_.env, options_.shim_path, cpu_});
+  Region& region = *remote->child.region;
+  region.magic = kRegionMagic;
+  region.version = kRegionVersion;
+  region.pid = process.pid();
+  region.ppid = 1;
+  region.epoch = simulation_.kernel().clock().epoch();
+  region.elapsed.store(0);
+  region.seed = seed_for(options_.config.seed, process.pid());
+  fmt::format_to_n(region.hostname, sizeof region.hostname - 1, "{}", process.host().name);
+  remote->output =
+      std::make_unique<boost::asio::posix::stream_descriptor>(io_, ::dup(remote->child.output_fd));
+  RemoteProcess& added = *remote;
+  processes_.push_back(std::move(remote));
+  read_output(added);
+  add_thread(added, 0, true);
+  return added;
+}
+
+Task& Runner::add_thread(RemoteProcess& remote, int index, bool staged) {
+  Kernel& kernel = simulation_.kernel();
+  auto task = std::make_unique<FiberTask>(
+      kernel.next_task_id(), *remote.process, remote.process->name(),
+      [this, &remote, index](Task& self) { serve(remote, index, self); });
+  Task& added = kernel.add_task(std::move(task), staged);
+  remote.threads[index] = &added;
+  return added;
+}
+
+void Runner::serve(RemoteProcess& remote, int index, Task& self) {
+  Slot& slot = remote.child.region->slots[index];
+  Kernel& kernel = simulation_.kernel();
+  for (;;) {
+    if (!wait_request(remote, slot)) {
+      lose(remote, self);
+      return;
+    }
+    long result = 0;
+    bool last = false;
+    slot.signal = 0;
+    try {
+      result = serve_call(remote, index, self, slot, last);
+    } catch (const TaskInterrupted&) {
+      result = -EINTR;
+      slot.signal = static_cast<std::uint32_t>(remote.signal);
+    } catch (const TaskCancelled&) {
+      // The process ended while this thread waited: its real thread is ending too.
+      remote.threads[index] = nullptr;
+      return;
+    }
+    slot.result = result;
+    remote.child.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
+    slot.state.store(static_cast<std::uint32_t>(SlotState::reply), std::memory_order_release);
+    syscall(SYS_futex, &slot.state, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    if (last) {
+      remote.threads[index] = nullptr;
+      return;
+    }
+  }
+}
+
+bool Runner::wait_request(RemoteProcess& remote, Slot& slot) {
+  constexpr auto kRequest = static_cast<std::uint32_t>(SlotState::request);
+  running_ = &remote;
+  for (;;) {
+    const std::uint32_t state = slot.state.load(std::memory_order_acquire);
+    if (state == kRequest) return true;
+    if (aborting_ || remote.reaped_status) return false;
+    const struct timespec timeout = {0, kPollNanos};
+    syscall(SYS_futex, &slot.state, FUTEX_WAIT, state, &timeout, nullptr, 0);
+    if (slot.state.load(std::memory_order_acquire) == kRequest) return true;
+    poll_events();
+    reap(remote, false);
+  }
+}
+
+void Runner::lose(RemoteProcess& remote, Task& self) {
+  for (Task*& thread : remote.threads)
+    if (thread == &self) thread = nullptr;
+  if (remote.process->exited()) return;
+  if (!remote.reaped_status) kill_now(remote);
+  drain_output(remote);
+  Kernel& kernel = simulation_.kernel();
+  // What the child wrote before the shim could forward it (the loader's errors).
+  if (!remote.stray.empty()) kernel.emit_output(self, 2, std::exchange(remote.stray, {}));
+  kernel.exit_process(*remote.process, *remote.reaped_status);
+}
+
+void Runner::kill_now(RemoteProcess& remote) {
+  if (!remote.reaped_status) {
+    send_signal(remote, SIGKILL);
+    reap(remote, true);
+  }
+}
+
+bool Runner::reap(RemoteProcess& remote, bool block) {
+  if (remote.reaped_status) return true;
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  if (waitid(kPidfd, static_cast<id_t>(remote.child.pidfd), &info, WEXITED | (block ? 0 : WNOHANG)) != 0 ||
+      info.si_pid == 0)
+    return false;
+  if (info.si_code == CLD_EXITED) {
+    remote.reaped_status = info.si_status;
+  } else {
+    remote.reaped_signal = info.si_status;
+    remote.reaped_status = 128 + info.si_status;
+  }
+  return true;
+}
+
+void Runner::read_output(RemoteProcess& remote) {
+  remote.output->async_read_some(
+      boost::asio::buffer(remote.output_buffer),
+      [this, &remote](const boost::system::error_code& error, std::size_t size) {
+        remote.stray.append(remote.output_buffer.data(), size);
+        if (!error) read_output(remote);
+      });
+}
+
+void Runner::drain_output(RemoteProcess& remote) {
+  // The child is dead: its pipe holds all it will ever hold.
+  char buffer[4096];
+  for (;;) {
+    pollfd ready = {remote.child.output_fd, POLLIN, 0};
+    if (::poll(&ready, 1, 0) <= 0) return;
+    const ssize_t size = ::read(remote.child.output_fd, buffer, sizeof buffer);
+    if (size <= 0) return;
+    remote.stray.append(buffer, static_cast<std::size_t>(size));
+  }
+}
+
+void Runner::poll_events() {
+  io_.restart();
+  io_.poll();
+}
+
+void Runner::abort(std::string problem) {
+  if (aborting_) return;
+  aborting_ = true;
+  problem_ = std::move(problem);
+  for (auto& remote : processes_)
+    if (!remote->reaped_status) send_signal(*remote, SIGKILL);
+}
+
+void Runner::stop(RemoteProcess& remote) {
+  Scheduler& scheduler = simulation_.kernel().scheduler();
+  const Clock& clock = simulation_.kernel().clock();
+  for (const int signal : {SIGINT, SIGTERM}) {
+    if (remote.process->exited() || aborting_) return;
+    // Linux gives a process's signal to its main thread when it can take it.
+    Task* target = nullptr;
+    for (Task* task : remote.process->tasks())
+      if (!target && task->state() != TaskState::done) target = task;
+    if (!target) break;
+    remote.signal = remote.stopped_by = signal;
+    Event& event = simulation_.kernel().trace().record(EventKind::kill, clock.elapsed());
+    event.pid = remote.process->pid();
+    event.value = signal;
+    scheduler.interrupt(*target);
+    const Nanos deadline = clock.elapsed() + kStopGrace;
+    scheduler.run([&] { return remote.process->exited() || aborting_ || clock.elapsed() >= deadline; });
+  }
+  if (remote.process->exited()) return;
+  remote.stopped_by = SIGKILL;
+  kill_now(remote);
+  simulation_.kernel().exit_process(*remote.process, *remote.reaped_status);
+  scheduler.drain(kUnwindTurns);
+}
+
+void Runner::finish() {
+  Kernel& kernel = simulation_.kernel();
+  for (auto& remote : processes_) {
+    if (remote->process->exited()) continue;
+    kill_now(*remote);
+    kernel.exit_process(*remote->process, *remote->reaped_status);
+  }
+  kernel.scheduler().drain(kUnwindTurns);
+  for (auto& remote : processes_) {
+    // Exited in the simulation; its real exit follows at once.
+    reap(*remote, true);
+  }
+}
+
+}  // namespace netsim::shim

@@ -1,0 +1,104 @@
+#pragma once
+// The simulator's side of simrun: the real children, the remote tasks that serve
+// their threads' calls, and simrun's own events (its signals, the watchdog, what
+// children write around the shim), polled with Boost.Asio while a child runs.
+#include <signal.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "child.hpp"
+#include "netsim/shim/run.hpp"
+#include "netsim/simulation.hpp"
+
+namespace netsim::shim {
+
+// A simulated process whose program runs in a real child.
+struct RemoteProcess {
+  Process* process = nullptr;
+  Child child;
+  std::array<Task*, kMaxThreads> threads{};  // the task serving each slot, while it lives
+  std::string stray;       // bytes the child wrote to its real stdout/stderr (the loader's)
+  std::optional<int> reaped_status;  // as a shell reports it, once waited for
+  int reaped_signal = 0;             // the signal that killed it, if one did
+  int signal = 0;          // the signal being delivered: what an interrupted call raises
+  int stopped_by = 0;      // the last signal the end of the run sent it
+  std::unique_ptr<boost::asio::posix::stream_descriptor> output;
+  std::array<char, 4096> output_buffer{};
+};
+
+// simrun takes SIGINT and SIGTERM for the length of a run; Boost.Asio resets them to
+// the default when done, so the caller's own handlers (Python's) are put back after.
+class SavedSignals {
+ public:
+  SavedSignals();
+  ~SavedSignals();
+  SavedSignals(const SavedSignals&) = delete;
+  SavedSignals& operator=(const SavedSignals&) = delete;
+
+ private:
+  struct sigaction interrupt_ {};
+  struct sigaction terminate_ {};
+};
+
+class Runner {
+ public:
+  Runner(Simulation& simulation, const RunOptions& options);
+  ~Runner();  // no child outlives simrun: kills and reaps whatever is left
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  RemoteProcess& start(const Command& command);
+  const std::vector<std::unique_ptr<RemoteProcess>>& processes() const { return processes_; }
+
+  // Ends a process still running at the end of the run as a terminal would: SIGINT,
+  // then SIGTERM, each with a grace period of virtual time, then SIGKILL.
+  void stop(RemoteProcess& remote);
+  // Kills what is left for real, lets the stopped tasks unwind and reaps every child.
+  void finish();
+
+  bool aborting() const { return aborting_; }
+  bool interrupted() const { return interrupted_; }
+  bool timed_out() const { return timed_out_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  Task& add_thread(RemoteProcess& remote, int index, bool staged);
+  void serve(RemoteProcess& remote, int index, Task& self);
+  // runtime_calls.cpp: the calls of the shim's runtime (threads, exit, output, time,
+  // futexes); the socket calls go to serve_net.
+  long serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot, bool& last);
+  // Waits for the thread's next request; false when the child died or the run aborts.
+  bool wait_request(RemoteProcess& remote, Slot& slot);
+  // The child is gone (or the run aborts) while its thread was running.
+  void lose(RemoteProcess& remote, Task& self);
+  void kill_now(RemoteProcess& remote);
+  bool reap(RemoteProcess& remote, bool block);
+  void read_output(RemoteProcess& remote);
+  void drain_output(RemoteProcess& remote);
+  void poll_events();
+  void abort(std::string problem);
+
+  Simulation& simulation_;
+  const RunOptions& options_;
+  int cpu_ = -1;
+  std::vector<std::unique_ptr<RemoteProcess>> processes_;
+  RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report
+  boost::asio::io_context io_;
+  SavedSignals saved_signals_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer watchdog_;
+  bool aborting_ = false;
+  bool interrupted_ = false;
+  bool timed_out_ = false;
+  std::string problem_;
+};
+
+}  // namespace netsim::shim

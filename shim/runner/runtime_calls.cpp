@@ -1,0 +1,86 @@
+// The calls of the shim's runtime, served on the calling thread's task: threads
+// coming and going, the process's exit, its output, sleeps and futexes. Socket calls
+// go to serve_net (net_calls.cpp).
+#include <fmt/format.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+
+#include "runner.hpp"
+#include "serve.hpp"
+
+namespace netsim::shim {
+namespace {
+
+// Futex queues are simulation-wide; a private futex is named by its process and
+// address (user addresses fit in 47 bits).
+std::uint64_t futex_key(const Process& process, std::int64_t address) {
+  return (static_cast<std::uint64_t>(process.pid()) << 48) ^ static_cast<std::uint64_t>(address);
+}
+
+bool has_live_thread(const RemoteProcess& remote) {
+  for (const Task* task : remote.threads)
+    if (task) return true;
+  return false;
+}
+
+}  // namespace
+
+long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot, bool& last) {
+  Kernel& kernel = simulation_.kernel();
+  long result = 0;
+  if (serve_net(kernel, self, slot, result)) return result;
+  Process& process = *remote.process;
+  const auto* args = slot.args;
+  switch (slot.call) {
+    case kCallStart:
+      return 0;
+    case kCallThreadCreate:
+      for (int i = 1; i < kMaxThreads; ++i)
+        if (!remote.threads[i]) {
+          add_thread(remote, i, false);
+          return i;
+        }
+      return -EAGAIN;
+    case kCallThreadAbandon: {
+      const auto i = static_cast<std::size_t>(args[0]);
+      if (i == 0 || i >= remote.threads.size() || !remote.threads[i]) return -EINVAL;
+      kernel.scheduler().cancel(*remote.threads[i]);
+      remote.threads[i] = nullptr;
+      return 0;
+    }
+    case kCallThreadExit:
+      last = true;
+      remote.threads[index] = nullptr;
+      // The last thread's end is the process's, as on Linux.
+      if (!has_live_thread(remote)) kernel.exit_process(process, 0);
+      return 0;
+    case kCallExit:
+      last = true;
+      kernel.exit_process(process, static_cast<int>(args[0] & 0xff));
+      return 0;
+    case kCallUnsupported: {
+      const std::string_view what(reinterpret_cast<const char*>(slot.buffer),
+                                  slot.size ? slot.size - 1 : 0);
+      kernel.emit_output(self, 2, fmt::format("netsim: {} (the call fails with ENOSYS)\n", what));
+      return -ENOSYS;
+    }
+    case SYS_write:
+      return kernel.write_output(self, static_cast<int>(args[0]),
+                                 {reinterpret_cast<const char*>(slot.buffer), slot.size});
+    case SYS_nanosleep:
+      return kernel.sleep(self, args[0]);
+    case SYS_futex:
+      if (args[1] == FUTEX_WAKE)
+        return kernel.futex_wake(self, futex_key(process, args[0]), static_cast<int>(args[2]));
+      return kernel.futex_wait(self, futex_key(process, args[0]),
+                               args[2] < 0 ? std::nullopt : std::optional<Nanos>(args[2]), "futex");
+    default:
+      kernel.emit_output(self, 2, fmt::format("netsim: the shim forwarded call {}, which simrun does not serve\n",
+                                              slot.call));
+      return -ENOSYS;
+  }
+}
+
+}  // namespace netsim::shim
