@@ -1,7 +1,6 @@
 #include "child.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -47,18 +46,12 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 constexpr int kRegionFd = 3;
 
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int region_fd,
-                             int output_fd, int error_fd, int cpu, pid_t parent) {
+                             int output_fd, int error_fd, pid_t parent) {
   // Only async-signal-safe calls between fork and exec.
   setpgid(0, 0);  // a terminal's Ctrl-C reaches simrun alone; it stops the children
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
   personality(ADDR_NO_RANDOMIZE);  // the same addresses on every run (Python's id())
-  if (cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof set, &set);
-  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -81,7 +74,7 @@ constexpr int kRegionFd = 3;
 
 }  // namespace
 
-Child start_child(const ChildSpec& spec) {
+Child start_child(const ChildSpec& spec, const std::function<void(Region&)>& prepare) {
   std::vector<std::string> argv = spec.argv;
   const std::string path = find_program(argv.at(0), spec.env);
   std::vector<std::string> env;
@@ -110,6 +103,7 @@ Child start_child(const ChildSpec& spec) {
     throw std::runtime_error(std::string("cannot map the shim's region: ") + strerror(errno));
   }
   child.region = new (mapping) Region{};
+  prepare(*child.region);
   int output[2];
   int status_pipe[2];
   if (pipe2(output, O_CLOEXEC) != 0 || pipe2(status_pipe, O_CLOEXEC) != 0)
@@ -118,7 +112,7 @@ Child start_child(const ChildSpec& spec) {
   const pid_t pid = fork();
   if (pid == 0)
     exec_child(path.c_str(), argv_ptrs.data(), env_ptrs.data(), region_fd, output[1], status_pipe[1],
-               spec.cpu, parent);
+               parent);
   close(region_fd);
   close(output[1]);
   close(status_pipe[1]);

@@ -4,6 +4,7 @@
 // process group, death with simrun).
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,6 @@ struct ChildSpec {
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up on PATH
   std::vector<std::string> env;   // "NAME=value", before the shim's own variables
   std::string shim_path;
-  int cpu = -1;                   // the CPU the child is pinned to; -1: no pinning
 };
 
 struct Child {
@@ -25,9 +25,10 @@ struct Child {
   Region* region = nullptr;  // mapped here and in the child
 };
 
-// Maps a fresh region, starts the child, which waits in the shim's constructor for
-// its first turn. Throws std::runtime_error naming the program when it cannot start.
-Child start_child(const ChildSpec& spec);
+// Maps a fresh region, lets `prepare` fill it in, then starts the child, which waits in
+// the shim's constructor for its first turn. Throws std::runtime_error naming the
+// program when it cannot start.
+Child start_child(const ChildSpec& spec, const std::function<void(Region&)>& prepare);
 // Unmaps the region and closes the descriptors (the process must be reaped already).
 void release_child(Child& child);
 

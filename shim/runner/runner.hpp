@@ -88,7 +88,7 @@ class Runner {
 
   Simulation& simulation_;
   const RunOptions& options_;
-  int cpu_ = -1;
+  std::uint64_t spin_cycles_;
   std::vector<std::unique_ptr<RemoteProcess>> processes_;
   RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report
   boost::asio::io_context io_;

@@ -496,3 +496,45 @@ TEST_CASE("scheduler: stop() from a task ends the run at its next switch", "[sch
   CHECK(result.elapsed == 0);
   for (const ProcessResult& p : result.processes) CHECK(p.killed);
 }
+
+TEST_CASE("scheduler: interrupt ends a blocked call once, and later blocks block again",
+          "[scheduler]") {
+  Simulation sim;
+  Task* sleeper = nullptr;
+  sim.spawn("sleeper", [&](Sys& sys) {
+    sleeper = &sys.task();
+    try {
+      sys.sleep(10 * kSecond);
+      sys.print("slept through");
+    } catch (const TaskInterrupted&) {
+      sys.print("interrupted at " + std::to_string(sys.kernel().clock().elapsed() / kSecond) + " s");
+    }
+    sys.sleep(2 * kSecond);
+    sys.print("slept again until " + std::to_string(sys.kernel().clock().elapsed() / kSecond) + " s");
+  });
+  sim.spawn("waker", [&](Sys& sys) {
+    sys.sleep(kSecond);
+    sys.kernel().scheduler().interrupt(*sleeper);
+    sys.sleep(5 * kSecond);
+  });
+  run_checked(sim);
+  CHECK(sim.transcript() ==
+        "sleeper: interrupted at 1 s\n"
+        "sleeper: slept again until 3 s\n");
+}
+
+TEST_CASE("scheduler: interrupting a task that is not blocked ends its next block",
+          "[scheduler]") {
+  Simulation sim;
+  sim.spawn("self", [&](Sys& sys) {
+    sys.kernel().scheduler().interrupt(sys.task());
+    try {
+      sys.sleep(kSecond);
+      sys.print("slept");
+    } catch (const TaskInterrupted&) {
+      sys.print("interrupted at " + std::to_string(sys.kernel().clock().elapsed()) + " ns");
+    }
+  });
+  run_checked(sim);
+  CHECK(sim.transcript() == "self: interrupted at 0 ns\n");
+}

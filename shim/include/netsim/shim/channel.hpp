@@ -29,6 +29,8 @@ inline constexpr std::size_t kSlotBuffer = 64 * 1024;
 // 1024, so select() can watch them.
 inline constexpr int kFirstSimulatedFd = 100;
 
+// A slot starts idle; after its first call it stays at reply until the next request,
+// so the simulator can poll for "anything but the state I left it in".
 enum class SlotState : std::uint32_t { idle = 0, request = 1, reply = 2 };
 
 // Calls that are not Linux system calls.
@@ -81,7 +83,25 @@ struct Region {
   // getrandom() and /dev/urandom draw from a generator seeded with this.
   std::uint64_t seed;
   char hostname[64];  // what uname() and gethostname() report
+  // How long (in TSC cycles) each side polls a slot's state before it sleeps on the
+  // futex: a reply often comes within microseconds, and polling on another CPU saves
+  // two wake-ups per call. Zero when simrun has a single CPU, where polling would only
+  // hold the other side off.
+  std::uint64_t spin_cycles;
   Slot slots[kMaxThreads];
 };
+
+// Polls `word` for up to `cycles` TSC cycles while it equals `value`; true when it
+// changed. The cheap part of a wait on the channel, before the futex.
+inline bool spin_while(const std::atomic<std::uint32_t>& word, std::uint32_t value,
+                       std::uint64_t cycles) {
+  if (cycles == 0) return false;
+  const std::uint64_t end = __builtin_ia32_rdtsc() + cycles;
+  while (word.load(std::memory_order_acquire) == value) {
+    if (__builtin_ia32_rdtsc() > end) return false;
+    __builtin_ia32_pause();
+  }
+  return true;
+}
 
 }  // namespace netsim::shim
