@@ -24,7 +24,19 @@ seeded scheduler: the same seed gives byte-identical output on every run.
 from netsim._core import __version__
 from netsim.simulation import DeadlockError, ProcessResult, Result, Simulation, run_scripts
 
-__all__ = ["__version__", "Simulation", "Result", "ProcessResult", "DeadlockError", "run_scripts"]
+__all__ = ["__version__", "Simulation", "Result", "ProcessResult", "DeadlockError", "run_scripts",
+           "run_commands"]
+
+
+def __getattr__(name: str) -> object:
+    """``netsim.run_commands`` (simrun's Python API), imported on first use: imported
+    here, netsim.simrun would be in sys.modules before ``python -m netsim.simrun``
+    runs it, and runpy warns about that on every run."""
+    if name == "run_commands":
+        from netsim.simrun import run_commands
+
+        return run_commands
+    raise AttributeError(f"module 'netsim' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: object) -> None:

@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = NETSIM_VERSION;
   netsim::python::bind_simulation(m);
   netsim::python::bind_calls(m);
+  netsim::python::bind_runner(m);
 }

@@ -26,9 +26,13 @@ long forward(Slot& slot) {
   slot.state.store(static_cast<std::uint32_t>(SlotState::request), std::memory_order_release);
   raw(SYS_futex, reinterpret_cast<long>(&slot.state), FUTEX_WAKE, 1);
   constexpr auto kRequest = static_cast<std::uint32_t>(SlotState::request);
+  constexpr auto kReply = static_cast<std::uint32_t>(SlotState::reply);
   spin_while(slot.state, kRequest, region().spin_cycles);
-  while (slot.state.load(std::memory_order_acquire) == kRequest)
-    raw(SYS_futex, reinterpret_cast<long>(&slot.state), FUTEX_WAIT, kRequest, 0);
+  for (;;) {
+    const std::uint32_t state = slot.state.load(std::memory_order_acquire);
+    if (state == kReply) break;
+    raw(SYS_futex, reinterpret_cast<long>(&slot.state), FUTEX_WAIT, state, 0);
+  }
   const long result = slot.result;
   if (const int signal = static_cast<int>(slot.signal)) {
     slot.signal = 0;

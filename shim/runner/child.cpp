@@ -28,7 +28,9 @@ std::string find_program(const std::string& name, const std::vector<std::string>
     const std::size_t end = path.find(':', start);
     const std::string dir = path.substr(start, end == std::string::npos ? end : end - start);
     const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    struct stat info;
+    if (stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) && access(candidate.c_str(), X_OK) == 0)
+      return candidate;
     if (end == std::string::npos) break;
     start = end + 1;
   }
@@ -46,12 +48,13 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 constexpr int kRegionFd = 3;
 
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int region_fd,
-                             int output_fd, int error_fd, pid_t parent) {
+                             int output_fd, int error_fd, const cpu_set_t* cpus, pid_t parent) {
   // Only async-signal-safe calls between fork and exec.
   setpgid(0, 0);  // a terminal's Ctrl-C reaches simrun alone; it stops the children
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
   personality(ADDR_NO_RANDOMIZE);  // the same addresses on every run (Python's id())
+  if (cpus) sched_setaffinity(0, sizeof *cpus, cpus);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -112,7 +115,7 @@ Child start_child(const ChildSpec& spec, const std::function<void(Region&)>& pre
   const pid_t pid = fork();
   if (pid == 0)
     exec_child(path.c_str(), argv_ptrs.data(), env_ptrs.data(), region_fd, output[1], status_pipe[1],
-               parent);
+               spec.cpus ? &*spec.cpus : nullptr, parent);
   close(region_fd);
   close(output[1]);
   close(status_pipe[1]);

@@ -2,9 +2,11 @@
 // Starting a real child process under the shim: its region, its descriptors, its
 // environment, and nothing it could use to escape (no inherited descriptors, its own
 // process group, death with simrun).
+#include <sched.h>
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@ struct ChildSpec {
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up on PATH
   std::vector<std::string> env;   // "NAME=value", before the shim's own variables
   std::string shim_path;
+  std::optional<cpu_set_t> cpus;  // the CPUs the child may run on; none: any
 };
 
 struct Child {

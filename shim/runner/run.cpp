@@ -69,7 +69,7 @@ RunReport run_commands(const std::vector<Command>& commands, const RunOptions& o
   for (const auto& remote : runner.processes()) {
     const Process& process = *remote->process;
     report.processes.push_back({process.name(), process.pid(), process.exit_status().value_or(0),
-                                outcome(*remote, runner.aborting())});
+                                outcome(*remote, runner.aborting()), remote->stopped_by != 0});
   }
   report.exit_status = report.processes.back().status;
   report.transcript = simulation.transcript();

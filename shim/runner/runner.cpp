@@ -29,13 +29,9 @@ constexpr std::size_t kUnwindTurns = 10'000;
 
 constexpr idtype_t kPidfd = static_cast<idtype_t>(3);  // P_PIDFD
 
-// Each side of the channel polls this long (some 15-25 us) before sleeping on the
-// futex, when there is a second CPU for the other side to run on meanwhile.
-std::uint64_t spin_cycles() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 2) return 0;
-  return 50'000;
-}
+// How long each side of the channel polls before sleeping on the futex: some 15-25
+// us, when the simulator and the children have CPUs of their own.
+constexpr std::uint64_t kSpinCycles = 50'000;
 
 // Through the pidfd: never a process that reused the pid of a child already reaped.
 void send_signal(const RemoteProcess& remote, int signal) {
@@ -61,9 +57,25 @@ SavedSignals::~SavedSignals() {
 Runner::Runner(Simulation& simulation, const RunOptions& options)
     : simulation_(simulation),
       options_(options),
-      spin_cycles_(spin_cycles()),
+      spin_cycles_(0),
       signals_(io_, SIGINT, SIGTERM),
       watchdog_(io_) {
+  // With two CPUs or more, the simulator keeps the first and the children share the
+  // others: each side can poll for the other's next step without holding it off, and
+  // only one child thread is ever active, so they do not compete among themselves.
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) >= 2) {
+    saved_cpus_ = allowed;
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    int first = 0;
+    while (!CPU_ISSET(first, &allowed)) ++first;
+    CPU_SET(first, &mine);
+    CPU_CLR(first, &allowed);
+    children_cpus_ = allowed;
+    sched_setaffinity(0, sizeof mine, &mine);
+    spin_cycles_ = kSpinCycles;
+  }
   signals_.async_wait([this](const boost::system::error_code& error, int signal) {
     if (error) return;
     interrupted_ = true;
@@ -87,6 +99,7 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
 }
 
 Runner::~Runner() {
+  if (saved_cpus_) sched_setaffinity(0, sizeof *saved_cpus_, &*saved_cpus_);
   for (auto& remote : processes_) {
     kill_now(*remote);
     remote->output.reset();
@@ -98,7 +111,7 @@ RemoteProcess& Runner::start(const Command& command) {
   auto remote = std::make_unique<RemoteProcess>();
   Process& process = simulation_.create_process(command.name);
   remote->process = &process;
-  remote->child = start_child({command.argv, options_.env, options_.shim_path}, [&](Region& region) {
+  remote->child = start_child({command.argv, options_.env, options_.shim_path, children_cpus_}, [&](Region& region) {
     region.magic = kRegionMagic;
     region.version = kRegionVersion;
     region.pid = process.pid();
@@ -135,6 +148,7 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
       lose(remote, self);
       return;
     }
+    take_turn(slot);
     long result = 0;
     bool last = false;
     slot.signal = 0;
@@ -145,9 +159,13 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
       slot.signal = static_cast<std::uint32_t>(remote.signal);
     } catch (const TaskCancelled&) {
       // The process ended while this thread waited: its real thread is ending too.
+      take_turn(slot);
+      serving_ = nullptr;
       remote.threads[index] = nullptr;
       return;
     }
+    take_turn(slot);
+    serving_ = nullptr;
     slot.result = result;
     remote.child.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
     slot.state.store(static_cast<std::uint32_t>(SlotState::reply), std::memory_order_release);
@@ -157,6 +175,14 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
       return;
     }
   }
+}
+
+void Runner::take_turn(Slot& slot) {
+  if (serving_ && serving_ != &slot) {
+    auto expected = static_cast<std::uint32_t>(SlotState::request);
+    serving_->state.compare_exchange_strong(expected, static_cast<std::uint32_t>(SlotState::parked));
+  }
+  serving_ = &slot;
 }
 
 bool Runner::wait_request(RemoteProcess& remote, Slot& slot) {

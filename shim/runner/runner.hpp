@@ -75,6 +75,9 @@ class Runner {
   // runtime_calls.cpp: the calls of the shim's runtime (threads, exit, output, time,
   // futexes); the socket calls go to serve_net.
   long serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot, bool& last);
+  // The calling task has the turn while serving `slot`: if another task had it in the
+  // middle of a call, that call blocked, and its thread is told to stop polling.
+  void take_turn(Slot& slot);
   // Waits for the thread's next request; false when the child died or the run aborts.
   bool wait_request(RemoteProcess& remote, Slot& slot);
   // The child is gone (or the run aborts) while its thread was running.
@@ -89,8 +92,11 @@ class Runner {
   Simulation& simulation_;
   const RunOptions& options_;
   std::uint64_t spin_cycles_;
+  std::optional<cpu_set_t> saved_cpus_;     // simrun's own, given back after the run
+  std::optional<cpu_set_t> children_cpus_;  // none: one CPU for everybody
   std::vector<std::unique_ptr<RemoteProcess>> processes_;
   RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report
+  Slot* serving_ = nullptr;           // the request being served, until its reply
   boost::asio::io_context io_;
   SavedSignals saved_signals_;
   boost::asio::signal_set signals_;

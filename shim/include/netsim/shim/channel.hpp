@@ -30,8 +30,10 @@ inline constexpr std::size_t kSlotBuffer = 64 * 1024;
 inline constexpr int kFirstSimulatedFd = 100;
 
 // A slot starts idle; after its first call it stays at reply until the next request,
-// so the simulator can poll for "anything but the state I left it in".
-enum class SlotState : std::uint32_t { idle = 0, request = 1, reply = 2 };
+// so the simulator can poll for "anything but the state I left it in". A request whose
+// call blocked (the scheduler went on to another task) is marked parked: the thread
+// stops polling and sleeps on the futex until the reply.
+enum class SlotState : std::uint32_t { idle = 0, request = 1, reply = 2, parked = 3 };
 
 // Calls that are not Linux system calls.
 enum Call : std::int64_t {
@@ -84,9 +86,9 @@ struct Region {
   std::uint64_t seed;
   char hostname[64];  // what uname() and gethostname() report
   // How long (in TSC cycles) each side polls a slot's state before it sleeps on the
-  // futex: a reply often comes within microseconds, and polling on another CPU saves
-  // two wake-ups per call. Zero when simrun has a single CPU, where polling would only
-  // hold the other side off.
+  // futex: a reply often comes within microseconds, and polling, with the simulator
+  // and the children on CPUs of their own, saves two wake-ups per call. Zero when
+  // simrun has a single CPU, where polling would only hold the other side off.
   std::uint64_t spin_cycles;
   Slot slots[kMaxThreads];
 };

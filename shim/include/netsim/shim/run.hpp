@@ -29,7 +29,10 @@ struct ProcessReport {
   std::string name;
   int pid = 0;          // virtual
   int status = 0;       // as a shell reports it: the exit code, or 128 + signal
-  std::string outcome;  // "exited", "crashed (SIGSEGV)", "stopped by SIGINT", ...
+  // "exited with status 0", "killed by SIGSEGV", "stopped by SIGINT at the end of the
+  // run, status 130"...
+  std::string outcome;
+  bool stopped = false;  // still running when the last command ended, so simrun stopped it
 };
 
 struct RunReport {

@@ -1,0 +1,419 @@
+"""``simrun``: real programs, run together on netsim's simulated network.
+
+Each program runs as a real child process with netsim's shim preloaded: its
+sockets, clocks, sleeps, threads and randomness are the simulation's, so the
+programs print the same bytes, in the same order, on every run with the same seed.
+The command line is :func:`main`; :func:`run_commands` is the same from Python (a
+notebook, a test)::
+
+    >>> import netsim
+    >>> report = netsim.run_commands(["server.py", "client.py"], seed=42)  # doctest: +SKIP
+    >>> print(report)                                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+import os
+import re
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import netsim
+from netsim import _core
+
+_EPILOG = """\
+A COMMAND is a Python script (server.py), run with simrun's own Python, or a quoted
+command line, split as a shell would ("python3 -m http.server -d site 8000"). A
+command line whose program is python, python3 or python3.X also runs with simrun's
+own Python, never with a python found on PATH (which may be a wrapper script). The
+programs start in the order given, each once every earlier one is blocked (in
+accept, recv, select, sleep...), so servers listen before their clients connect.
+The run ends when the last COMMAND exits; the programs still running are then
+stopped.
+
+Every line a program writes to stdout or stderr is printed as "NAME: line", in
+simulated order. NAME is the script's stem (client.py: client), for "python -m
+MODULE" the module's last component (http.server: server, as in netsim's
+spawn_module), else the program's file name; repeated names get -2, -3...
+(client, client-2). --name OLD=NEW renames the command shown as OLD.
+
+examples:
+  simrun --seed 42 server.py client.py
+  simrun "python3 -m http.server -d site 8000" client.py
+  simrun --name client=alice --name client-2=bob server.py client.py client.py
+  simrun -o echo.transcript echo_server.py echo_client.py
+  simrun --check echo.transcript echo_server.py echo_client.py
+
+The transcript goes to stdout, byte for byte; with -o FILE to FILE instead, and with
+--check FILE it is compared with FILE: stdout then holds the unified diff (nothing
+when they are equal). Problems (a deadlock, the watchdog) are reported on stderr.
+
+exit status:
+  the last command's (as a shell reports it: 128 + N after signal N)
+  1    --check found a difference, --strict found a failure, or a deadlock
+  2    bad input (a missing file, an unknown option, a bad seed...) or a command
+       that could not be started
+  124  --timeout fired
+  130  simrun was interrupted (SIGINT or SIGTERM)
+
+The shim is libnetsim_shim.so next to netsim's _core module; the environment
+variable NETSIM_SHIM overrides its path.
+"""
+
+# The programs simrun runs with its own interpreter: what `python3` on PATH finds may
+# be a wrapper script (pyenv's shims are bash) or another Python.
+_PYTHON = re.compile(r"python(3(\.[0-9]+)?)?")
+# As the %netsim magic has them: no spaces and no ":", the transcript's separator.
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+\Z")
+# CPython's options that take a value (python -W error script.py); -c and -m end
+# the options, as the program to run.
+_PYTHON_VALUE_OPTIONS = "cmWX"
+_PYTHON_LONG_VALUE_OPTIONS = {"--check-hash-based-pycs"}
+
+
+class UsageError(ValueError):
+    """Bad input: a missing file, a program not on PATH, a bad name. The message is
+    one line that says what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    """How one program ended."""
+
+    name: str
+    pid: int  #: virtual
+    status: int  #: as a shell reports it: the exit code, or 128 + signal
+    #: "exited with status 0", "killed by SIGSEGV", "stopped by SIGINT at the end of
+    #: the run, status 130"...
+    outcome: str
+    stopped: bool  #: still running when the last command ended, so simrun stopped it
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a run produced. ``str(report)`` is the transcript."""
+
+    transcript_bytes: bytes  #: every line the programs wrote, "NAME: line", exactly
+    exit_status: int  #: of the last command
+    processes: list[ProcessReport]  #: in command order
+    #: why the run ended before the last command did (a deadlock report, the
+    #: watchdog's message, the interruption); "" when it ended on its own
+    problem: str
+    deadlock: bool
+    timed_out: bool
+    interrupted: bool
+
+    @property
+    def transcript(self) -> str:
+        """The transcript as text (bytes that are not UTF-8 shown as ``\\xNN``)."""
+        return self.transcript_bytes.decode("utf-8", "backslashreplace")
+
+    def __str__(self) -> str:
+        return self.transcript
+
+
+def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
+                 timeout: float | None = None,
+                 names: Mapping[str, str] | None = None) -> RunReport:
+    """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
+    happened. A command is a string as on simrun's command line (``"server.py"``,
+    ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
+    "10000"]``). ``timeout``: wall-clock seconds. ``names`` maps a command's name to
+    the one to show, as ``--name OLD=NEW``.
+
+    Raises UsageError (a ValueError) for bad input, FileNotFoundError when the shim
+    library is missing, RuntimeError when a command cannot be started."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be a non-negative integer below 2**64, not {seed!r}")
+    return _run(plan(commands, names), seed, timeout, "", shim_path())
+
+
+def plan(commands: Sequence[str | Sequence[str]],
+         names: Mapping[str, str] | None = None) -> list[tuple[str, list[str]]]:
+    """The (name, argv) of each command, names unique as the transcript shows them,
+    after checking that every script and program exists. Raises UsageError."""
+    if not commands:
+        raise UsageError("no command given: name the programs to run, e.g. simrun server.py client.py")
+    path = os.environ.get("PATH", os.defpath)
+    resolved = [_resolve(command, number, path) for number, command in enumerate(commands, 1)]
+    unique = _unique([name for name, _ in resolved])
+    renamed = list(unique)
+    for old, new in (names or {}).items():
+        if not _NAME.match(new):
+            raise UsageError(f"--name {old}={new}: a name is one word of letters, digits, '.', "
+                             "'_' or '-'")
+        if old not in unique:
+            raise UsageError(f"--name {old}={new}: no command is named {old!r}; "
+                             f"the names are {', '.join(unique)}")
+        renamed[unique.index(old)] = new
+    return list(zip(_unique(renamed), (argv for _, argv in resolved)))
+
+
+def _resolve(command: str | Sequence[str], number: int, path: str) -> tuple[str, list[str]]:
+    """A command's name and argv: scripts and python command lines get simrun's
+    interpreter, other programs must be found."""
+    where = f"(command {number}: {command!r})"
+    if isinstance(command, str):
+        if command.endswith(".py") and os.path.isfile(command):
+            words = [command]  # a script whose path has spaces
+        else:
+            try:
+                words = shlex.split(command)
+            except ValueError as e:
+                raise UsageError(f"cannot split {command!r} into words: {e}; check its quotes") from None
+    else:
+        words = list(command)
+    if not words or not words[0]:
+        raise UsageError(f"empty command {where}: give a script or a quoted command line")
+    program, args = words[0], words[1:]
+    if program.endswith(".py"):
+        return _script_name(program, where), [sys.executable, *words]
+    if "/" not in program and _PYTHON.fullmatch(program):
+        return _python_name(program, args, where), [sys.executable, *args]
+    if "/" in program:
+        if not (os.path.isfile(program) and os.access(program, os.X_OK)):
+            raise UsageError(f"no such program: {program} {where}; check the path and that it is executable")
+    elif shutil.which(program, path=path) is None:
+        raise UsageError(f"{program}: not found on PATH {where}; install it or give its path")
+    return os.path.basename(program), words
+
+
+def _script_name(script: str, where: str) -> str:
+    if not os.path.isfile(script):
+        raise UsageError(f"no such file: {script} {where}; check the path (relative to {os.getcwd()})")
+    return os.path.splitext(os.path.basename(script))[0]
+
+
+def _python_name(program: str, args: list[str], where: str) -> str:
+    """The name of `python ARGS...`: the script's stem, the module's last component
+    for -m, else the program's own name (-c, or the interactive interpreter)."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg == "-" or not arg.startswith("-"):
+            break
+        if arg.startswith("--"):
+            i += 2 if arg in _PYTHON_LONG_VALUE_OPTIONS else 1
+            continue
+        for j, letter in enumerate(arg[1:], 2):
+            if letter in _PYTHON_VALUE_OPTIONS:
+                value = arg[j:] or (args[i + 1] if i + 1 < len(args) else "")
+                if letter == "m" and value:
+                    return value.rpartition(".")[2]
+                if letter == "c":
+                    return program
+                i += 1 if arg[j:] else 2
+                break
+        else:
+            i += 1
+    if i < len(args) and args[i] != "-":
+        return _script_name(args[i], where)
+    return program
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Names told apart as the core tells a repeated process name apart: the second
+    "client" becomes "client-2"."""
+    taken: list[str] = []
+    for name in names:
+        unique, n = name, 2
+        while unique in taken:
+            unique, n = f"{name}-{n}", n + 1
+        taken.append(unique)
+    return taken
+
+
+def shim_path() -> str:
+    """The preload library: $NETSIM_SHIM, else libnetsim_shim.so next to _core.
+    Raises FileNotFoundError naming where it looked."""
+    override = os.environ.get("NETSIM_SHIM")
+    path = override or os.path.join(os.path.dirname(netsim.__file__), "libnetsim_shim.so")
+    if not os.path.isfile(path):
+        fix = ("set NETSIM_SHIM to the path of libnetsim_shim.so" if override else
+               "reinstall netsim (pip install .) or set NETSIM_SHIM to its path")
+        raise FileNotFoundError(f"the shim library {path} is missing: {fix}")
+    return path
+
+
+def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None,
+         trace: str, shim: str) -> RunReport:
+    out = _core.run_commands(commands, seed=seed, shim=shim,
+                             env=[f"{k}={v}" for k, v in os.environ.items()],
+                             timeout=timeout, trace=trace)
+    return RunReport(
+        transcript_bytes=out["transcript"],
+        exit_status=out["exit_status"],
+        processes=[ProcessReport(*p) for p in out["processes"]],
+        problem=out["problem"],
+        deadlock=out["deadlock"],
+        timed_out=out["timed_out"],
+        interrupted=out["interrupted"],
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}; see simrun --help")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog="simrun", usage="simrun [options] COMMAND [COMMAND ...]", allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
+        description="Runs real programs together on netsim's simulated network, in virtual\n"
+                    "time, and prints one transcript: the same seed gives the same bytes on\n"
+                    "every run.")
+    parser.add_argument("commands", nargs="*", metavar="COMMAND",
+                        help="a Python script or a quoted command line, in start order")
+    parser.add_argument("--seed", default="0", metavar="N",
+                        help="seeds ephemeral ports, randomness and the schedule (default 0)")
+    parser.add_argument("-o", dest="output", metavar="FILE",
+                        help="write the transcript to FILE instead of stdout")
+    parser.add_argument("--check", metavar="FILE",
+                        help="compare the transcript with FILE, a saved one; print a unified "
+                             "diff on stdout and exit 1 when they differ")
+    parser.add_argument("--trace", metavar="FILE",
+                        help="write the core's event trace to FILE as JSON lines")
+    parser.add_argument("--timeout", metavar="SECONDS",
+                        help="wall-clock watchdog: stop a run still going after SECONDS "
+                             "(exit status 124)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (exit 1) when any program crashes or exits non-zero")
+    parser.add_argument("--name", action="append", default=[], metavar="OLD=NEW",
+                        help="show the command named OLD as NEW (repeatable)")
+    return parser
+
+
+def _parse_seed(text: str) -> int:
+    if re.fullmatch(r"[0-9]+", text) and int(text) < 2**64:
+        return int(text)
+    raise UsageError(f"--seed takes a non-negative integer below 2**64, not {text!r}")
+
+
+def _parse_timeout(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise UsageError(f"--timeout takes a positive number of seconds, not {text!r}")
+    return seconds
+
+
+def _parse_names(pairs: list[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for pair in pairs:
+        old, equals, new = pair.partition("=")
+        if not (old and equals):
+            raise UsageError(f"--name takes OLD=NEW (e.g. --name server=web), not {pair!r}")
+        if old in names:
+            raise UsageError(f"--name {old}=...: given twice; rename each command once")
+        names[old] = new
+    return names
+
+
+def _diff(saved: bytes, path: str, transcript: bytes) -> bytes:
+    """A unified diff, as diff -u prints it, of transcripts that need not be UTF-8."""
+    lines = difflib.diff_bytes(difflib.unified_diff, saved.splitlines(keepends=True),
+                               transcript.splitlines(keepends=True),
+                               os.fsencode(path), b"this run")
+    return b"".join(line if line.endswith(b"\n") else line + b"\n\\ No newline at end of file\n"
+                    for line in lines)
+
+
+def _strict_failures(report: RunReport) -> list[str]:
+    """The programs that crashed or exited non-zero on their own: not the servers
+    simrun stopped once the last command had ended."""
+    return [f"{p.name} ({p.outcome})" for p in report.processes
+            if p.status != 0 and not p.stopped]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``simrun [options] COMMAND [COMMAND ...]``; returns the exit status (see
+    ``simrun --help``)."""
+    try:
+        args, unknown = _parser().parse_known_intermixed_args(argv)
+        if unknown:
+            option = next((word for word in unknown if word.startswith("-")), unknown[0])
+            raise UsageError(f"unknown option {option}; see simrun --help")
+        seed = _parse_seed(args.seed)
+        timeout = _parse_timeout(args.timeout)
+        commands = plan(args.commands, _parse_names(args.name))
+        shim = shim_path()
+        saved = None if args.check is None else _read(args.check)
+        # Checked before the run, as a shell checks its redirections: a path that
+        # cannot be written is reported before the programs run, not after.
+        for option, path in (("-o", args.output), ("--trace", args.trace)):
+            if path is not None:
+                _check_writable(option, path)
+    except (UsageError, FileNotFoundError) as e:
+        print(f"simrun: {e}", file=sys.stderr)
+        return 2
+    try:
+        report = _run(commands, seed, timeout, args.trace or "", shim)
+    except RuntimeError as e:
+        print(f"simrun: {e}", file=sys.stderr)
+        return 2
+    if args.output is not None:
+        with open(args.output, "wb") as f:
+            f.write(report.transcript_bytes)
+    return _finish(report, args.output is None and args.check is None, args.check, saved, args.strict)
+
+
+def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes | None,
+            strict: bool) -> int:
+    """Prints the transcript or the diff, then what went wrong; returns the exit
+    status. An interrupted run is not compared: it stopped wherever Ctrl-C caught it."""
+    out = sys.stdout.buffer
+    if to_stdout:
+        out.write(report.transcript_bytes)
+    differs = saved is not None and not report.interrupted and saved != report.transcript_bytes
+    if differs:
+        out.write(_diff(saved, check, report.transcript_bytes))
+    out.flush()
+    if report.problem:
+        print(f"simrun: {report.problem.rstrip()}", file=sys.stderr)
+    if differs:
+        print(f"simrun: the transcript differs from {check} (the diff is on stdout)", file=sys.stderr)
+    failures = _strict_failures(report) if strict else []
+    if failures:
+        print(f"simrun: --strict: failed: {', '.join(failures)}", file=sys.stderr)
+    if report.interrupted:
+        return 130
+    if report.timed_out:
+        return 124
+    if report.deadlock or differs or failures:
+        return 1
+    return report.exit_status
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read --check {path}: {e.strerror}; save a transcript with -o first") from None
+
+
+def _check_writable(option: str, path: str) -> None:
+    try:
+        open(path, "ab").close()
+    except OSError as e:
+        raise UsageError(f"cannot write {option} {path}: {e.strerror}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

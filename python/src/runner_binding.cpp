@@ -1,0 +1,93 @@
+// netsim._core.run_commands: real programs on the simulated network, under the shim
+// (shim/include/netsim/shim/run.hpp). netsim.simrun is its command line and Python API.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bindings.hpp"
+#include "netsim/shim/run.hpp"
+
+namespace netsim::python {
+
+namespace py = pybind11;
+
+namespace {
+
+Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns) {
+  Config config;
+  config.seed = seed;
+  if (policy == "random") {
+    config.policy = Policy::random;
+  } else if (policy != "run-until-block") {
+    throw py::value_error("policy is 'run-until-block' or 'random', not '" + policy + "'");
+  }
+  if (epoch_ns) config.epoch = *epoch_ns;
+  // A real program may poll without ever blocking (a busy loop on a non-blocking
+  // socket); charging each forwarded call lets virtual time, and its timers, move.
+  config.call_cost = kMicrosecond;
+  return config;
+}
+
+py::dict to_dict(const shim::RunReport& report) {
+  py::list processes;
+  for (const shim::ProcessReport& p : report.processes)
+    processes.append(py::make_tuple(p.name, p.pid, p.status, p.outcome, p.stopped));
+  py::dict out;
+  out["transcript"] = py::bytes(report.transcript);
+  out["exit_status"] = report.exit_status;
+  out["processes"] = processes;
+  out["problem"] = report.problem;
+  out["deadlock"] = report.deadlock;
+  out["timed_out"] = report.timed_out;
+  out["interrupted"] = report.interrupted;
+  return out;
+}
+
+}  // namespace
+
+void bind_runner(py::module_& m) {
+  m.def(
+      "run_commands",
+      [](const std::vector<std::pair<std::string, std::vector<std::string>>>& commands,
+         std::uint64_t seed, std::string shim, std::vector<std::string> env,
+         std::optional<double> timeout, std::string trace, std::optional<Nanos> epoch_ns,
+         const std::string& policy) {
+        shim::RunOptions options;
+        options.config = make_config(seed, policy, epoch_ns);
+        options.shim_path = std::move(shim);
+        options.env = std::move(env);
+        options.timeout_seconds = timeout;
+        options.trace_path = std::move(trace);
+        std::vector<shim::Command> list;
+        for (const auto& [name, argv] : commands) {
+          if (argv.empty()) throw py::value_error("command '" + name + "' has an empty argv");
+          list.push_back(shim::Command{name, argv});
+        }
+        shim::RunReport report;
+        {
+          // The run takes as long as the programs do; other Python threads (a
+          // notebook's kernel) go on meanwhile.
+          py::gil_scoped_release release;
+          report = shim::run_commands(list, options);
+        }
+        return to_dict(report);
+      },
+      py::arg("commands"), py::kw_only(), py::arg("seed"), py::arg("shim"), py::arg("env"),
+      py::arg("timeout") = py::none(), py::arg("trace") = "", py::arg("epoch_ns") = py::none(),
+      py::arg("policy") = "run-until-block",
+      R"(Runs real programs under the shim, each once every earlier one is blocked, until
+the last ends. commands: [(name, argv)]; env: the children's environment as
+"NAME=value" strings; shim: the path of libnetsim_shim.so; timeout: wall-clock
+seconds or None; trace: a path for the event trace as JSON lines, "" for none;
+epoch_ns: the virtual wall clock at the start. Returns a dict: transcript (bytes),
+exit_status (the last command's), processes ([(name, pid, status, outcome, stopped)] in
+command order), problem (str, "" when the last command ended on its own), and the
+bools deadlock, timed_out, interrupted. Raises RuntimeError when a command cannot be
+started.)");
+}
+
+}  // namespace netsim::python
