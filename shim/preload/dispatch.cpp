@@ -36,7 +36,7 @@ bool is_fd_call(long nr) {
     case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_pread64:
     case SYS_pwrite64: case SYS_preadv: case SYS_pwritev: case SYS_close: case SYS_dup:
     case SYS_dup2: case SYS_dup3: case SYS_fcntl: case SYS_ioctl: case SYS_fstat:
-    case SYS_sendfile:
+    case SYS_newfstatat: case SYS_statx: case SYS_sendfile:
       return true;
     default:
       return false;

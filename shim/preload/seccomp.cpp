@@ -3,6 +3,7 @@
 // own system call instruction: libc's internal calls (stdio's writes, the futexes of
 // its locks, clone3 in pthread_create) and raw syscall(). The handler takes the same
 // route as the libc wrappers.
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
@@ -88,6 +89,16 @@ void build(Program& p) {
     p.load(kArg0);
     p.add(BPF_JMP | BPF_JGE | BPF_K, kFirstSimulatedFd, 2, 0);
     p.add(BPF_JMP | BPF_JGE | BPF_K, 3, 0, 1);
+    p.ret(kAllow);
+    p.ret(kTrap);
+  }
+  // fstat() is newfstatat(fd, "", AT_EMPTY_PATH); every stat() is newfstatat(AT_FDCWD,
+  // path), which must not pay for a trap.
+  for (long nr : {SYS_newfstatat, SYS_statx}) {
+    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 5);
+    p.load(kArg0);
+    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(AT_FDCWD), 1, 0);
+    p.add(BPF_JMP | BPF_JGE | BPF_K, kFirstSimulatedFd, 1, 0);
     p.ret(kAllow);
     p.ret(kTrap);
   }

@@ -58,6 +58,10 @@ void release_fd(long fd);
 bool net_call(long nr, const long* args, long& result);
 // poll.cpp: poll, ppoll, select, pselect6 and the epoll calls.
 bool poll_call(long nr, const long* args, long& result);
+// net.cpp tells poll.cpp's epoll emulation when a socket closes (it leaves every
+// interest list) and when I/O on it may start a new edge (EPOLLET).
+void epoll_forget(long fd);
+void epoll_note_io(long fd, unsigned events);
 
 // The runtime's own concerns, in the same style.
 // process.cpp: exit, pids, uname, getrandom, signals, and what is not simulated yet.

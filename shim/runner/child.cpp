@@ -58,6 +58,10 @@ constexpr int kRegionFd = 3;
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  // exec keeps ignored signals, and Python ignores these two: a C program writing to
+  // a closed connection must die of SIGPIPE as it would from a shell.
+  signal(SIGPIPE, SIG_DFL);
+  signal(SIGXFSZ, SIG_DFL);
   const int devnull = open("/dev/null", O_RDONLY);
   dup2(devnull, 0);
   dup2(output_fd, 1);

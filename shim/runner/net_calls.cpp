@@ -1,0 +1,368 @@
+// The simulator's side of the socket, readiness and name calls of a shimmed thread
+// (the shim's side: shim/preload/net.cpp, poll.cpp, names.cpp). Each request is
+// decoded from the slot, made as the Kernel call it stands for on the thread's task,
+// and answered in the slot: result, and for some calls args and buffer.
+//
+// Per call (s.call is the Linux number; "->" is the reply):
+//   SYS_socket      domain, type, protocol, at                      -> the fd (= at)
+//   SYS_socketpair  AF_UNIX, type, protocol, at0, at1               -> 0: a connected
+//                   pair of TCP sockets over loopback, installed at at0 and at1
+//   SYS_bind        fd, A0, A1, A2                                  -> 0
+//   SYS_connect     fd, A0, A1, A2                                  -> 0
+//   SYS_listen      fd, backlog                                     -> 0
+//   SYS_accept4     fd, flags (SOCK_NONBLOCK), at      -> the fd; args[3..5] the peer
+//   SYS_sendto      fd, size, flags, A0, A1, A2 (A0 = 0: none); buffer: the bytes
+//                                                                   -> bytes sent
+//   SYS_recvfrom    fd, size, flags, want_address, want_msg_flags
+//                   -> bytes (the full datagram length if flags has MSG_TRUNC);
+//                   buffer: the bytes copied (slot.size); args[1]: msg_flags;
+//                   args[3..5]: the sender, for datagram sockets only (Linux fills
+//                   no address for TCP)
+//   SYS_shutdown    fd, how;  SYS_close  fd                         -> 0
+//   SYS_dup         fd, at                                          -> at
+//   SYS_dup3        old, new, new_is_open (closed first)            -> new
+//   SYS_getsockname / SYS_getpeername  fd               -> 0; args[3..5] the address
+//   SYS_setsockopt  fd, level, name, value (an int)                 -> 0
+//   SYS_getsockopt  fd, level, name                     -> 0; args[3] the value
+//   SYS_fcntl       fd, F_GETFL | F_SETFL, flags                    -> flags | 0
+//   SYS_ioctl       fd, FIONBIO, on                                 -> 0
+//                   fd, FIONREAD                                    -> bytes readable
+//   SYS_poll        nfds, timeout ns (< 0: none); buffer: struct pollfd[nfds]
+//                   -> the count; buffer: the same with revents
+//   kCallResolve, kCallReverseResolve: as channel.hpp says.
+// An address is three arguments: A0 = family | port << 16 (host order), A1 and A2 the
+// 16 address bytes (IPv4 in the first four, the rest zero); A0 = 0 is no address.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "serve.hpp"
+
+namespace netsim::shim {
+namespace {
+
+// ---------------------------------------------------------------- addresses
+
+std::optional<Address> unpack(const std::int64_t* w) {
+  const int family = static_cast<int>(w[0] & 0xffff);
+  if (family != AF_INET && family != AF_INET6) return std::nullopt;
+  Address address;
+  address.ip.family = family == AF_INET ? Family::inet : Family::inet6;
+  std::memcpy(address.ip.bytes.data(), &w[1], family == AF_INET ? 4 : 16);
+  address.port = static_cast<std::uint16_t>((w[0] >> 16) & 0xffff);
+  return address;
+}
+
+void pack(const Address& address, std::int64_t* w) {
+  w[0] = (address.ip.family == Family::inet ? AF_INET : AF_INET6) |
+         static_cast<std::int64_t>(address.port) << 16;
+  w[1] = w[2] = 0;
+  std::memcpy(&w[1], address.ip.bytes.data(), address.ip.family == Family::inet ? 4 : 16);
+}
+
+void no_address(std::int64_t* w) { w[0] = w[1] = w[2] = 0; }
+
+// SOCK_STREAM, SOCK_DGRAM, or 0 for no socket. The kernel's own description is the
+// one query without a side effect (no call cost, no scheduling point), which the
+// receive path needs where Linux treats stream and datagram sockets differently.
+int socket_type(const Kernel& kernel, const Task& task, int fd) {
+  const std::string text = kernel.describe_fd(task.process(), fd);
+  const auto open = text.find('(');
+  if (open == std::string::npos) return 0;
+  if (text.compare(open + 1, 3, "TCP") == 0) return SOCK_STREAM;
+  if (text.compare(open + 1, 3, "UDP") == 0) return SOCK_DGRAM;
+  return 0;
+}
+
+// ---------------------------------------------------------------- calls
+
+long serve_socketpair(Kernel& kernel, Task& task, int type, int at0, int at1) {
+  // The way python/netsim/_socket.py builds one: a listener on an ephemeral loopback
+  // port for the time of the call, at a number of the kernel's own choosing (the
+  // shim's numbers are all placeholders; this one is gone before the reply).
+  const long listener = kernel.socket(task, AF_INET, SOCK_STREAM, 0);
+  if (listener < 0) return listener;
+  const int fd = static_cast<int>(listener);
+  bool listening = true;
+  long a = -1;
+  long b = -1;
+  try {
+    Address address{Ip::loopback(Family::inet), 0};
+    long r = kernel.bind(task, fd, address);
+    if (r == 0) r = kernel.listen(task, fd, 1);
+    if (r == 0) r = kernel.getsockname(task, fd, &address);
+    if (r == 0) r = a = kernel.socket(task, AF_INET, SOCK_STREAM | (type & SOCK_CLOEXEC), 0, at0);
+    if (r >= 0) r = kernel.connect(task, static_cast<int>(a), address);
+    if (r == 0) r = b = kernel.accept(task, fd, nullptr, type & SOCK_NONBLOCK, at1);
+    if (r >= 0 && (type & SOCK_NONBLOCK)) r = kernel.set_nonblocking(task, static_cast<int>(a), true);
+    kernel.close(task, fd);
+    listening = false;
+    if (r < 0) {
+      if (a >= 0) kernel.close(task, static_cast<int>(a));
+      if (b >= 0) kernel.close(task, static_cast<int>(b));
+      return r;
+    }
+    return 0;
+  } catch (...) {
+    // Interrupted or stopped between the calls: the shim gives both numbers back, so
+    // the kernel must not keep them.
+    if (listening) kernel.close(task, fd);
+    if (a >= 0) kernel.close(task, static_cast<int>(a));
+    if (b >= 0) kernel.close(task, static_cast<int>(b));
+    throw;
+  }
+}
+
+long serve_recvfrom(Kernel& kernel, Task& task, Slot& slot) {
+  const int fd = static_cast<int>(slot.args[0]);
+  const std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(slot.args[1]), kSlotBuffer);
+  const int flags = static_cast<int>(slot.args[2]);
+  const bool want_address = slot.args[3] != 0;
+  const bool want_flags = slot.args[4] != 0;
+  // Stream and datagram sockets differ here only: asked about the sender, about
+  // truncation, or MSG_TRUNC (a datagram's length; a stream's bytes discarded).
+  const int type = (want_address || want_flags || (flags & MSG_TRUNC)) ? socket_type(kernel, task, fd) : 0;
+  const int call_flags = type == SOCK_DGRAM ? flags | MSG_TRUNC : flags;
+  Address from;
+  long r = kernel.recvfrom(task, fd, slot.buffer, size, call_flags,
+                           want_address && type == SOCK_DGRAM ? &from : nullptr);
+  no_address(&slot.args[3]);
+  slot.args[1] = 0;
+  if (r < 0) return r;
+  std::size_t copied = static_cast<std::size_t>(r);
+  if (type == SOCK_DGRAM) {
+    copied = std::min(copied, size);
+    if (static_cast<std::size_t>(r) > size) slot.args[1] = MSG_TRUNC;
+    if (!(flags & MSG_TRUNC)) r = static_cast<long>(copied);
+    if (want_address) pack(from, &slot.args[3]);
+  } else if (type == SOCK_STREAM && (flags & MSG_TRUNC)) {
+    copied = 0;  // Linux's tcp_recvmsg() discards: nothing reaches the caller
+  }
+  slot.size = copied;
+  return r;
+}
+
+// FIONREAD: what a read would return now. The kernel has no query for it: a look
+// without waiting (poll), then a peek when there is something.
+long serve_fionread(Kernel& kernel, Task& task, Slot& slot, int fd) {
+  pollfd entry{fd, POLLIN, 0};
+  const long ready = kernel.poll(task, std::span<pollfd>(&entry, 1), Nanos{0});
+  if (ready < 0) return ready;
+  if (!(entry.revents & POLLIN) || (entry.revents & (POLLERR | POLLNVAL))) return 0;
+  const int type = socket_type(kernel, task, fd);
+  const int flags = MSG_PEEK | MSG_DONTWAIT | (type == SOCK_DGRAM ? MSG_TRUNC : 0);
+  const long r = kernel.recvfrom(task, fd, slot.buffer, kSlotBuffer, flags, nullptr);
+  return r < 0 ? 0 : r;
+}
+
+long serve_poll(Kernel& kernel, Task& task, Slot& slot) {
+  const auto n = static_cast<std::size_t>(slot.args[0]);
+  if (n > kSlotBuffer / sizeof(pollfd)) return -EINVAL;
+  const std::int64_t timeout = slot.args[1];
+  auto* fds = reinterpret_cast<pollfd*>(slot.buffer);
+  const long r = kernel.poll(task, std::span<pollfd>(fds, n),
+                             timeout < 0 ? std::nullopt : std::optional<Nanos>(timeout));
+  slot.size = n * sizeof(pollfd);
+  return r;
+}
+
+// "localhost", a host's name or a literal; names are matched without regard to case,
+// as /etc/hosts and DNS match them.
+long serve_resolve(Kernel& kernel, Slot& slot) {
+  const std::size_t length = std::min<std::size_t>(slot.size, kSlotBuffer);
+  std::string name(reinterpret_cast<const char*>(slot.buffer), length);
+  if (const auto nul = name.find('\0'); nul != std::string::npos) name.resize(nul);
+  std::vector<Ip> found = kernel.resolve(name);
+  if (found.empty()) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower != name) found = kernel.resolve(lower);
+  }
+  const std::size_t count = std::min(found.size(), kSlotBuffer / 17);
+  for (std::size_t i = 0; i < count; ++i) {
+    unsigned char* entry = slot.buffer + i * 17;
+    entry[0] = found[i].family == Family::inet ? 4 : 6;
+    std::memset(entry + 1, 0, 16);
+    std::memcpy(entry + 1, found[i].bytes.data(), found[i].family == Family::inet ? 4 : 16);
+  }
+  slot.size = count * 17;
+  return static_cast<long>(count);
+}
+
+// Every host's /etc/hosts names loopback "localhost"; a host's own addresses give
+// its name. The kernel lists hosts only through their processes, so a host no
+// process runs on is not found.
+long serve_reverse(Kernel& kernel, Slot& slot) {
+  Ip ip;
+  ip.family = slot.args[0] == 4 ? Family::inet : Family::inet6;
+  std::memcpy(ip.bytes.data(), slot.buffer, ip.family == Family::inet ? 4 : 16);
+  ip = ip.unmapped();
+  std::string name;
+  if (ip.is_loopback()) {
+    name = "localhost";
+  } else {
+    auto owns = [&](const Host& host) {
+      return std::find(host.addresses.begin(), host.addresses.end(), ip) != host.addresses.end();
+    };
+    if (owns(kernel.default_host())) {
+      name = kernel.default_host().name;
+    } else {
+      for (const auto& process : kernel.processes()) {
+        if (owns(process->host())) {
+          name = process->host().name;
+          break;
+        }
+      }
+    }
+  }
+  slot.size = 0;
+  if (name.empty() || name.size() >= kSlotBuffer) return -ENOENT;
+  std::memcpy(slot.buffer, name.c_str(), name.size() + 1);
+  slot.size = name.size() + 1;
+  return static_cast<long>(name.size());
+}
+
+}  // namespace
+
+bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
+  std::int64_t* a = slot.args;
+  const int fd = static_cast<int>(a[0]);
+  switch (slot.call) {
+    case SYS_socket:
+      slot.size = 0;
+      result = kernel.socket(task, static_cast<int>(a[0]), static_cast<int>(a[1]), static_cast<int>(a[2]),
+                             static_cast<int>(a[3]));
+      return true;
+    case SYS_socketpair:
+      slot.size = 0;
+      result = serve_socketpair(kernel, task, static_cast<int>(a[1]), static_cast<int>(a[3]),
+                                static_cast<int>(a[4]));
+      return true;
+    case SYS_bind:
+    case SYS_connect: {
+      slot.size = 0;
+      const std::optional<Address> address = unpack(&a[1]);
+      if (!address) {
+        result = -EAFNOSUPPORT;
+      } else {
+        result = slot.call == SYS_bind ? kernel.bind(task, fd, *address) : kernel.connect(task, fd, *address);
+      }
+      return true;
+    }
+    case SYS_listen:
+      slot.size = 0;
+      result = kernel.listen(task, fd, static_cast<int>(a[1]));
+      return true;
+    case SYS_accept4: {
+      slot.size = 0;
+      Address peer;
+      result = kernel.accept(task, fd, &peer, static_cast<int>(a[1]), static_cast<int>(a[2]));
+      if (result >= 0) pack(peer, &a[3]);
+      else no_address(&a[3]);
+      return true;
+    }
+    case SYS_sendto: {
+      const std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(a[1]),
+                                                     std::min<std::size_t>(slot.size, kSlotBuffer));
+      const std::optional<Address> to = a[3] != 0 ? unpack(&a[3]) : std::nullopt;
+      slot.size = 0;
+      if (a[3] != 0 && !to) {
+        result = -EAFNOSUPPORT;
+      } else {
+        result = kernel.sendto(task, fd, slot.buffer, size, static_cast<int>(a[2]), to ? &*to : nullptr);
+      }
+      return true;
+    }
+    case SYS_recvfrom:
+      slot.size = 0;
+      result = serve_recvfrom(kernel, task, slot);
+      return true;
+    case SYS_shutdown:
+      slot.size = 0;
+      result = kernel.shutdown(task, fd, static_cast<int>(a[1]));
+      return true;
+    case SYS_close:
+      slot.size = 0;
+      result = kernel.close(task, fd);
+      return true;
+    case SYS_dup:
+      slot.size = 0;
+      result = kernel.dup(task, fd, static_cast<int>(a[1]));
+      return true;
+    case SYS_dup3:
+      slot.size = 0;
+      // dup2 over an open socket closes it first; Linux does both at once, here no
+      // other task can run in between unless the random policy switches at the dup.
+      if (a[2] != 0) kernel.close(task, static_cast<int>(a[1]));
+      result = kernel.dup(task, fd, static_cast<int>(a[1]));
+      return true;
+    case SYS_getsockname:
+    case SYS_getpeername: {
+      slot.size = 0;
+      Address address;
+      result = slot.call == SYS_getsockname ? kernel.getsockname(task, fd, &address)
+                                            : kernel.getpeername(task, fd, &address);
+      if (result == 0) pack(address, &a[3]);
+      else no_address(&a[3]);
+      return true;
+    }
+    case SYS_setsockopt:
+      slot.size = 0;
+      result = kernel.setsockopt(task, fd, static_cast<int>(a[1]), static_cast<int>(a[2]),
+                                 static_cast<int>(a[3]));
+      return true;
+    case SYS_getsockopt: {
+      slot.size = 0;
+      int value = 0;
+      result = kernel.getsockopt(task, fd, static_cast<int>(a[1]), static_cast<int>(a[2]), &value);
+      a[3] = value;
+      return true;
+    }
+    case SYS_fcntl:
+      slot.size = 0;
+      if (a[1] == F_GETFL) {
+        const long r = kernel.get_nonblocking(task, fd);
+        result = r < 0 ? r : (O_RDWR | (r ? O_NONBLOCK : 0));
+      } else if (a[1] == F_SETFL) {
+        result = kernel.set_nonblocking(task, fd, (a[2] & O_NONBLOCK) != 0);
+      } else {
+        result = -EINVAL;
+      }
+      return true;
+    case SYS_ioctl:
+      slot.size = 0;
+      if (a[1] == FIONBIO) {
+        result = kernel.set_nonblocking(task, fd, a[2] != 0);
+      } else if (a[1] == FIONREAD) {
+        result = serve_fionread(kernel, task, slot, fd);
+        slot.size = 0;
+      } else {
+        result = -ENOTTY;
+      }
+      return true;
+    case SYS_poll:
+      result = serve_poll(kernel, task, slot);
+      return true;
+    case kCallResolve:
+      result = serve_resolve(kernel, slot);
+      return true;
+    case kCallReverseResolve:
+      result = serve_reverse(kernel, slot);
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace netsim::shim
