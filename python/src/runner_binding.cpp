@@ -17,21 +17,6 @@ namespace py = pybind11;
 
 namespace {
 
-Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns) {
-  Config config;
-  config.seed = seed;
-  if (policy == "random") {
-    config.policy = Policy::random;
-  } else if (policy != "run-until-block") {
-    throw py::value_error("policy is 'run-until-block' or 'random', not '" + policy + "'");
-  }
-  if (epoch_ns) config.epoch = *epoch_ns;
-  // A real program may poll without ever blocking (a busy loop on a non-blocking
-  // socket); charging each forwarded call lets virtual time, and its timers, move.
-  config.call_cost = kMicrosecond;
-  return config;
-}
-
 py::dict to_dict(const shim::RunReport& report) {
   py::list processes;
   for (const shim::ProcessReport& p : report.processes)
@@ -58,6 +43,10 @@ void bind_runner(py::module_& m) {
          const std::string& policy) {
         shim::RunOptions options;
         options.config = make_config(seed, policy, epoch_ns);
+        // A real program may poll without ever blocking (a busy loop on a
+        // non-blocking socket); charging each forwarded call lets virtual time, and
+        // its timers, move.
+        options.config.call_cost = kMicrosecond;
         options.shim_path = std::move(shim);
         options.env = std::move(env);
         options.timeout_seconds = timeout;

@@ -22,19 +22,11 @@ py::object task_cancelled_type() {
 
 namespace {
 
-Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
-                   std::size_t socket_buffer) {
-  Config config;
-  config.seed = seed;
-  if (policy == "random") {
-    config.policy = Policy::random;
-  } else if (policy != "run-until-block") {
-    throw py::value_error("policy is 'run-until-block' or 'random', not '" + policy + "'");
-  }
-  if (epoch_ns) config.epoch = *epoch_ns;
+Config with_buffer(Config config, std::size_t socket_buffer) {
   config.socket_buffer = socket_buffer;
   return config;
 }
+
 
 Ip parse_ip(const std::string& text) {
   const std::optional<Ip> ip = Ip::parse(text);
@@ -43,6 +35,18 @@ Ip parse_ip(const std::string& text) {
 }
 
 }  // namespace
+
+Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns) {
+  Config config;
+  config.seed = seed;
+  if (policy == "random") {
+    config.policy = Policy::random;
+  } else if (policy != "run-until-block") {
+    throw py::value_error("policy is 'run-until-block' or 'random', not '" + policy + "'");
+  }
+  if (epoch_ns) config.epoch = *epoch_ns;
+  return config;
+}
 
 void bind_simulation(py::module_& m) {
   m.attr("TaskCancelled") = task_cancelled_type();
@@ -60,7 +64,7 @@ void bind_simulation(py::module_& m) {
   py::class_<Simulation>(m, "Simulation")
       .def(py::init([](std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
                        std::size_t socket_buffer) {
-             return std::make_unique<Simulation>(make_config(seed, policy, epoch_ns, socket_buffer));
+             return std::make_unique<Simulation>(with_buffer(make_config(seed, policy, epoch_ns), socket_buffer));
            }),
            py::arg("seed") = 0, py::arg("policy") = "run-until-block",
            py::arg("epoch_ns") = py::none(), py::arg("socket_buffer") = Config{}.socket_buffer)

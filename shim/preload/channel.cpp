@@ -44,8 +44,7 @@ long forward(Slot& slot) {
   return result;
 }
 
-long forward(long call, long a0, long a1, long a2, long a3, long a4, long a5) {
-  Slot& slot = *my_slot();
+void set_call(Slot& slot, long call, long a0, long a1, long a2, long a3, long a4, long a5) {
   slot.call = call;
   slot.args[0] = a0;
   slot.args[1] = a1;
@@ -54,6 +53,11 @@ long forward(long call, long a0, long a1, long a2, long a3, long a4, long a5) {
   slot.args[4] = a4;
   slot.args[5] = a5;
   slot.size = 0;
+}
+
+long forward(long call, long a0, long a1, long a2, long a3, long a4, long a5) {
+  Slot& slot = *my_slot();
+  set_call(slot, call, a0, a1, a2, a3, a4, a5);
   return forward(slot);
 }
 

@@ -141,17 +141,6 @@ long check_address_room(const void* addr, const socklen_t* len) {
 
 Slot& slot() { return *my_slot(); }
 
-void set_args(Slot& s, long call, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0,
-              long a4 = 0, long a5 = 0) {
-  s.call = call;
-  s.args[0] = a0;
-  s.args[1] = a1;
-  s.args[2] = a2;
-  s.args[3] = a3;
-  s.args[4] = a4;
-  s.args[5] = a5;
-  s.size = 0;
-}
 
 // FD_CLOEXEC lives on the placeholder: exec() closes it, as it would the socket.
 void set_cloexec(long fd, bool on) { raw(SYS_fcntl, fd, F_SETFD, on ? FD_CLOEXEC : 0); }
@@ -233,7 +222,7 @@ long send_iov(long fd, const iovec* iov, long count, std::size_t total, int flag
   for (;;) {
     const std::size_t n = total - sent < kSlotBuffer ? total - sent : kSlotBuffer;
     cursor.gather(s.buffer, n);
-    set_args(s, SYS_sendto, fd, static_cast<long>(n), flags, to ? to[0] : 0, to ? to[1] : 0,
+    set_call(s, SYS_sendto, fd, static_cast<long>(n), flags, to ? to[0] : 0, to ? to[1] : 0,
              to ? to[2] : 0);
     s.size = n;
     const long r = forward(s);
@@ -270,7 +259,7 @@ long recv_iov(long fd, const iovec* iov, long count, std::size_t total, int flag
   std::size_t got = 0;
   for (;;) {
     const std::size_t n = total - got < kSlotBuffer ? total - got : kSlotBuffer;
-    set_args(s, SYS_recvfrom, fd, static_cast<long>(n), flags, from != nullptr,
+    set_call(s, SYS_recvfrom, fd, static_cast<long>(n), flags, from != nullptr,
              msg_flags != nullptr);
     const long r = forward(s);
     if (r > 0 || r == -EAGAIN) epoll_note_io(fd, EPOLLIN);
@@ -312,7 +301,7 @@ long do_socket(long domain, long type, long protocol) {
   if (fd < 0) return fd;
   set_cloexec(fd, type & SOCK_CLOEXEC);
   Slot& s = slot();
-  set_args(s, SYS_socket, domain, type, protocol, fd);
+  set_call(s, SYS_socket, domain, type, protocol, fd);
   const long r = forward(s);
   if (r < 0) release_fd(fd);
   return r;
@@ -339,7 +328,7 @@ long do_socketpair(long domain, long type, long protocol, int* sv) {
   set_cloexec(a, type & SOCK_CLOEXEC);
   set_cloexec(b, type & SOCK_CLOEXEC);
   Slot& s = slot();
-  set_args(s, SYS_socketpair, domain, type, protocol, a, b);
+  set_call(s, SYS_socketpair, domain, type, protocol, a, b);
   const long r = forward(s);
   if (r < 0) {
     release_fd(a);
@@ -361,7 +350,7 @@ long do_bind_connect(long nr, long fd, const void* addr, long len) {
   }
   if (const long err = pack_address(addr, len, w, nr == SYS_bind)) return err;
   Slot& s = slot();
-  set_args(s, nr, fd, w[0], w[1], w[2]);
+  set_call(s, nr, fd, w[0], w[1], w[2]);
   const long r = forward(s);
   if (nr == SYS_connect) epoll_note_io(fd, EPOLLOUT);  // connected (or refused): an edge
   return r;
@@ -374,7 +363,7 @@ long do_accept(long fd, void* addr, socklen_t* len, long flags) {
   const long at = reserve_fd(FdKind::socket);
   if (at < 0) return at;
   Slot& s = slot();
-  set_args(s, SYS_accept4, fd, flags & SOCK_NONBLOCK, at);
+  set_call(s, SYS_accept4, fd, flags & SOCK_NONBLOCK, at);
   const long r = forward(s);
   if (r >= 0 || r == -EAGAIN) epoll_note_io(fd, EPOLLIN);
   if (r < 0) {
@@ -390,7 +379,7 @@ long do_name(long nr, long fd, void* addr, socklen_t* len) {
   if (addr == nullptr || len == nullptr) return -EFAULT;
   if (static_cast<int>(*len) < 0) return -EINVAL;
   Slot& s = slot();
-  set_args(s, nr, fd);
+  set_call(s, nr, fd);
   const long r = forward(s);
   if (r < 0) return r;
   return give_address(&s.args[3], addr, len);
@@ -445,7 +434,7 @@ long do_writev(long fd, const iovec* iov, long count) {
 long do_close(long fd) {
   epoll_forget(fd);
   Slot& s = slot();
-  set_args(s, SYS_close, fd);
+  set_call(s, SYS_close, fd);
   const long r = forward(s);
   // The descriptor is gone whatever the simulator says, as close(2) promises.
   release_fd(fd);
@@ -456,7 +445,7 @@ long do_close(long fd) {
 long dup_at(long fd, long at, bool cloexec) {
   set_cloexec(at, cloexec);
   Slot& s = slot();
-  set_args(s, SYS_dup, fd, at);
+  set_call(s, SYS_dup, fd, at);
   const long r = forward(s);
   if (r < 0) release_fd(at);
   return r;
@@ -497,7 +486,7 @@ long do_dup3(long nr, long oldfd, long newfd, long flags) {
   }
   set_cloexec(newfd, cloexec);
   Slot& s = slot();
-  set_args(s, SYS_dup3, oldfd, newfd, new_kind == FdKind::socket);
+  set_call(s, SYS_dup3, oldfd, newfd, new_kind == FdKind::socket);
   const long r = forward(s);
   if (r < 0) release_fd(newfd);
   return r;
@@ -511,7 +500,7 @@ long do_fcntl(long fd, long cmd, long arg) {
     case F_GETFL:
     case F_SETFL: {
       Slot& s = slot();
-      set_args(s, SYS_fcntl, fd, cmd, arg);
+      set_call(s, SYS_fcntl, fd, cmd, arg);
       return forward(s);
     }
     case F_DUPFD:
@@ -553,13 +542,13 @@ long do_ioctl(long fd, unsigned long request, long arg) {
     case FIONBIO: {
       if (arg == 0) return -EFAULT;
       Slot& s = slot();
-      set_args(s, SYS_ioctl, fd, FIONBIO, *reinterpret_cast<const int*>(arg) != 0);
+      set_call(s, SYS_ioctl, fd, FIONBIO, *reinterpret_cast<const int*>(arg) != 0);
       return forward(s);
     }
     case FIONREAD: {
       if (arg == 0) return -EFAULT;
       Slot& s = slot();
-      set_args(s, SYS_ioctl, fd, FIONREAD);
+      set_call(s, SYS_ioctl, fd, FIONREAD);
       const long r = forward(s);
       if (r < 0) return r;
       *reinterpret_cast<int*>(arg) = static_cast<int>(r);
@@ -645,7 +634,7 @@ long do_sendfile(long out, long in, off_t* offset, std::size_t count) {
       return got;
     }
     if (got == 0) break;
-    set_args(s, SYS_sendto, out, got);
+    set_call(s, SYS_sendto, out, got);
     s.size = static_cast<std::uint64_t>(got);
     const long r = forward(s);
     const long taken = r < 0 ? 0 : r;
@@ -710,7 +699,7 @@ long do_setsockopt(long fd, long level, long name, const void* value, long len) 
     return -EINVAL;
   }
   Slot& s = slot();
-  set_args(s, SYS_setsockopt, fd, level, name, folded);
+  set_call(s, SYS_setsockopt, fd, level, name, folded);
   return forward(s);
 }
 
@@ -725,7 +714,7 @@ long do_getsockopt(long fd, long level, long name, void* value, socklen_t* len) 
   if (timeout)
     stored = (name == SO_RCVTIMEO_NEW || name == SO_RCVTIMEO_OLD) ? SO_RCVTIMEO_OLD : SO_SNDTIMEO_OLD;
   Slot& s = slot();
-  set_args(s, SYS_getsockopt, fd, level, stored);
+  set_call(s, SYS_getsockopt, fd, level, stored);
   const long r = forward(s);
   if (r < 0) return r;
   const int v = static_cast<int>(s.args[3]);
@@ -918,7 +907,7 @@ bool net_call(long nr, const long* a, long& result) {
       break;
     case SYS_listen: {
       Slot& s = slot();
-      set_args(s, SYS_listen, fd, static_cast<int>(a[1]));
+      set_call(s, SYS_listen, fd, static_cast<int>(a[1]));
       result = forward(s);
       break;
     }
@@ -953,7 +942,7 @@ bool net_call(long nr, const long* a, long& result) {
       break;
     case SYS_shutdown: {
       Slot& s = slot();
-      set_args(s, SYS_shutdown, fd, a[1]);
+      set_call(s, SYS_shutdown, fd, a[1]);
       result = forward(s);
       break;
     }

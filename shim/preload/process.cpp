@@ -8,6 +8,9 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <optional>
+
+#include "netsim/rng.hpp"
 
 #include "shim.hpp"
 
@@ -16,22 +19,8 @@ namespace {
 
 constexpr unsigned long kSigsysBit = 1UL << (SIGSYS - 1);
 
-// xoshiro256** (as the core's Rng), seeded through splitmix64.
-std::uint64_t g_state[4];
-
-std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-std::uint64_t next_random() {
-  const std::uint64_t result = rotl(g_state[1] * 5, 7) * 9;
-  const std::uint64_t t = g_state[1] << 17;
-  g_state[2] ^= g_state[0];
-  g_state[3] ^= g_state[1];
-  g_state[1] ^= g_state[2];
-  g_state[0] ^= g_state[3];
-  g_state[2] ^= t;
-  g_state[3] = rotl(g_state[3], 45);
-  return result;
-}
+// getrandom()'s generator: the core's own, so the same seed gives the same bytes.
+std::optional<Rng> g_random;
 
 long virtual_tid() {
   // The main thread's id is the pid, as on Linux; the others stay clear of pids.
@@ -79,14 +68,7 @@ long sigprocmask_call(const long* a) {
 
 }  // namespace
 
-void seed_random(std::uint64_t seed) {
-  for (auto& word : g_state) {
-    std::uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    word = z ^ (z >> 31);
-  }
-}
+void seed_random(std::uint64_t seed) { g_random.emplace(seed); }
 
 bool process_call(long nr, const long* a, long& r) {
   switch (nr) {
@@ -114,13 +96,8 @@ bool process_call(long nr, const long* a, long& r) {
       return true;
     }
     case SYS_getrandom: {
-      auto* out = reinterpret_cast<unsigned char*>(a[0]);
-      const auto size = static_cast<std::size_t>(a[1]);
-      for (std::size_t i = 0; i < size; i += 8) {
-        const std::uint64_t word = next_random();
-        memcpy(out + i, &word, size - i < 8 ? size - i : 8);
-      }
-      r = static_cast<long>(size);
+      g_random->fill(reinterpret_cast<void*>(a[0]), static_cast<std::size_t>(a[1]));
+      r = a[1];
       return true;
     }
     case SYS_kill:

@@ -32,6 +32,9 @@ void set_region(Region* region);
 Slot* my_slot();
 void set_my_slot(Slot* slot);
 
+// Writes a request without payload into `slot`: the call, its arguments, size 0.
+void set_call(Slot& slot, long call, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0,
+              long a4 = 0, long a5 = 0);
 // Sends the request already written into `slot` (call, args, buffer and size) and
 // waits for the reply. Raises the signal the reply carries, then returns the result.
 long forward(Slot& slot);
