@@ -22,17 +22,17 @@ Slot* my_slot() { return t_slot; }
 void set_my_slot(Slot* slot) { t_slot = slot; }
 
 long forward(Slot& slot) {
-  // The simulator may share the futex from another process: no FUTEX_PRIVATE_FLAG.
-  slot.state.store(static_cast<std::uint32_t>(SlotState::request), std::memory_order_release);
-  raw(SYS_futex, reinterpret_cast<long>(&slot.state), FUTEX_WAKE, 1);
-  constexpr auto kRequest = static_cast<std::uint32_t>(SlotState::request);
-  constexpr auto kReply = static_cast<std::uint32_t>(SlotState::reply);
-  spin_while(slot.state, kRequest, region().spin_cycles);
-  for (;;) {
-    const std::uint32_t state = slot.state.load(std::memory_order_acquire);
-    if (state == kReply) break;
-    raw(SYS_futex, reinterpret_cast<long>(&slot.state), FUTEX_WAIT, state, 0);
-  }
+  // The simulator shares the futex from another process: no FUTEX_PRIVATE_FLAG.
+  post(slot.state, SlotState::request,
+       [](auto* word) { raw(SYS_futex, reinterpret_cast<long>(word), FUTEX_WAKE, 1); });
+  // Polling ends early when the simulator parks the call (it blocked).
+  spin_while(slot.state, static_cast<std::uint32_t>(SlotState::request), region().spin_cycles);
+  sleep_until(
+      slot.state, [](std::uint32_t state) { return holds(state, SlotState::reply); },
+      [&](std::uint32_t expected) {
+        raw(SYS_futex, reinterpret_cast<long>(&slot.state), FUTEX_WAIT, expected, 0);
+        return true;
+      });
   const long result = slot.result;
   if (const int signal = static_cast<int>(slot.signal)) {
     slot.signal = 0;

@@ -168,8 +168,8 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     serving_ = nullptr;
     slot.result = result;
     remote.child.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
-    slot.state.store(static_cast<std::uint32_t>(SlotState::reply), std::memory_order_release);
-    syscall(SYS_futex, &slot.state, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    post(slot.state, SlotState::reply,
+         [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });
     if (last) {
       remote.threads[index] = nullptr;
       return;
@@ -186,19 +186,32 @@ void Runner::take_turn(Slot& slot) {
 }
 
 bool Runner::wait_request(RemoteProcess& remote, Slot& slot) {
-  constexpr auto kRequest = static_cast<std::uint32_t>(SlotState::request);
+  const auto requested = [&] { return holds(slot.state.load(std::memory_order_acquire), SlotState::request); };
   running_ = &remote;
-  spin_while(slot.state, slot.state.load(std::memory_order_acquire), spin_cycles_);
-  for (;;) {
-    const std::uint32_t state = slot.state.load(std::memory_order_acquire);
-    if (state == kRequest) return true;
-    if (aborting_ || remote.reaped_status) return false;
-    const struct timespec timeout = {0, kPollNanos};
-    syscall(SYS_futex, &slot.state, FUTEX_WAIT, state, &timeout, nullptr, 0);
-    if (slot.state.load(std::memory_order_acquire) == kRequest) return true;
+  // A child that keeps making calls never lets a wait time out: simrun's own events
+  // (Ctrl-C, the watchdog) are looked at every few milliseconds all the same.
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_poll_) {
+    next_poll_ = now + std::chrono::nanoseconds(kPollNanos);
     poll_events();
-    reap(remote, false);
   }
+  const std::uint32_t left = slot.state.load(std::memory_order_acquire);
+  if (aborting_ || remote.reaped_status) return false;
+  if (holds(left, SlotState::request)) return true;
+  spin_while(slot.state, left, spin_cycles_);
+  bool gone = false;
+  sleep_until(
+      slot.state, [&](std::uint32_t state) { return holds(state, SlotState::request) || gone; },
+      [&](std::uint32_t expected) {
+        const struct timespec timeout = {0, kPollNanos};
+        syscall(SYS_futex, &slot.state, FUTEX_WAIT, expected, &timeout, nullptr, 0);
+        if (requested()) return true;
+        poll_events();
+        reap(remote, false);
+        gone = aborting_ || remote.reaped_status.has_value();
+        return !gone;
+      });
+  return requested();
 }
 
 void Runner::lose(RemoteProcess& remote, Task& self) {

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <array>
+#include <chrono>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -97,6 +98,7 @@ class Runner {
   std::vector<std::unique_ptr<RemoteProcess>> processes_;
   RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report
   Slot* serving_ = nullptr;           // the request being served, until its reply
+  std::chrono::steady_clock::time_point next_poll_{};  // of simrun's own events
   boost::asio::io_context io_;
   SavedSignals saved_signals_;
   boost::asio::signal_set signals_;

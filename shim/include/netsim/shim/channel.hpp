@@ -93,6 +93,38 @@ struct Region {
   Slot slots[kMaxThreads];
 };
 
+// A flag on a slot's state: the side waiting for the next state sleeps on the futex
+// (or is about to), so the side that posts it must wake it. A side that is still
+// polling costs its partner no system call at all.
+inline constexpr std::uint32_t kSleeping = 0x100;
+
+// The state a word holds, whoever sleeps on it.
+inline bool holds(std::uint32_t word, SlotState state) {
+  return (word & ~kSleeping) == static_cast<std::uint32_t>(state);
+}
+
+// Sets the state and wakes the other side if it sleeps; `wake(word)` is a futex wake.
+template <typename Wake>
+void post(std::atomic<std::uint32_t>& word, SlotState state, Wake wake) {
+  if (word.exchange(static_cast<std::uint32_t>(state), std::memory_order_acq_rel) & kSleeping)
+    wake(&word);
+}
+
+// Sleeps until `done(state)`, announcing it with kSleeping; `sleep(expected)` is one
+// futex wait on the word, and returns false to give up (the caller checks done).
+template <typename Done, typename Sleep>
+void sleep_until(std::atomic<std::uint32_t>& word, Done done, Sleep sleep) {
+  for (;;) {
+    std::uint32_t state = word.load(std::memory_order_acquire);
+    if (done(state)) return;
+    if (!(state & kSleeping)) {
+      if (!word.compare_exchange_weak(state, state | kSleeping, std::memory_order_acq_rel)) continue;
+      state |= kSleeping;
+    }
+    if (!sleep(state)) return;
+  }
+}
+
 // Polls `word` for up to `cycles` TSC cycles while it equals `value`; true when it
 // changed. The cheap part of a wait on the channel, before the futex.
 inline bool spin_while(const std::atomic<std::uint32_t>& word, std::uint32_t value,
