@@ -179,6 +179,40 @@ long Kernel::socket(Task& self, int domain, int type, int protocol, int at) {
   return result(self, -1, install(self.process(), std::move(socket), at), "socket");
 }
 
+long Kernel::socketpair(Task& self, int type, int at0, int at1) {
+  begin_call(self);
+  if (at0 == at1 || lookup(self, at0) || lookup(self, at1))
+    return result(self, -1, -EBADF, "socketpair");
+  std::shared_ptr<Socket> ends[2];
+  for (auto& end : ends) {
+    end = std::make_shared<Socket>();
+    end->id = net_->next_socket_id();
+    end->host = &self.process().host();
+    end->rcvbuf = config_.socket_buffer;
+    end->nonblocking = (type & SOCK_NONBLOCK) != 0;
+    end->state = SockState::connected;
+  }
+  ends[0]->conn = ends[1]->conn = net_->next_connection_id();
+  ends[0]->peer = ends[1].get();
+  ends[1]->peer = ends[0].get();
+  install(self.process(), std::move(ends[0]), at0);
+  install(self.process(), std::move(ends[1]), at1);
+  return 0;
+}
+
+void Kernel::install_input(Process& process, int fd, std::string bytes) {
+  auto input = std::make_shared<Socket>();
+  input->id = net_->next_socket_id();
+  input->host = &process.host();
+  input->rcvbuf = config_.socket_buffer;
+  input->state = SockState::connected;
+  input->rx.append(bytes);
+  // Nobody writes to it: the bytes are all there is, then end of file.
+  input->eof = true;
+  input->wr_shut = true;
+  install(process, std::move(input), fd);
+}
+
 long Kernel::bind(Task& self, int fd, const Address& address) {
   begin_call(self);
   const auto socket = lookup(self, fd);

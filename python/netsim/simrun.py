@@ -49,6 +49,7 @@ examples:
   simrun --name client=alice --name client-2=bob server.py client.py client.py
   simrun -o echo.transcript echo_server.py echo_client.py
   simrun --check echo.transcript echo_server.py echo_client.py
+  simrun --stdin nc=message.txt echo_server.py "nc -N localhost 10000"
 
 The transcript goes to stdout, byte for byte; with -o FILE to FILE instead, and with
 --check FILE it is compared with FILE: stdout then holds the unified diff (nothing
@@ -121,18 +122,22 @@ class RunReport:
 
 def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
                  timeout: float | None = None,
-                 names: Mapping[str, str] | None = None) -> RunReport:
+                 names: Mapping[str, str] | None = None,
+                 stdin: Mapping[str, bytes] | None = None) -> RunReport:
     """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
     happened. A command is a string as on simrun's command line (``"server.py"``,
     ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
     "10000"]``). ``timeout``: wall-clock seconds. ``names`` maps a command's name to
-    the one to show, as ``--name OLD=NEW``.
+    the one to show, as ``--name OLD=NEW``. ``stdin`` maps a name (as shown) to the
+    bytes its program reads on stdin, as ``--stdin NAME=FILE``; the others read an
+    empty stdin.
 
     Raises UsageError (a ValueError) for bad input, FileNotFoundError when the shim
     library is missing, RuntimeError when a command cannot be started."""
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
         raise ValueError(f"seed must be a non-negative integer below 2**64, not {seed!r}")
-    return _run(plan(commands, names), seed, timeout, "", shim_path())
+    planned = plan(commands, names)
+    return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})))
 
 
 def plan(commands: Sequence[str | Sequence[str]],
@@ -245,11 +250,40 @@ def shim_path() -> str:
     return path
 
 
+def _check_inputs(commands: list[tuple[str, list[str]]],
+                  inputs: dict[str, bytes]) -> dict[str, bytes]:
+    shown = [name for name, _ in commands]
+    for name in inputs:
+        if name not in shown:
+            raise UsageError(f"--stdin {name}=...: no command is named {name!r} "
+                             f"(the names are {', '.join(shown)})")
+    return inputs
+
+
+def _read_inputs(pairs: list[str]) -> dict[str, bytes]:
+    inputs: dict[str, bytes] = {}
+    for pair in pairs:
+        name, equals, path = pair.partition("=")
+        if not (name and equals and path):
+            raise UsageError(f"--stdin takes NAME=FILE (e.g. --stdin client=input.txt), not {pair!r}")
+        if name in inputs:
+            raise UsageError(f"--stdin {name}=...: given twice; give each command one stdin")
+        if path == "-":
+            inputs[name] = sys.stdin.buffer.read()
+            continue
+        try:
+            with open(path, "rb") as f:
+                inputs[name] = f.read()
+        except OSError as e:
+            raise UsageError(f"cannot read --stdin {path}: {e.strerror}") from None
+    return inputs
+
+
 def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None,
-         trace: str, shim: str) -> RunReport:
+         trace: str, shim: str, inputs: dict[str, bytes]) -> RunReport:
     out = _core.run_commands(commands, seed=seed, shim=shim,
                              env=[f"{k}={v}" for k, v in os.environ.items()],
-                             timeout=timeout, trace=trace)
+                             timeout=timeout, trace=trace, inputs=inputs)
     return RunReport(
         transcript_bytes=out["transcript"],
         exit_status=out["exit_status"],
@@ -293,6 +327,9 @@ def _parser() -> _Parser:
                         help="fail (exit 1) when any program crashes or exits non-zero")
     parser.add_argument("--name", action="append", default=[], metavar="OLD=NEW",
                         help="show the command named OLD as NEW (repeatable)")
+    parser.add_argument("--stdin", action="append", default=[], metavar="NAME=FILE",
+                        help="feed FILE ('-': simrun's own stdin) to the stdin of the command "
+                             "shown as NAME (repeatable); the others read an empty stdin")
     return parser
 
 
@@ -353,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed = _parse_seed(args.seed)
         timeout = _parse_timeout(args.timeout)
         commands = plan(args.commands, _parse_names(args.name))
+        inputs = _check_inputs(commands, _read_inputs(args.stdin))
         shim = shim_path()
         saved = None if args.check is None else _read(args.check)
         # Checked before the run, as a shell checks its redirections: a path that
@@ -364,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     try:
-        report = _run(commands, seed, timeout, args.trace or "", shim)
+        report = _run(commands, seed, timeout, args.trace or "", shim, inputs)
     except RuntimeError as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -40,7 +41,7 @@ void bind_runner(py::module_& m) {
       [](const std::vector<std::pair<std::string, std::vector<std::string>>>& commands,
          std::uint64_t seed, std::string shim, std::vector<std::string> env,
          std::optional<double> timeout, std::string trace, std::optional<Nanos> epoch_ns,
-         const std::string& policy) {
+         const std::string& policy, const std::map<std::string, std::string>& inputs) {
         shim::RunOptions options;
         options.config = make_config(seed, policy, epoch_ns);
         // A real program may poll without ever blocking (a busy loop on a
@@ -54,7 +55,9 @@ void bind_runner(py::module_& m) {
         std::vector<shim::Command> list;
         for (const auto& [name, argv] : commands) {
           if (argv.empty()) throw py::value_error("command '" + name + "' has an empty argv");
-          list.push_back(shim::Command{name, argv});
+          shim::Command command{name, argv, std::nullopt};
+          if (const auto it = inputs.find(name); it != inputs.end()) command.input = it->second;
+          list.push_back(std::move(command));
         }
         shim::RunReport report;
         {
@@ -67,12 +70,13 @@ void bind_runner(py::module_& m) {
       },
       py::arg("commands"), py::kw_only(), py::arg("seed"), py::arg("shim"), py::arg("env"),
       py::arg("timeout") = py::none(), py::arg("trace") = "", py::arg("epoch_ns") = py::none(),
-      py::arg("policy") = "run-until-block",
+      py::arg("policy") = "run-until-block", py::arg("inputs") = std::map<std::string, std::string>{},
       R"(Runs real programs under the shim, each once every earlier one is blocked, until
 the last ends. commands: [(name, argv)]; env: the children's environment as
 "NAME=value" strings; shim: the path of libnetsim_shim.so; timeout: wall-clock
 seconds or None; trace: a path for the event trace as JSON lines, "" for none;
-epoch_ns: the virtual wall clock at the start. Returns a dict: transcript (bytes),
+epoch_ns: the virtual wall clock at the start; inputs: {name: bytes}, the stdin of
+the commands so named (the others read /dev/null). Returns a dict: transcript (bytes),
 exit_status (the last command's), processes ([(name, pid, status, outcome, stopped)] in
 command order), problem (str, "" when the last command ended on its own), and the
 bools deadlock, timed_out, interrupted. Raises RuntimeError when a command cannot be

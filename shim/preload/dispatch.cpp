@@ -13,6 +13,7 @@ bool is_socket_call(long nr) {
     case SYS_accept4: case SYS_connect: case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg:
     case SYS_recvmsg: case SYS_sendmmsg: case SYS_recvmmsg: case SYS_shutdown:
     case SYS_getsockname: case SYS_getpeername: case SYS_setsockopt: case SYS_getsockopt:
+    case SYS_pipe: case SYS_pipe2:
       return true;
     default:
       return false;

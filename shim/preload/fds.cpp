@@ -34,6 +34,10 @@ long reserve_fd(FdKind kind, long at) {
   return fd;
 }
 
+void adopt_fd(long fd, FdKind kind) {
+  if (fd >= 0 && fd < kMaxFds) g_kinds[fd] = kind;
+}
+
 void release_fd(long fd) {
   if (fd_kind(fd) == FdKind::none) return;
   g_kinds[fd] = FdKind::none;

@@ -34,6 +34,7 @@ __attribute__((constructor(101))) void start() {
   set_region(shared);
   set_my_slot(&shared->slots[0]);
   seed_random(shared->seed);
+  if (shared->simulated_stdin) adopt_fd(0, FdKind::socket);
   // Nothing may sit in a buffer when the process is stopped or crashes: every byte
   // must reach the transcript, in order with the process's other calls.
   setvbuf(stdout, nullptr, _IONBF, 0);

@@ -5,6 +5,7 @@
 // What travels, per call (s.call is the Linux number, s.args in order, "->" the reply):
 //   SYS_socket      domain, type, protocol, at (the placeholder's number)  -> at
 //   SYS_socketpair  AF_UNIX, type, protocol, at0, at1                     -> 0
+//   SYS_pipe2       flags (O_NONBLOCK, O_CLOEXEC), at0 (read end), at1    -> 0
 //   SYS_bind        fd, A0, A1, A2 (the address, below)                   -> 0
 //   SYS_connect     fd, A0, A1, A2                                        -> 0
 //   SYS_listen      fd, backlog                                           -> 0
@@ -307,16 +308,9 @@ long do_socket(long domain, long type, long protocol) {
   return r;
 }
 
-// A connected pair over the virtual loopback, as python/netsim/_socket.py builds one
-// in-process: enough for asyncio's self-pipe and for a parent talking to a thread.
-long do_socketpair(long domain, long type, long protocol, int* sv) {
-  if (type & ~(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC)) return -EINVAL;
-  const long kind = type & 0xf;
-  if (domain == AF_INET || domain == AF_INET6) return -EOPNOTSUPP;
-  if (domain != AF_UNIX) return -EAFNOSUPPORT;
-  if (kind != SOCK_STREAM)
-    return unsupported("socketpair(AF_UNIX) other than SOCK_STREAM is not simulated");
-  if (protocol != 0) return -EPROTONOSUPPORT;
+// Two connected descriptors made by one call: socketpair(AF_UNIX, SOCK_STREAM) and
+// pipes (the simulator makes a pipe of a socket pair).
+long make_pair(long call, long args0, long args1, long args2, long cloexec, int* sv) {
   if (sv == nullptr) return -EFAULT;
   const long a = reserve_fd(FdKind::socket);
   if (a < 0) return a;
@@ -325,10 +319,13 @@ long do_socketpair(long domain, long type, long protocol, int* sv) {
     release_fd(a);
     return b;
   }
-  set_cloexec(a, type & SOCK_CLOEXEC);
-  set_cloexec(b, type & SOCK_CLOEXEC);
+  set_cloexec(a, cloexec);
+  set_cloexec(b, cloexec);
   Slot& s = slot();
-  set_call(s, SYS_socketpair, domain, type, protocol, a, b);
+  if (call == SYS_socketpair)
+    set_call(s, call, args0, args1, args2, a, b);
+  else
+    set_call(s, call, args0, a, b);
   const long r = forward(s);
   if (r < 0) {
     release_fd(a);
@@ -338,6 +335,23 @@ long do_socketpair(long domain, long type, long protocol, int* sv) {
   sv[0] = static_cast<int>(a);
   sv[1] = static_cast<int>(b);
   return 0;
+}
+
+long do_socketpair(long domain, long type, long protocol, int* sv) {
+  if (type & ~(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC)) return -EINVAL;
+  const long kind = type & 0xf;
+  if (domain == AF_INET || domain == AF_INET6) return -EOPNOTSUPP;
+  if (domain != AF_UNIX) return -EAFNOSUPPORT;
+  if (kind != SOCK_STREAM)
+    return unsupported("socketpair(AF_UNIX) other than SOCK_STREAM is not simulated");
+  if (protocol != 0) return -EPROTONOSUPPORT;
+  return make_pair(SYS_socketpair, domain, type, protocol, type & SOCK_CLOEXEC, sv);
+}
+
+// O_NONBLOCK and O_CLOEXEC have SOCK_NONBLOCK's and SOCK_CLOEXEC's values on Linux.
+long do_pipe(long flags, int* fds) {
+  if (flags & ~(O_NONBLOCK | O_CLOEXEC)) return -EINVAL;
+  return make_pair(SYS_pipe2, flags, 0, 0, flags & O_CLOEXEC, fds);
 }
 
 long do_bind_connect(long nr, long fd, const void* addr, long len) {
@@ -841,6 +855,8 @@ bool net_call(long nr, const long* a, long& result) {
   switch (nr) {
     case SYS_socket:
     case SYS_socketpair:
+    case SYS_pipe:
+    case SYS_pipe2:
     case SYS_bind:
     case SYS_connect:
     case SYS_listen:
@@ -893,6 +909,10 @@ bool net_call(long nr, const long* a, long& result) {
   }
   if (nr == SYS_socketpair) {
     result = do_socketpair(a[0], a[1], a[2], reinterpret_cast<int*>(a[3]));
+    return true;
+  }
+  if (nr == SYS_pipe || nr == SYS_pipe2) {
+    result = do_pipe(nr == SYS_pipe2 ? a[1] : 0, reinterpret_cast<int*>(a[0]));
     return true;
   }
   const long fd = a[0];

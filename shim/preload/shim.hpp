@@ -55,6 +55,8 @@ inline bool is_simulated(long fd) { return fd_kind(fd) == FdKind::socket; }
 long reserve_fd(FdKind kind, long at = -1);
 // Closes the placeholder and forgets the mark.
 void release_fd(long fd);
+// Marks a descriptor the process already has (its stdin) as standing for a simulated one.
+void adopt_fd(long fd, FdKind kind);
 
 // The concern files: each answers the calls it owns (true) and leaves the others.
 // net.cpp: socket calls, and read/write/close/dup/fcntl/ioctl/fstat on sockets.

@@ -41,6 +41,8 @@ int socket(int domain, int type, int protocol) { return (int)call(SYS_socket, do
 int socketpair(int domain, int type, int protocol, int sv[2]) {
   return (int)call(SYS_socketpair, domain, type, protocol, n(sv));
 }
+int pipe(int fds[2]) { return (int)call(SYS_pipe2, n(fds), 0); }
+int pipe2(int fds[2], int flags) { return (int)call(SYS_pipe2, n(fds), flags); }
 int bind(int fd, const struct sockaddr* addr, socklen_t len) { return (int)call(SYS_bind, fd, n(addr), len); }
 int listen(int fd, int backlog) { return (int)call(SYS_listen, fd, backlog); }
 int accept(int fd, struct sockaddr* addr, socklen_t* len) { return (int)call(SYS_accept, fd, n(addr), n(len)); }

@@ -87,41 +87,13 @@ int socket_type(const Kernel& kernel, const Task& task, int fd) {
 
 // ---------------------------------------------------------------- calls
 
-long serve_socketpair(Kernel& kernel, Task& task, int type, int at0, int at1) {
-  // The way python/netsim/_socket.py builds one: a listener on an ephemeral loopback
-  // port for the time of the call, at a number of the kernel's own choosing (the
-  // shim's numbers are all placeholders; this one is gone before the reply).
-  const long listener = kernel.socket(task, AF_INET, SOCK_STREAM, 0);
-  if (listener < 0) return listener;
-  const int fd = static_cast<int>(listener);
-  bool listening = true;
-  long a = -1;
-  long b = -1;
-  try {
-    Address address{Ip::loopback(Family::inet), 0};
-    long r = kernel.bind(task, fd, address);
-    if (r == 0) r = kernel.listen(task, fd, 1);
-    if (r == 0) r = kernel.getsockname(task, fd, &address);
-    if (r == 0) r = a = kernel.socket(task, AF_INET, SOCK_STREAM | (type & SOCK_CLOEXEC), 0, at0);
-    if (r >= 0) r = kernel.connect(task, static_cast<int>(a), address);
-    if (r == 0) r = b = kernel.accept(task, fd, nullptr, type & SOCK_NONBLOCK, at1);
-    if (r >= 0 && (type & SOCK_NONBLOCK)) r = kernel.set_nonblocking(task, static_cast<int>(a), true);
-    kernel.close(task, fd);
-    listening = false;
-    if (r < 0) {
-      if (a >= 0) kernel.close(task, static_cast<int>(a));
-      if (b >= 0) kernel.close(task, static_cast<int>(b));
-      return r;
-    }
-    return 0;
-  } catch (...) {
-    // Interrupted or stopped between the calls: the shim gives both numbers back, so
-    // the kernel must not keep them.
-    if (listening) kernel.close(task, fd);
-    if (a >= 0) kernel.close(task, static_cast<int>(a));
-    if (b >= 0) kernel.close(task, static_cast<int>(b));
-    throw;
-  }
+// A pipe is a socket pair whose ends each go one way, as Linux's pipes do.
+long serve_pipe(Kernel& kernel, Task& task, int flags, int at0, int at1) {
+  const long r = kernel.socketpair(task, SOCK_STREAM | flags, at0, at1);
+  if (r < 0) return r;
+  kernel.shutdown(task, at0, SHUT_WR);
+  kernel.shutdown(task, at1, SHUT_RD);
+  return 0;
 }
 
 long serve_recvfrom(Kernel& kernel, Task& task, Slot& slot) {
@@ -246,8 +218,13 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
       return true;
     case SYS_socketpair:
       slot.size = 0;
-      result = serve_socketpair(kernel, task, static_cast<int>(a[1]), static_cast<int>(a[3]),
-                                static_cast<int>(a[4]));
+      result = kernel.socketpair(task, static_cast<int>(a[1]), static_cast<int>(a[3]),
+                                 static_cast<int>(a[4]));
+      return true;
+    case SYS_pipe2:
+      slot.size = 0;
+      result = serve_pipe(kernel, task, static_cast<int>(a[0]), static_cast<int>(a[1]),
+                          static_cast<int>(a[2]));
       return true;
     case SYS_bind:
     case SYS_connect: {

@@ -111,6 +111,7 @@ RemoteProcess& Runner::start(const Command& command) {
   auto remote = std::make_unique<RemoteProcess>();
   Process& process = simulation_.create_process(command.name);
   remote->process = &process;
+  if (command.input) simulation_.kernel().install_input(process, 0, *command.input);
   remote->child = start_child({command.argv, options_.env, options_.shim_path, children_cpus_}, [&](Region& region) {
     region.magic = kRegionMagic;
     region.version = kRegionVersion;
@@ -119,6 +120,7 @@ RemoteProcess& Runner::start(const Command& command) {
     region.epoch = simulation_.kernel().clock().epoch();
     region.seed = seed_for(options_.config.seed, process.pid());
     region.spin_cycles = spin_cycles_;
+    region.simulated_stdin = command.input.has_value();
     fmt::format_to_n(region.hostname, sizeof region.hostname - 1, "{}", process.host().name);
   });
   remote->output =

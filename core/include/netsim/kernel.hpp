@@ -107,6 +107,9 @@ class Kernel {
   long bind(Task& self, int fd, const Address& address);
   long listen(Task& self, int fd, int backlog);
   long accept(Task& self, int fd, Address* peer, int flags, int at = -1);
+  // A connected pair of stream sockets with no address, as socketpair(AF_UNIX)
+  // makes; the shim builds pipes on it. type may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
+  long socketpair(Task& self, int type, int at0, int at1);
   long connect(Task& self, int fd, const Address& address);
   long sendto(Task& self, int fd, const void* data, std::size_t size, int flags,
               const Address* to);
@@ -143,6 +146,10 @@ class Kernel {
   std::string describe_waits() const;
   // "TCP 127.0.0.1:40000 -> 127.0.0.1:10000"
   std::string describe_fd(const Process& process, int fd) const;
+
+  // A scripted stdin: installs at `fd` a stream that reads `bytes`, then end of file.
+  // Not a call: made for a process before it starts.
+  void install_input(Process& process, int fd, std::string bytes);
 
   // --- for the protocol implementations in core/src ---
   Net& net() { return *net_; }

@@ -85,6 +85,8 @@ struct Region {
   // getrandom() and /dev/urandom draw from a generator seeded with this.
   std::uint64_t seed;
   char hostname[64];  // what uname() and gethostname() report
+  // Descriptor 0 is simulated (a scripted stdin): the shim routes it to the simulator.
+  std::uint32_t simulated_stdin;
   // How long (in TSC cycles) each side polls a slot's state before it sleeps on the
   // futex: a reply often comes within microseconds, and polling, with the simulator
   // and the children on CPUs of their own, saves two wake-ups per call. Zero when

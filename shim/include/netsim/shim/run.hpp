@@ -13,6 +13,9 @@ namespace netsim::shim {
 struct Command {
   std::string name;               // the transcript's prefix; made unique like spawn()'s
   std::vector<std::string> argv;  // argv[0] is looked up on PATH when it has no '/'
+  // The program's stdin: these bytes, then end of file, through a simulated stream.
+  // None: /dev/null.
+  std::optional<std::string> input;
 };
 
 struct RunOptions {
