@@ -88,3 +88,47 @@ def test_a_pipe_between_threads_wakes_select_in_virtual_time(tmp_path):
         "print(os.read(r, 100), os.read(r, 100))\n")
     transcript = same_every_time(str(script))
     assert transcript == "pipes: ready after 1.0 True\npipes: b'through the pipe' b''\n"
+
+
+ESCAPE_C = r"""
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(void) {
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(80)};
+  inet_pton(AF_INET, "93.184.216.34", &to.sin_addr);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int r = connect(fd, (struct sockaddr*)&to, sizeof to);
+  printf("libc connect: %d %s\n", r, r ? strerror(errno) : "connected");
+  long raw_fd = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+  printf("raw socket is simulated: %s\n", raw_fd >= 100 ? "yes" : "no");
+  long raw = syscall(SYS_connect, raw_fd, &to, sizeof to);
+  printf("raw connect: %ld %s\n", raw, raw ? strerror(errno) : "connected");
+  int unix_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  printf("unix socket: %d %s\n", unix_fd, unix_fd < 0 ? strerror(errno) : "made");
+  return 0;
+}
+"""
+
+
+def test_a_c_program_cannot_reach_the_real_network(tmp_path):
+    """libc's connect and a raw syscall(SYS_connect) that bypasses it both meet the
+    simulated network, where nobody has that address; what the shim does not simulate
+    says so on stderr instead of using the real kernel."""
+    source = tmp_path / "escape.c"
+    source.write_text(ESCAPE_C)
+    subprocess.run(["cc", "-O1", "-o", str(tmp_path / "escape"), str(source)], check=True)
+    transcript = same_every_time(str(tmp_path / "escape"))
+    assert transcript == (
+        "escape: libc connect: -1 Network is unreachable\n"
+        "escape: raw socket is simulated: yes\n"
+        "escape: raw connect: -1 Network is unreachable\n"
+        "escape: netsim: socket(AF_UNIX): Unix sockets are not simulated "
+        "(the call fails with ENOSYS)\n"
+        "escape: unix socket: -1 Function not implemented\n")
