@@ -31,6 +31,7 @@ from concurrent.futures import thread as _futures_thread
 from typing import Callable
 
 from netsim import _core
+from netsim._traceback import format_exception
 
 _real = {name: getattr(_thread, name) for name in (
     "start_new_thread", "allocate_lock", "RLock", "get_ident", "get_native_id", "_set_sentinel")}
@@ -315,7 +316,12 @@ def _excepthook(args, /):
     state = _state()
     if state is not None and _core.stopping():
         return
-    _real_excepthook(args)
+    if state is None or args.exc_value is None:
+        _real_excepthook(args)
+    else:
+        # threading's own hook, but with the traceback a real run would show.
+        name = args.thread.name if args.thread is not None else threading.get_ident()
+        sys.stderr.write(f"Exception in thread {name}:\n" + format_exception(args.exc_value))
     if state is not None and state.process.on_error and args.exc_value is not None:
         state.process.on_error(args.exc_value)
 

@@ -10,12 +10,12 @@ import importlib.util
 import json
 import os
 import sys
-import traceback
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from netsim import _core, _patch, _threading
+from netsim._traceback import format_exception
 
 DeadlockError = _core.DeadlockError
 
@@ -131,18 +131,10 @@ def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
         print(e.code, file=sys.stderr)
         return 1
     except BaseException as e:
-        # As `python script.py` prints it: from the user's code down, without
-        # netsim's frames above it (whose paths depend on the install).
-        tb = e.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
-            tb = tb.tb_next
-        traceback.print_exception(type(e), e, tb)
+        sys.stderr.write(format_exception(e))
         if on_error:
             on_error(e)
         return 1
-
-
-_OWN_FILES = {__file__}
 
 
 def _run_path(path: str, argv: Sequence[str]) -> None:
