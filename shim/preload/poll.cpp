@@ -128,6 +128,8 @@ long wait_list(Slot& s, pollfd* fds, std::size_t n, long long timeout, const sig
     switch (fd_kind(fds[i].fd)) {
       case FdKind::socket: ++simulated; break;
       case FdKind::epoll: return unsupported("poll/select on an epoll descriptor");
+      // A random device is always readable, as is the placeholder holding its number.
+      case FdKind::random:
       case FdKind::none: ++real; break;
     }
   }

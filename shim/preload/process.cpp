@@ -1,5 +1,5 @@
-// The process's identity and fate: exit, virtual pids, the host name, seeded
-// randomness, signal masks that must keep SIGSYS deliverable, and the calls the
+// The process's identity and fate: exit, virtual pids, the host name, getrandom(),
+// signal masks that must keep SIGSYS deliverable, and the calls the
 // simulation does not cover yet, which fail loudly instead of escaping it.
 #include <linux/sched.h>
 #include <signal.h>
@@ -8,9 +8,6 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <optional>
-
-#include "netsim/rng.hpp"
 
 #include "shim.hpp"
 
@@ -18,9 +15,6 @@ namespace netsim::shim {
 namespace {
 
 constexpr unsigned long kSigsysBit = 1UL << (SIGSYS - 1);
-
-// getrandom()'s generator: the core's own, so the same seed gives the same bytes.
-std::optional<Rng> g_random;
 
 long virtual_tid() {
   // The main thread's id is the pid, as on Linux; the others stay clear of pids.
@@ -68,8 +62,6 @@ long sigprocmask_call(const long* a) {
 
 }  // namespace
 
-void seed_random(std::uint64_t seed) { g_random.emplace(seed); }
-
 bool process_call(long nr, const long* a, long& r) {
   switch (nr) {
     case SYS_exit_group:
@@ -96,8 +88,7 @@ bool process_call(long nr, const long* a, long& r) {
       return true;
     }
     case SYS_getrandom: {
-      g_random->fill(reinterpret_cast<void*>(a[0]), static_cast<std::size_t>(a[1]));
-      r = a[1];
+      r = random_bytes(reinterpret_cast<void*>(a[0]), a[1]);
       return true;
     }
     case SYS_kill:

@@ -132,3 +132,15 @@ def test_a_c_program_cannot_reach_the_real_network(tmp_path):
         "escape: netsim: socket(AF_UNIX): Unix sockets are not simulated "
         "(the call fails with ENOSYS)\n"
         "escape: unix socket: -1 Function not implemented\n")
+
+
+def test_random_devices_and_getrandom_repeat_with_the_seed(tmp_path):
+    script = tmp_path / "draws.py"
+    script.write_text(
+        "import os, random\n"
+        "with open('/dev/urandom', 'rb') as f:\n"
+        "    print(f.read(8).hex(), os.urandom(8).hex(), random.random())\n")
+    first = same_every_time("--seed", "1", str(script))
+    other = simrun("--seed", "2", str(script), cwd=tmp_path).stdout.decode()
+    assert first.startswith("draws: ") and other.startswith("draws: ")
+    assert first != other
