@@ -93,9 +93,51 @@ Process* Kernel::find_process(int pid) const {
   return pid >= kFirstPid && index < processes_.size() ? processes_[index].get() : nullptr;
 }
 
-void Kernel::exit_process(Process& process, int status) {
+Process& Kernel::fork_process(Process& parent, std::string name) {
+  Process& child = create_process(std::move(name), parent.host());
+  child.parent_ = parent.pid();
+  for (const auto& [fd, socket] : parent.fds_) {
+    ++socket->open_fds;
+    child.fds_.emplace(fd, socket);
+  }
+  return child;
+}
+
+std::vector<int> Kernel::fds_of(const Process& process) const {
+  std::vector<int> fds;
+  for (const auto& [fd, _] : process.fds_) fds.push_back(fd);
+  return fds;
+}
+
+long Kernel::wait_child(Task& self, int pid, bool nohang, int* status) {
+  begin_call(self);
+  Process& parent = self.process();
+  for (;;) {
+    bool any = false;
+    for (const auto& child : processes_) {
+      if (child->parent_ != parent.pid() || child->reaped_ || (pid > 0 && child->pid() != pid)) continue;
+      any = true;
+      if (!child->exited()) continue;
+      child->reaped_ = true;
+      *status = child->exit_signal_ ? child->exit_signal_ : (*child->exit_status_ & 0xff) << 8;
+      return child->pid();
+    }
+    if (!any) return -ECHILD;
+    if (nohang) return 0;
+    WaitQueue* queue = &parent.child_exits_;
+    // A stopping task cannot block again.
+    if (!scheduler_.block(self, Wait{"wait"}, {&queue, 1}, std::nullopt)) return -EINTR;
+  }
+}
+
+void Kernel::exit_process(Process& process, int status, int signal) {
   if (process.exited()) return;
   process.exit_status_ = status;
+  process.exit_signal_ = signal;
+  if (Process* parent = find_process(process.parent_)) parent->child_exits_.notify_all();
+  // Orphans have nobody left to wait for them.
+  for (const auto& child : processes_)
+    if (child->parent_ == process.pid()) child->parent_ = 0;
   for (Task* task : process.tasks_)
     if (task != scheduler_.current()) scheduler_.cancel(*task);
   const Task* actor = scheduler_.current();

@@ -25,16 +25,23 @@ Host& Simulation::add_host(std::string name, std::vector<Ip> addresses) {
   return kernel_->add_host(std::move(name), std::move(addresses));
 }
 
-Process& Simulation::create_process(std::string name, Host* host) {
+std::string Simulation::unique_name(const std::string& name) const {
   // The same script started twice must still be told apart in the transcript.
   std::string unique = name;
   for (int n = 2;; ++n) {
     bool taken = false;
     for (const auto& process : kernel_->processes()) taken = taken || process->name() == unique;
-    if (!taken) break;
+    if (!taken) return unique;
     unique = fmt::format("{}-{}", name, n);
   }
-  return kernel_->create_process(unique, host ? *host : kernel_->default_host());
+}
+
+Process& Simulation::create_process(std::string name, Host* host) {
+  return kernel_->create_process(unique_name(name), host ? *host : kernel_->default_host());
+}
+
+Process& Simulation::fork_process(Process& parent, const std::string& name) {
+  return kernel_->fork_process(parent, unique_name(name));
 }
 
 int Simulation::spawn(std::string name, TaskFn body, Host* host) {

@@ -11,6 +11,8 @@ namespace netsim::shim {
 namespace {
 
 Region* g_region = nullptr;
+Region* g_pool = nullptr;
+int g_pool_fd = -1;
 // Static TLS (see CMakeLists.txt): safe to read from the SIGSYS handler.
 thread_local Slot* t_slot = nullptr;
 
@@ -18,6 +20,12 @@ thread_local Slot* t_slot = nullptr;
 
 void set_region(Region* region) { g_region = region; }
 Region& region() { return *g_region; }
+Region* pool() { return g_pool; }
+int pool_fd() { return g_pool_fd; }
+void set_pool(Region* pool, int fd) {
+  g_pool = pool;
+  g_pool_fd = fd;
+}
 Slot* my_slot() { return t_slot; }
 void set_my_slot(Slot* slot) { t_slot = slot; }
 

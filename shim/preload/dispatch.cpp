@@ -66,6 +66,8 @@ long dispatch(long nr, const long* a) {
     return native(nr, a);
   }
   if (is_fd_call(nr)) {
+    // The pool's descriptor must survive a program that closes all it does not know.
+    if (nr == SYS_close && a[0] == pool_fd()) return 0;
     const bool onto_simulated = (nr == SYS_dup2 || nr == SYS_dup3) && fd_kind(a[1]) != FdKind::none;
     const FdKind kind = fd_kind(a[0]);
     if (kind == FdKind::epoll && poll_call(nr, a, r)) return r;

@@ -1,6 +1,7 @@
 // Which real descriptors stand for simulated objects. Only one simulated thread runs
 // at a time, so the table needs no lock.
 #include <fcntl.h>
+#include <linux/close_range.h>
 
 #include <cerrno>
 
@@ -42,6 +43,25 @@ void release_fd(long fd) {
   if (fd_kind(fd) == FdKind::none) return;
   g_kinds[fd] = FdKind::none;
   raw(SYS_close, fd);
+}
+
+long close_range_call(const long* a) {
+  const unsigned long first = static_cast<unsigned long>(a[0]);
+  const unsigned long last = static_cast<unsigned long>(a[1]);
+  if (first > last) return -EINVAL;
+  if (!(a[2] & CLOSE_RANGE_CLOEXEC)) {
+    for (unsigned long fd = first; fd <= last && fd < kMaxFds; ++fd) {
+      if (g_kinds[fd] == FdKind::none) continue;
+      const long args[6] = {static_cast<long>(fd)};
+      dispatch(SYS_close, args);
+    }
+  }
+  const unsigned long skip = static_cast<unsigned long>(pool_fd());
+  if (skip < first || skip > last) return raw(SYS_close_range, a[0], a[1], a[2]);
+  long r = 0;
+  if (skip > first) r = raw(SYS_close_range, a[0], static_cast<long>(skip - 1), a[2]);
+  if (r == 0 && skip < last) r = raw(SYS_close_range, static_cast<long>(skip + 1), a[1], a[2]);
+  return r;
 }
 
 }  // namespace netsim::shim

@@ -1,6 +1,7 @@
-// Start-up, before the program's main(): join the region simrun passed down, make
-// stdio unbuffered, redirect the vDSO clocks, arm the seccomp trap, and wait for the
-// scheduler's first turn. A program started without simrun runs untouched.
+// Start-up, before the program's main(): join the region simrun (or exec) passed
+// down, make stdio unbuffered, redirect the vDSO clocks, arm the seccomp trap, and
+// wait for the scheduler's first turn. A program started without simrun runs untouched.
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,27 +21,49 @@ namespace {
 
 __attribute__((constructor(101))) void start() {
   const char* fd_text = getenv(kRegionFdEnv);
-  if (!fd_text) return;
-  const int fd = atoi(fd_text);
-  void* mapping = mmap(nullptr, sizeof(Region), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (mapping == MAP_FAILED) fail("netsim shim: cannot map the simulator's region\n");
-  close(fd);
-  // The program's environment is its own again (and an exec'ed child does not
-  // inherit a descriptor that is gone).
+  const char* index_text = getenv(kRegionIndexEnv);
+  if (!fd_text || !index_text) return;
+  if (!map_gate()) {
+    static const char message[] = "netsim shim: the address of its system call gate is taken\n";
+    (void)!write(2, message, sizeof message - 1);
+    _exit(127);
+  }
+  int fd = atoi(fd_text);
+  const int index = atoi(index_text);
+  void* mapping =
+      mmap(nullptr, sizeof(Region) * kMaxProcesses, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (mapping == MAP_FAILED || index < 0 || index >= kMaxProcesses)
+    fail("netsim shim: cannot map the simulator's region\n");
+  // The pool's descriptor stays open for exec, among the simulated numbers, where the
+  // program never expects a file of its own.
+  if (fd < kFirstSimulatedFd) {
+    const int moved = fcntl(fd, F_DUPFD, kFirstSimulatedFd);
+    if (moved < 0) fail("netsim shim: cannot keep the simulator's region\n");
+    close(fd);
+    fd = moved;
+  }
+  // The program's environment is its own again; exec puts these back.
   unsetenv(kRegionFdEnv);
-  auto* shared = static_cast<Region*>(mapping);
+  unsetenv(kRegionIndexEnv);
+  remember_preload(getenv("LD_PRELOAD"));
+  auto* shared = static_cast<Region*>(mapping) + index;
   if (shared->magic != kRegionMagic || shared->version != kRegionVersion)
     fail("netsim shim: the region is not from this version of simrun\n");
+  set_pool(static_cast<Region*>(mapping), fd);
   set_region(shared);
   set_my_slot(&shared->slots[0]);
   seed_random(shared->seed);
-  if (shared->simulated_stdin) adopt_fd(0, FdKind::socket);
   // Nothing may sit in a buffer when the process is stopped or crashes: every byte
   // must reach the transcript, in order with the process's other calls.
   setvbuf(stdout, nullptr, _IONBF, 0);
   setvbuf(stderr, nullptr, _IONBF, 0);
   patch_vdso();
-  install_trap();
+  install_trap(!shared->started);
+  if (shared->started) {
+    join_after_exec();
+    return;
+  }
+  if (shared->simulated_stdin) adopt_fd(0, FdKind::socket);
   forward(kCallStart);
 }
 

@@ -4,7 +4,9 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -27,6 +29,43 @@ long real_pid_for(long pid) {
   if (pid == region().pid) return raw(SYS_getpid);
   if (pid == -region().pid) return -raw(SYS_getpid);
   return pid;
+}
+
+// wait4(pid, status, options, rusage): the simulation picks the child and its status;
+// its real zombie, which follows its simulated exit at once, is reaped here too.
+long wait_call(long pid, long nohang, int* status, long* child_status) {
+  if (!my_slot()) return -ECHILD;
+  Slot& slot = *my_slot();
+  const long r = forward(SYS_wait4, pid, nohang);
+  if (r <= 0) return r;
+  *child_status = slot.args[1];
+  if (const long real = slot.args[2]; real > 0) raw(SYS_wait4, real, 0, __WALL, 0);
+  if (status) *status = static_cast<int>(*child_status);
+  return r;
+}
+
+long waitid_call(const long* a) {
+  long pid;
+  switch (a[0]) {
+    case P_ALL: case P_PGID: pid = -1; break;
+    case P_PID: pid = a[1]; break;
+    default: return unsupported("waitid() on a pidfd");
+  }
+  if (a[3] & WNOWAIT) return unsupported("waitid(WNOWAIT)");
+  long status = 0;
+  const long r = wait_call(pid, a[3] & WNOHANG, nullptr, &status);
+  if (r < 0) return r;
+  auto* info = reinterpret_cast<siginfo_t*>(a[2]);
+  if (!info) return 0;
+  memset(info, 0, sizeof *info);
+  if (r == 0) return 0;
+  info->si_signo = SIGCHLD;
+  info->si_pid = static_cast<pid_t>(r);
+  info->si_uid = static_cast<uid_t>(raw(SYS_getuid));
+  const int s = static_cast<int>(status);
+  info->si_code = WIFEXITED(s) ? CLD_EXITED : CLD_KILLED;
+  info->si_status = WIFEXITED(s) ? WEXITSTATUS(s) : WTERMSIG(s);
+  return 0;
 }
 
 [[noreturn]] void exit_process(long status) {
@@ -92,7 +131,11 @@ bool process_call(long nr, const long* a, long& r) {
       return true;
     }
     case SYS_kill:
-      r = raw(SYS_kill, real_pid_for(a[0]), a[1]);
+      // Another simulated process: delivered by the simulator, in simulated order.
+      if (my_slot() && a[0] != region().pid && a[0] != -region().pid)
+        r = forward(SYS_kill, a[0], a[1]);
+      else
+        r = raw(SYS_kill, real_pid_for(a[0]), a[1]);
       return true;
     case SYS_tgkill:
       r = raw(SYS_tgkill, real_pid_for(a[0]), a[1], a[2]);
@@ -108,19 +151,27 @@ bool process_call(long nr, const long* a, long& r) {
       r = -ENOSYS;
       return true;
     case SYS_clone:
-      r = unsupported("fork() (clone without CLONE_THREAD): child processes are not simulated yet");
+      r = fork_call(a[0], a[2], a[3], a[4]);
       return true;
     case SYS_fork:
     case SYS_vfork:
-      r = unsupported("fork(): child processes are not simulated yet");
+      r = fork_call(SIGCHLD, 0, 0, 0);
       return true;
     case SYS_execve:
     case SYS_execveat:
-      r = unsupported("execve(): running another program from a simulated one is not simulated yet");
+      r = exec_call(nr, a);
       return true;
-    case SYS_wait4:
+    case SYS_wait4: {
+      if (a[3]) memset(reinterpret_cast<void*>(a[3]), 0, sizeof(struct rusage));
+      long status = 0;
+      r = wait_call(a[0], a[2] & WNOHANG, reinterpret_cast<int*>(a[1]), &status);
+      return true;
+    }
     case SYS_waitid:
-      r = -ECHILD;
+      r = waitid_call(a);
+      return true;
+    case SYS_close_range:
+      r = close_range_call(a);
       return true;
     case SYS_alarm:
     case SYS_setitimer:

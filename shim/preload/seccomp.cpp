@@ -18,7 +18,17 @@
 
 #include "shim.hpp"
 
-extern "C" char netsim_raw_syscall_return[];
+// The handler's return: rt_sigreturn, which the filter lets through from anywhere.
+extern "C" void netsim_restore_rt();
+asm(R"(
+  .text
+  .globl netsim_restore_rt
+  .type netsim_restore_rt, @function
+netsim_restore_rt:
+  movq $15, %rax
+  syscall
+  .size netsim_restore_rt, .-netsim_restore_rt
+)");
 
 namespace netsim::shim {
 namespace {
@@ -36,7 +46,7 @@ constexpr long kTrapped[] = {
     SYS_getrandom, SYS_uname, SYS_clone3, SYS_fork, SYS_vfork, SYS_execve, SYS_execveat,
     SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_exit, SYS_exit_group, SYS_getpid,
     SYS_getppid, SYS_gettid, SYS_kill, SYS_tgkill, SYS_tkill, SYS_alarm, SYS_setitimer,
-    SYS_timer_create, SYS_timerfd_create, SYS_wait4, SYS_waitid,
+    SYS_timer_create, SYS_timerfd_create, SYS_wait4, SYS_waitid, SYS_close_range,
 };
 
 // Trapped when their descriptor is a standard stream or a simulated one (numbers
@@ -64,7 +74,7 @@ struct Program {
 };
 
 void build(Program& p) {
-  const auto ip = reinterpret_cast<unsigned long>(netsim_raw_syscall_return);
+  const unsigned long ip = kGateAddress + 2;  // after the gate's syscall
   constexpr unsigned kAllow = SECCOMP_RET_ALLOW;
   constexpr unsigned kTrap = SECCOMP_RET_TRAP;
   // 32-bit and x32 calls would bypass every check below.
@@ -112,6 +122,9 @@ void build(Program& p) {
   p.ret(kAllow);
 }
 
+// The kernel's flag for a handler that brings its own return (libc's headers hide it).
+constexpr unsigned long kSaRestorer = 0x04000000;
+
 // rt_sigprocmask from the handler: the mask to change is the one sigreturn restores.
 long mask_in_handler(ucontext_t* context, const long* a) {
   unsigned long mask;
@@ -139,19 +152,26 @@ void on_sigsys(int, siginfo_t* info, void* context) {
   const long args[6] = {regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
                         regs[REG_R10], regs[REG_R8],  regs[REG_R9]};
   regs[REG_RAX] = nr == SYS_rt_sigprocmask ? mask_in_handler(uc, args) : dispatch(nr, args);
+  // A forked child given a stack of its own (posix_spawn's clone) starts on it.
+  if (nr == SYS_clone && regs[REG_RAX] == 0 && args[1]) regs[REG_RSP] = args[1];
   errno = saved_errno;
 }
 
 }  // namespace
 
-void install_trap() {
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_sigaction = on_sigsys;
+void install_trap(bool filter) {
+  // Set through the gate: an exec'ed image runs under its predecessor's filter, which
+  // traps libc's own rt_sigaction.
+  struct {
+    void (*handler)(int, siginfo_t*, void*);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long mask;
+  } action = {on_sigsys, SA_SIGINFO | SA_NODEFER | kSaRestorer, netsim_restore_rt, 0};
   // SA_NODEFER: a signal the reply delivers may run a handler that makes simulated
   // calls, nested inside this one.
-  action.sa_flags = SA_SIGINFO | SA_NODEFER;
-  sigaction(SIGSYS, &action, nullptr);
+  raw(SYS_rt_sigaction, SIGSYS, reinterpret_cast<long>(&action), 0, sizeof action.mask);
+  if (!filter) return;
   static Program program;
   build(program);
   struct sock_fprog fprog = {program.size, program.code};

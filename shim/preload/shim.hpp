@@ -12,6 +12,10 @@ namespace netsim::shim {
 // lets through. Returns the kernel's result (-errno on failure).
 extern "C" long netsim_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
                                    long a5);
+// Where that instruction lives (raw_syscall.cpp, which spells the number out too).
+inline constexpr unsigned long kGateAddress = 0x7f0000000000UL;
+// Maps it; before any raw() call of a new image. False when the address is taken.
+bool map_gate();
 inline long raw(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
                 long a5 = 0) {
   return netsim_raw_syscall(nr, a0, a1, a2, a3, a4, a5);
@@ -27,6 +31,11 @@ long libc_result(long r);
 
 Region& region();
 void set_region(Region* region);
+// The run's pool of regions (channel.hpp), mapped whole, and its descriptor, which
+// stays open across exec for the next image: the program cannot close it.
+Region* pool();
+int pool_fd();
+void set_pool(Region* pool, int fd);
 // The calling thread's slot; null when the thread is not simulated (not started by
 // the simulator, or already past its kCallThreadExit).
 Slot* my_slot();
@@ -58,6 +67,9 @@ long reserve_fd(FdKind kind, long at = -1);
 void release_fd(long fd);
 // Marks a descriptor the process already has (its stdin) as standing for a simulated one.
 void adopt_fd(long fd, FdKind kind);
+// close_range(): simulated descriptors in the range are closed in the simulation,
+// and the pool's descriptor is left open.
+long close_range_call(const long* args);
 
 // The concern files: each answers the calls it owns (true) and leaves the others.
 // net.cpp: socket calls, and read/write/close/dup/fcntl/ioctl/fstat on sockets.
@@ -83,6 +95,18 @@ bool random_call(long nr, const long* args, long& result);
 // them), which become the transcript.
 bool output_call(long nr, const long* args, long& result);
 
+// fork.cpp: fork(), vfork() and clone() without CLONE_THREAD, as a fork: the child
+// gets its own process, region and task in the simulation before it runs.
+long fork_call(long flags, long parent_tid, long child_tid, long tls);
+// exec.cpp: execve()/execveat() with the shim and the pool passed on to the new image;
+// the new image's side, from the constructor: taking over the process.
+long exec_call(long nr, const long* args);
+void join_after_exec();
+// Saves what exec passes on (LD_PRELOAD's first entry, the shim), at start.
+void remember_preload(const char* value);
+// threads.cpp: a forked child has only the thread that forked.
+void forget_threads();
+
 // The calling thread leaves the simulation (its start routine returned, or
 // pthread_exit): kCallThreadExit, then its calls are made for real.
 void end_simulated_thread();
@@ -92,7 +116,8 @@ long random_bytes(void* out, long size);
 void seed_random(std::uint64_t seed);
 void patch_vdso();
 // seccomp.cpp: the SIGSYS handler, then the filter.
-void install_trap();
+// An exec'ed image keeps its predecessor's filter: it only needs the handler.
+void install_trap(bool filter);
 
 // Virtual time (time.cpp), readable with no round trip.
 long long now_realtime_ns();

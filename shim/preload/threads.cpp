@@ -60,6 +60,13 @@ long long futex_timeout_ns(const long* a, int command) {
 
 }  // namespace
 
+void forget_threads() {
+  for (long i = 0; i < kMaxThreads; ++i) {
+    g_threads[i] = 0;
+    g_done[i] = 0;
+  }
+}
+
 void end_simulated_thread() {
   Slot* slot = my_slot();
   if (!slot) return;
@@ -72,11 +79,13 @@ void end_simulated_thread() {
   set_my_slot(nullptr);
 }
 
-// SYS_futex is forwarded as args = (address, FUTEX_WAIT, timeout in ns or -1) or
-// (address, FUTEX_WAKE, count); the simulator keys the queue by pid and address.
+// SYS_futex is forwarded as args = (address, FUTEX_WAIT, timeout in ns or -1, shared)
+// or (address, FUTEX_WAKE, count, shared); the simulator keys the queue by pid and
+// address, or for a shared futex (no FUTEX_PRIVATE_FLAG) by address alone.
 bool thread_call(long nr, const long* a, long& r) {
   if (nr != SYS_futex || !my_slot()) return false;
   const int command = static_cast<int>(a[1] & FUTEX_CMD_MASK);
+  const long shared = (a[1] & FUTEX_PRIVATE_FLAG) ? 0 : 1;
   switch (command) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
@@ -88,12 +97,12 @@ bool thread_call(long nr, const long* a, long& r) {
         return true;
       }
       const long long timeout = futex_timeout_ns(a, command);
-      r = timeout == 0 ? -ETIMEDOUT : forward(SYS_futex, a[0], FUTEX_WAIT, timeout);
+      r = timeout == 0 ? -ETIMEDOUT : forward(SYS_futex, a[0], FUTEX_WAIT, timeout, shared);
       return true;
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET:
-      r = forward(SYS_futex, a[0], FUTEX_WAKE, a[2]);
+      r = forward(SYS_futex, a[0], FUTEX_WAKE, a[2], shared);
       return true;
     default:
       r = unsupported("futex() operation other than WAIT/WAKE (requeue, PI locks)");

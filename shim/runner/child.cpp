@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -12,7 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <new>
 #include <stdexcept>
 
 namespace netsim::shim {
@@ -44,7 +42,7 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-// The child's region descriptor, which the shim reads from the environment.
+// The pool's descriptor in the child, which the shim reads from the environment.
 constexpr int kRegionFd = 3;
 
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int region_fd,
@@ -66,6 +64,8 @@ constexpr int kRegionFd = 3;
   dup2(devnull, 0);
   dup2(output_fd, 1);
   dup2(output_fd, 2);
+  // dup2 onto itself would leave simrun's close-on-exec flag on.
+  if (region_fd == kRegionFd) fcntl(kRegionFd, F_SETFD, 0);
   dup2(region_fd, kRegionFd);
   // The exec status pipe stays open until exec (close-on-exec) to report a failure;
   // nothing else of simrun's is inherited.
@@ -81,7 +81,7 @@ constexpr int kRegionFd = 3;
 
 }  // namespace
 
-Child start_child(const ChildSpec& spec, const std::function<void(Region&)>& prepare) {
+Child start_child(const ChildSpec& spec) {
   std::vector<std::string> argv = spec.argv;
   const std::string path = find_program(argv.at(0), spec.env);
   std::vector<std::string> env;
@@ -89,28 +89,20 @@ Child start_child(const ChildSpec& spec, const std::function<void(Region&)>& pre
   for (const auto& entry : spec.env) {
     if (entry.rfind("LD_PRELOAD=", 0) == 0) {
       if (entry.size() > 11) preload += ":" + entry.substr(11);
-    } else if (entry.rfind(std::string(kRegionFdEnv) + "=", 0) != 0) {
+    } else if (entry.rfind(std::string(kRegionFdEnv) + "=", 0) != 0 &&
+               entry.rfind(std::string(kRegionIndexEnv) + "=", 0) != 0) {
       env.push_back(entry);
     }
   }
   env.push_back("LD_PRELOAD=" + preload);
   env.push_back(std::string(kRegionFdEnv) + "=" + std::to_string(kRegionFd));
+  env.push_back(std::string(kRegionIndexEnv) + "=" + std::to_string(spec.region_index));
   // Python's own buffers would hold output back from the transcript.
   env.push_back("PYTHONUNBUFFERED=1");
   std::vector<char*> argv_ptrs = pointers(argv);
   std::vector<char*> env_ptrs = pointers(env);
 
   Child child;
-  const int region_fd = memfd_create("netsim-region", MFD_CLOEXEC);
-  if (region_fd < 0 || ftruncate(region_fd, sizeof(Region)) != 0)
-    throw std::runtime_error(std::string("cannot make the shim's region: ") + strerror(errno));
-  void* mapping = mmap(nullptr, sizeof(Region), PROT_READ | PROT_WRITE, MAP_SHARED, region_fd, 0);
-  if (mapping == MAP_FAILED) {
-    close(region_fd);
-    throw std::runtime_error(std::string("cannot map the shim's region: ") + strerror(errno));
-  }
-  child.region = new (mapping) Region{};
-  prepare(*child.region);
   int output[2];
   int status_pipe[2];
   if (pipe2(output, O_CLOEXEC) != 0 || pipe2(status_pipe, O_CLOEXEC) != 0)
@@ -118,9 +110,8 @@ Child start_child(const ChildSpec& spec, const std::function<void(Region&)>& pre
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0)
-    exec_child(path.c_str(), argv_ptrs.data(), env_ptrs.data(), region_fd, output[1], status_pipe[1],
+    exec_child(path.c_str(), argv_ptrs.data(), env_ptrs.data(), spec.pool_fd, output[1], status_pipe[1],
                spec.cpus ? &*spec.cpus : nullptr, parent);
-  close(region_fd);
   close(output[1]);
   close(status_pipe[1]);
   if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + strerror(errno));
@@ -140,7 +131,6 @@ Child start_child(const ChildSpec& spec, const std::function<void(Region&)>& pre
 }
 
 void release_child(Child& child) {
-  if (child.region) munmap(child.region, sizeof(Region));
   if (child.pidfd >= 0) close(child.pidfd);
   if (child.output_fd >= 0) close(child.output_fd);
   child = Child{};

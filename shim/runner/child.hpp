@@ -5,7 +5,6 @@
 #include <sched.h>
 #include <sys/types.h>
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,20 +18,23 @@ struct ChildSpec {
   std::vector<std::string> env;   // "NAME=value", before the shim's own variables
   std::string shim_path;
   std::optional<cpu_set_t> cpus;  // the CPUs the child may run on; none: any
+  int pool_fd = -1;               // the run's region pool (channel.hpp)
+  int region_index = 0;           // the child's region in it, filled in already
 };
 
 struct Child {
   pid_t pid = -1;
   int pidfd = -1;
   int output_fd = -1;        // read end of the pipe its real stdout and stderr go to
-  Region* region = nullptr;  // mapped here and in the child
+  // A forked process is its real parent's child, not simrun's: waitid cannot reap it
+  // while that parent lives.
+  bool forked = false;
 };
 
-// Maps a fresh region, lets `prepare` fill it in, then starts the child, which waits in
-// the shim's constructor for its first turn. Throws std::runtime_error naming the
-// program when it cannot start.
-Child start_child(const ChildSpec& spec, const std::function<void(Region&)>& prepare);
-// Unmaps the region and closes the descriptors (the process must be reaped already).
+// Starts the child, which waits in the shim's constructor for its first turn. Throws
+// std::runtime_error naming the program when it cannot start.
+Child start_child(const ChildSpec& spec);
+// Closes the descriptors (the process must be reaped already).
 void release_child(Child& child);
 
 }  // namespace netsim::shim

@@ -47,6 +47,8 @@ RunReport run_commands(const std::vector<Command>& commands, const RunOptions& o
   Scheduler& scheduler = kernel.scheduler();
   Runner runner(simulation, options);
   for (const Command& command : commands) runner.start(command);
+  // The processes they fork come after them, and stay out of the report.
+  const std::size_t started = runner.processes().size();
 
   RunReport report;
   const Process& last = *runner.processes().back()->process;
@@ -60,13 +62,15 @@ RunReport run_commands(const std::vector<Command>& commands, const RunOptions& o
   } else if (!runner.aborting()) {
     scheduler.drain(kDrainTurns);
   }
-  for (const auto& remote : runner.processes()) runner.stop(*remote);
+  // Stopping a process may make it fork: the list grows meanwhile.
+  for (std::size_t i = 0; i < runner.processes().size(); ++i) runner.stop(*runner.processes()[i]);
   runner.finish();
 
   if (runner.aborting()) report.problem = runner.problem();
   report.interrupted = runner.interrupted();
   report.timed_out = runner.timed_out();
-  for (const auto& remote : runner.processes()) {
+  for (std::size_t i = 0; i < started; ++i) {
+    const RemoteProcess* remote = runner.processes()[i].get();
     const Process& process = *remote->process;
     report.processes.push_back({process.name(), process.pid(), process.exit_status().value_or(0),
                                 outcome(*remote, runner.aborting()), remote->stopped_by != 0});

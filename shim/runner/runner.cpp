@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +14,9 @@
 #include <boost/asio/read.hpp>
 #include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 
 #include "netsim/errors.hpp"
 #include "netsim/fiber_task.hpp"
@@ -42,6 +47,23 @@ std::uint64_t seed_for(std::uint64_t seed, int pid) {
   return seed * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(pid);
 }
 
+constexpr std::size_t kPoolSize = sizeof(Region) * kMaxProcesses;
+
+// The status a dead process that is not simrun's child left (as waitpid encodes it),
+// from its zombie's /proc/PID/stat: waitid cannot reach it.
+std::optional<int> zombie_status(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t end = text.rfind(')');
+  if (end == std::string::npos) return std::nullopt;
+  // Fields after the name start with the 3rd (state); exit_code is the 52nd.
+  std::istringstream fields(text.substr(end + 2));
+  std::string field;
+  for (int i = 3; i <= 52 && fields >> field; ++i)
+    if (i == 52) return std::stoi(field);
+  return std::nullopt;
+}
+
 }  // namespace
 
 SavedSignals::SavedSignals() {
@@ -60,6 +82,19 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
       spin_cycles_(0),
       signals_(io_, SIGINT, SIGTERM),
       watchdog_(io_) {
+  pool_fd_ = memfd_create("netsim-regions", MFD_CLOEXEC);
+  if (pool_fd_ < 0 || ftruncate(pool_fd_, kPoolSize) != 0)
+    throw std::runtime_error(std::string("cannot make the shim's regions: ") + strerror(errno));
+  void* mapping = mmap(nullptr, kPoolSize, PROT_READ | PROT_WRITE, MAP_SHARED, pool_fd_, 0);
+  if (mapping == MAP_FAILED) {
+    close(pool_fd_);
+    throw std::runtime_error(std::string("cannot map the shim's regions: ") + strerror(errno));
+  }
+  pool_ = static_cast<Region*>(mapping);
+  // A forked process whose parent dies is reparented here rather than to init, so
+  // that it is still ours to reap (and its pidfd still ours to kill).
+  prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper_);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   // With two CPUs or more, the simulator keeps the first and the children share the
   // others: each side can poll for the other's next step without holding it off, and
   // only one child thread is ever active, so they do not compete among themselves.
@@ -100,29 +135,67 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
 
 Runner::~Runner() {
   if (saved_cpus_) sched_setaffinity(0, sizeof *saved_cpus_, &*saved_cpus_);
+  for (auto& remote : processes_) send_signal(*remote, SIGKILL);
   for (auto& remote : processes_) {
     kill_now(*remote);
     remote->output.reset();
     release_child(remote->child);
   }
+  munmap(pool_, kPoolSize);
+  close(pool_fd_);
+  prctl(PR_SET_CHILD_SUBREAPER, was_subreaper_);
+}
+
+int Runner::claim_region() {
+  if (pool_used_ < kMaxProcesses) return pool_used_++;
+  // A region is free again once its process has ended in the simulation and for real.
+  for (auto& remote : processes_) {
+    if (remote->region_index < 0 || !remote->process->exited()) continue;
+    pollfd dead = {remote->child.pidfd, POLLIN, 0};
+    if (remote->child.pidfd >= 0 && !remote->reaped_status && ::poll(&dead, 1, 0) <= 0) continue;
+    return std::exchange(remote->region_index, -1);
+  }
+  return -1;
+}
+
+void Runner::fill_region(int index, const Process& process, int ppid, bool simulated_stdin) {
+  Region& region = pool_[index];
+  region.magic = kRegionMagic;
+  region.version = kRegionVersion;
+  region.pid = process.pid();
+  region.ppid = ppid;
+  region.started = 0;
+  region.epoch = simulation_.kernel().clock().epoch();
+  region.elapsed.store(simulation_.kernel().clock().elapsed(), std::memory_order_relaxed);
+  region.seed = seed_for(options_.config.seed, process.pid());
+  region.spin_cycles = spin_cycles_;
+  region.simulated_stdin = simulated_stdin;
+  memset(region.hostname, 0, sizeof region.hostname);
+  fmt::format_to_n(region.hostname, sizeof region.hostname - 1, "{}", process.host().name);
+  for (Slot& slot : region.slots) {
+    slot.state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
+    slot.signal = 0;
+  }
+}
+
+RemoteProcess* Runner::find_remote(int pid) const {
+  for (const auto& remote : processes_)
+    if (remote->process->pid() == pid) return remote.get();
+  return nullptr;
 }
 
 RemoteProcess& Runner::start(const Command& command) {
   auto remote = std::make_unique<RemoteProcess>();
   Process& process = simulation_.create_process(command.name);
   remote->process = &process;
+  remote->base_name = command.name;
   if (command.input) simulation_.kernel().install_input(process, 0, *command.input);
-  remote->child = start_child({command.argv, options_.env, options_.shim_path, children_cpus_}, [&](Region& region) {
-    region.magic = kRegionMagic;
-    region.version = kRegionVersion;
-    region.pid = process.pid();
-    region.ppid = 1;
-    region.epoch = simulation_.kernel().clock().epoch();
-    region.seed = seed_for(options_.config.seed, process.pid());
-    region.spin_cycles = spin_cycles_;
-    region.simulated_stdin = command.input.has_value();
-    fmt::format_to_n(region.hostname, sizeof region.hostname - 1, "{}", process.host().name);
-  });
+  remote->region_index = claim_region();
+  if (remote->region_index < 0) throw std::runtime_error("too many processes");
+  fill_region(remote->region_index, process, 1, command.input.has_value());
+  remote->region = &pool_[remote->region_index];
+  remote->child = start_child(
+      {command.argv, options_.env, options_.shim_path, children_cpus_, pool_fd_, remote->region_index});
   remote->output =
       std::make_unique<boost::asio::posix::stream_descriptor>(io_, ::dup(remote->child.output_fd));
   RemoteProcess& added = *remote;
@@ -143,7 +216,7 @@ Task& Runner::add_thread(RemoteProcess& remote, int index, bool staged) {
 }
 
 void Runner::serve(RemoteProcess& remote, int index, Task& self) {
-  Slot& slot = remote.child.region->slots[index];
+  Slot& slot = remote.region->slots[index];
   Kernel& kernel = simulation_.kernel();
   for (;;) {
     if (!wait_request(remote, slot)) {
@@ -168,8 +241,10 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     }
     take_turn(slot);
     serving_ = nullptr;
+    // An exec ended the thread while its call was under way: nobody waits for the reply.
+    if (remote.threads[index] != &self && !last) return;
     slot.result = result;
-    remote.child.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
+    remote.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
     post(slot.state, SlotState::reply,
          [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });
     if (last) {
@@ -225,10 +300,15 @@ void Runner::lose(RemoteProcess& remote, Task& self) {
   Kernel& kernel = simulation_.kernel();
   // What the child wrote before the shim could forward it (the loader's errors).
   if (!remote.stray.empty()) kernel.emit_output(self, 2, std::exchange(remote.stray, {}));
-  kernel.exit_process(*remote.process, *remote.reaped_status);
+  kernel.exit_process(*remote.process, *remote.reaped_status, remote.reaped_signal);
 }
 
 void Runner::kill_now(RemoteProcess& remote) {
+  if (!remote.reaped_status && remote.child.pidfd < 0) {
+    // Forked in the simulation, but its real fork never reported back.
+    remote.reaped_signal = SIGKILL;
+    remote.reaped_status = 128 + SIGKILL;
+  }
   if (!remote.reaped_status) {
     send_signal(remote, SIGKILL);
     reap(remote, true);
@@ -237,8 +317,23 @@ void Runner::kill_now(RemoteProcess& remote) {
 
 bool Runner::reap(RemoteProcess& remote, bool block) {
   if (remote.reaped_status) return true;
+  if (remote.child.pidfd < 0) return false;
   siginfo_t info;
   memset(&info, 0, sizeof info);
+  if (remote.child.forked) {
+    pollfd dead = {remote.child.pidfd, POLLIN, 0};
+    if (::poll(&dead, 1, block ? -1 : 0) <= 0) return false;
+    const int status = zombie_status(remote.child.pid).value_or(0);
+    if (WIFSIGNALED(status)) {
+      remote.reaped_signal = WTERMSIG(status);
+      remote.reaped_status = 128 + remote.reaped_signal;
+    } else {
+      remote.reaped_status = WEXITSTATUS(status);
+    }
+    // Reparented here when its parent died first: then it is ours to reap.
+    waitid(kPidfd, static_cast<id_t>(remote.child.pidfd), &info, WEXITED | WNOHANG);
+    return true;
+  }
   if (waitid(kPidfd, static_cast<id_t>(remote.child.pidfd), &info, WEXITED | (block ? 0 : WNOHANG)) != 0 ||
       info.si_pid == 0)
     return false;
@@ -306,21 +401,28 @@ void Runner::stop(RemoteProcess& remote) {
   if (remote.process->exited()) return;
   remote.stopped_by = SIGKILL;
   kill_now(remote);
-  simulation_.kernel().exit_process(*remote.process, *remote.reaped_status);
+  simulation_.kernel().exit_process(*remote.process, *remote.reaped_status, remote.reaped_signal);
   scheduler.drain(kUnwindTurns);
 }
 
 void Runner::finish() {
   Kernel& kernel = simulation_.kernel();
-  for (auto& remote : processes_) {
-    if (remote->process->exited()) continue;
-    kill_now(*remote);
-    kernel.exit_process(*remote->process, *remote->reaped_status);
+  for (std::size_t i = 0; i < processes_.size(); ++i) {
+    RemoteProcess& remote = *processes_[i];
+    if (remote.process->exited()) continue;
+    kill_now(remote);
+    kernel.exit_process(*remote.process, *remote.reaped_status, remote.reaped_signal);
   }
   kernel.scheduler().drain(kUnwindTurns);
   for (auto& remote : processes_) {
     // Exited in the simulation; its real exit follows at once.
     reap(*remote, true);
+  }
+  // Forked processes orphaned here: every one is dead now, so they are all reparented.
+  for (auto& remote : processes_) {
+    siginfo_t info;
+    if (remote->child.forked && remote->child.pidfd >= 0)
+      waitid(kPidfd, static_cast<id_t>(remote->child.pidfd), &info, WEXITED | WNOHANG);
   }
 }
 

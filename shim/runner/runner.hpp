@@ -24,6 +24,9 @@ namespace netsim::shim {
 // A simulated process whose program runs in a real child.
 struct RemoteProcess {
   Process* process = nullptr;
+  std::string base_name;   // the command's name, which forked children take
+  int region_index = -1;   // in the pool; -1 once given to another process
+  Region* region = nullptr;
   Child child;
   std::array<Task*, kMaxThreads> threads{};  // the task serving each slot, while it lives
   std::string stray;       // bytes the child wrote to its real stdout/stderr (the loader's)
@@ -31,7 +34,7 @@ struct RemoteProcess {
   int reaped_signal = 0;             // the signal that killed it, if one did
   int signal = 0;          // the signal being delivered: what an interrupted call raises
   int stopped_by = 0;      // the last signal the end of the run sent it
-  std::unique_ptr<boost::asio::posix::stream_descriptor> output;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> output;  // none for a forked one
   std::array<char, 4096> output_buffer{};
 };
 
@@ -57,6 +60,7 @@ class Runner {
   Runner& operator=(const Runner&) = delete;
 
   RemoteProcess& start(const Command& command);
+  // The commands come first, in order, then the processes they forked.
   const std::vector<std::unique_ptr<RemoteProcess>>& processes() const { return processes_; }
 
   // Ends a process still running at the end of the run as a terminal would: SIGINT,
@@ -72,6 +76,16 @@ class Runner {
 
  private:
   Task& add_thread(RemoteProcess& remote, int index, bool staged);
+  // A region of the pool for a new process; -1 when all are taken.
+  int claim_region();
+  void fill_region(int index, const Process& process, int ppid, bool simulated_stdin);
+  RemoteProcess* find_remote(int pid) const;
+  // process_calls.cpp: fork, exec, wait and kill between simulated processes.
+  bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);
+  long fork(RemoteProcess& parent, Slot& slot);
+  long forked(const std::int64_t* args);
+  long exec(RemoteProcess& remote, int index, Slot& slot);
+  long kill(int pid, int signal);
   void serve(RemoteProcess& remote, int index, Task& self);
   // runtime_calls.cpp: the calls of the shim's runtime (threads, exit, output, time,
   // futexes); the socket calls go to serve_net.
@@ -95,6 +109,10 @@ class Runner {
   std::uint64_t spin_cycles_;
   std::optional<cpu_set_t> saved_cpus_;     // simrun's own, given back after the run
   std::optional<cpu_set_t> children_cpus_;  // none: one CPU for everybody
+  int pool_fd_ = -1;  // the region pool (channel.hpp), mapped at pool_
+  Region* pool_ = nullptr;
+  int pool_used_ = 0;  // regions handed out at least once
+  int was_subreaper_ = 0;
   std::vector<std::unique_ptr<RemoteProcess>> processes_;
   RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report
   Slot* serving_ = nullptr;           // the request being served, until its reply

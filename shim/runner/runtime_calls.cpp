@@ -14,8 +14,10 @@ namespace netsim::shim {
 namespace {
 
 // Futex queues are simulation-wide; a private futex is named by its process and
-// address (user addresses fit in 47 bits).
-std::uint64_t futex_key(const Process& process, std::int64_t address) {
+// address (user addresses fit in 47 bits). A shared one (a semaphore in shared memory)
+// by its address alone: processes share such memory through fork, at the same address.
+std::uint64_t futex_key(const Process& process, std::int64_t address, bool shared) {
+  if (shared) return static_cast<std::uint64_t>(address);
   return (static_cast<std::uint64_t>(process.pid()) << 48) ^ static_cast<std::uint64_t>(address);
 }
 
@@ -35,6 +37,7 @@ long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot
   const auto* args = slot.args;
   switch (slot.call) {
     case kCallStart:
+      if (index == 0) remote.region->started = 1;
       return 0;
     case kCallThreadCreate:
       for (int i = 1; i < kMaxThreads; ++i)
@@ -71,12 +74,14 @@ long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot
                                  {reinterpret_cast<const char*>(slot.buffer), slot.size});
     case SYS_nanosleep:
       return kernel.sleep(self, args[0]);
-    case SYS_futex:
-      if (args[1] == FUTEX_WAKE)
-        return kernel.futex_wake(self, futex_key(process, args[0]), static_cast<int>(args[2]));
-      return kernel.futex_wait(self, futex_key(process, args[0]),
-                               args[2] < 0 ? std::nullopt : std::optional<Nanos>(args[2]), "futex");
+    case SYS_futex: {
+      const std::uint64_t key = futex_key(process, args[0], args[3] != 0);
+      if (args[1] == FUTEX_WAKE) return kernel.futex_wake(self, key, static_cast<int>(args[2]));
+      return kernel.futex_wait(self, key, args[2] < 0 ? std::nullopt : std::optional<Nanos>(args[2]),
+                               "futex");
+    }
     default:
+      if (serve_process(remote, index, self, slot, result)) return result;
       kernel.emit_output(self, 2, fmt::format("netsim: the shim forwarded call {}, which simrun does not serve\n",
                                               slot.call));
       return -ENOSYS;

@@ -43,8 +43,12 @@ class Process {
   int pid() const { return pid_; }
   const std::string& name() const { return name_; }
   Host& host() const { return *host_; }
+  // The virtual pid of the process that forked it, 0 for none (or once it is gone).
+  int parent() const { return parent_; }
   bool exited() const { return exit_status_.has_value(); }
   std::optional<int> exit_status() const { return exit_status_; }
+  // The signal that ended it, 0 when it exited.
+  int exit_signal() const { return exit_signal_; }
   const std::vector<Task*>& tasks() const { return tasks_; }
 
  private:
@@ -55,6 +59,10 @@ class Process {
   std::map<int, std::shared_ptr<Socket>> fds_;
   std::vector<Task*> tasks_;
   std::optional<int> exit_status_;
+  int exit_signal_ = 0;
+  int parent_ = 0;
+  bool reaped_ = false;  // a parent waited for it
+  WaitQueue child_exits_;  // its parent's wait_child
 };
 
 // The default host's own addresses, which named hosts see as their clients'.
@@ -93,9 +101,13 @@ class Kernel {
   // Takes ownership; the task starts when the scheduler first resumes it.
   Task& add_task(std::unique_ptr<Task> task, bool staged);
   int next_task_id() const { return static_cast<int>(tasks_.size()) + 1; }
+  // A child of `parent` as fork() makes it: the same host, and every descriptor
+  // shared with the parent (each socket has one more open descriptor). No task yet.
+  Process& fork_process(Process& parent, std::string name);
   // Ends a process: stops its other tasks, closes its descriptors (unread data resets
-  // the peer, as on Linux) and frees its ports at once: there is no TIME_WAIT.
-  void exit_process(Process& process, int status);
+  // the peer, as on Linux) and frees its ports at once: there is no TIME_WAIT. Its
+  // status stays for its parent's wait_child. `signal`: the one that killed it.
+  void exit_process(Process& process, int status, int signal = 0);
   const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
   Process* find_process(int pid) const;
 
@@ -128,6 +140,12 @@ class Kernel {
   // built on it. timeout: nullopt waits forever, 0 does not wait.
   long poll(Task& self, std::span<pollfd> fds, std::optional<Nanos> timeout);
   long sleep(Task& self, Nanos duration);
+  // waitpid(2) for the caller's children: pid > 0 that child, -1 any. Blocks until one
+  // has exited (unless nohang: 0 when none has), reaps it and returns its pid, with
+  // its status in the form waitpid reports; -ECHILD when there is nobody to wait for.
+  long wait_child(Task& self, int pid, bool nohang, int* status);
+  // The descriptors the process has, in order (what an exec'ed image takes over).
+  std::vector<int> fds_of(const Process& process) const;
   // Futexes (futex.cpp): wait queues named by simulation-wide keys, for locks built
   // in user space (Python's threading; the shim's FUTEX_WAIT). futex_wait blocks
   // until woken (0) or `timeout` passes (-ETIMEDOUT, at once if <= 0); `what`, a

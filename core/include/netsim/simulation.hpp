@@ -58,6 +58,8 @@ class Simulation {
   // processes): a unique name, a pid, a host. Add its first task with
   // kernel().add_task(task, /*staged=*/true).
   Process& create_process(std::string name, Host* host = nullptr);
+  // A child of `parent` as fork() makes it (Kernel::fork_process), named `name` made unique.
+  Process& fork_process(Process& parent, const std::string& name);
 
   // Runs until the last spawned process exits. Processes still running then go on
   // until they block (without time moving), as they would in the moment before a
@@ -74,6 +76,8 @@ class Simulation {
   Kernel& kernel() { return *kernel_; }
 
  private:
+  // `name`, or "name-2", "name-3"... when a process has it already.
+  std::string unique_name(const std::string& name) const;
   // Stops every process still running; returns their pids.
   std::vector<int> stop_all();
 

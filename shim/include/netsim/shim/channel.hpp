@@ -1,7 +1,9 @@
 #pragma once
 // The channel between a shimmed process and the simulator (simrun), shared by both
-// sides. One shared-memory region per process (a memfd the child inherits, its number
-// in NETSIM_SHIM_FD); in it, one slot per simulated thread. A call is one round trip:
+// sides. One shared-memory pool per run (a memfd every process inherits, its number in
+// NETSIM_SHIM_FD) holds a region per process (its index in NETSIM_SHIM_REGION), mapped
+// whole by everyone, so a forked child switches to its own region with no new mapping;
+// in a region, one slot per simulated thread. A call is one round trip:
 // the thread fills its slot and sets `state` to request, the simulator serves it and
 // sets `state` to reply; each side futex-waits on `state`. No allocation, no copy but
 // the payload into the slot's buffer.
@@ -16,9 +18,12 @@
 namespace netsim::shim {
 
 inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
-inline constexpr std::uint32_t kRegionVersion = 1;
+inline constexpr std::uint32_t kRegionVersion = 2;
 inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
+inline constexpr const char* kRegionIndexEnv = "NETSIM_SHIM_REGION";
 
+// Processes a run may have alive at once (a region each).
+inline constexpr int kMaxProcesses = 128;
 // Threads a process may have alive at once.
 inline constexpr int kMaxThreads = 64;
 // Payload room per call; larger sends and receives are split by the shim.
@@ -58,6 +63,16 @@ enum Call : std::int64_t {
   // args[0..1]: host address family (4/6) and address in buffer (16 bytes). Reply
   // buffer: the host name (NUL-terminated); result: its length, or -ENOENT.
   kCallReverseResolve,
+  // fork() is about to make a child: the simulator makes its process, region and main
+  // task. Result: the child's region index, or -errno; args[1]: its virtual pid.
+  kCallFork,
+  // args[0] = the child's region index, args[1] = its real pid, or -errno when the
+  // real fork failed (the simulator drops the child).
+  kCallForked,
+  // The main thread's first call in a newly exec'ed image, instead of kCallStart.
+  // Reply buffer: the process's simulated descriptors (int32 each); result: their
+  // count. Those the exec closed (close-on-exec) the shim then closes with SYS_close.
+  kCallExec,
 };
 
 struct alignas(64) Slot {
@@ -77,6 +92,8 @@ struct Region {
   std::uint32_t version;
   std::int32_t pid;   // the virtual pid
   std::int32_t ppid;  // the virtual parent pid
+  // The main thread has had its first turn: an image that finds it set was exec'ed.
+  std::uint32_t started;
   // Virtual time: CLOCK_REALTIME reads epoch + elapsed, CLOCK_MONOTONIC elapsed. The
   // simulator stores elapsed before every reply, so a thread that runs reads the
   // clock with no round trip.
