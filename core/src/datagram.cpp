@@ -77,7 +77,7 @@ long datagram_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::stri
     }
     return static_cast<long>(data.size());
   }
-  receiver->datagrams.push_back({std::string(data), as_family(from, receiver->family)});
+  receiver->datagrams.push_back({std::string(data), as_family(from, receiver->family), {}});
   receiver->datagram_bytes += data.size();
   receiver->waiters.notify_all();
   return static_cast<long>(data.size());

@@ -12,9 +12,11 @@
 #include <fmt/format.h>
 
 #include "datagram.hpp"
+#include "eventfd.hpp"
 #include "events.hpp"
 #include "net.hpp"
 #include "stream.hpp"
+#include "unix.hpp"
 
 namespace netsim {
 
@@ -96,6 +98,8 @@ Process* Kernel::find_process(int pid) const {
 Process& Kernel::fork_process(Process& parent, std::string name) {
   Process& child = create_process(std::move(name), parent.host());
   child.parent_ = parent.pid();
+  child.pgid_ = parent.pgid_;
+  child.sid_ = parent.sid_;
   for (const auto& [fd, socket] : parent.fds_) {
     ++socket->open_fds;
     child.fds_.emplace(fd, socket);
@@ -183,6 +187,7 @@ void Kernel::release(Process& process, const Task* actor, int fd) {
   } else {
     socket->state = SockState::closed;
   }
+  if (socket->unix_domain) unix_close(*this, *socket);
   net_->unbind(*socket);
 }
 
@@ -206,6 +211,7 @@ long Kernel::result(Task& self, int fd, long r, const char* call) {
 
 long Kernel::socket(Task& self, int domain, int type, int protocol, int at) {
   begin_call(self);
+  if (domain == AF_UNIX) return result(self, -1, unix_socket(*this, self, type, protocol, at), "socket");
   if (domain != AF_INET && domain != AF_INET6) return result(self, -1, -EAFNOSUPPORT, "socket");
   const int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (kind != SOCK_STREAM && kind != SOCK_DGRAM) return result(self, -1, -ESOCKTNOSUPPORT, "socket");
@@ -225,6 +231,8 @@ long Kernel::socketpair(Task& self, int type, int at0, int at1) {
   begin_call(self);
   if (at0 == at1 || lookup(self, at0) || lookup(self, at1))
     return result(self, -1, -EBADF, "socketpair");
+  if ((type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_DGRAM)
+    return result(self, -1, unix_datagram_pair(*this, self, type, at0, at1), "socketpair");
   std::shared_ptr<Socket> ends[2];
   for (auto& end : ends) {
     end = std::make_shared<Socket>();
@@ -233,6 +241,7 @@ long Kernel::socketpair(Task& self, int type, int at0, int at1) {
     end->rcvbuf = config_.socket_buffer;
     end->nonblocking = (type & SOCK_NONBLOCK) != 0;
     end->state = SockState::connected;
+    end->unix_domain = true;
   }
   ends[0]->conn = ends[1]->conn = net_->next_connection_id();
   ends[0]->peer = ends[1].get();
@@ -259,6 +268,7 @@ long Kernel::bind(Task& self, int fd, const Address& address) {
   begin_call(self);
   const auto socket = lookup(self, fd);
   if (!socket) return result(self, fd, -EBADF, "bind");
+  if (socket->unix_domain) return result(self, fd, -EINVAL, "bind");
   if (address.ip.family != socket->family) return result(self, fd, -EAFNOSUPPORT, "bind");
   if (socket->local) return result(self, fd, -EINVAL, "bind");
   if (const int err = net_->bind(*socket, address)) return result(self, fd, err, "bind");
@@ -271,6 +281,7 @@ long Kernel::listen(Task& self, int fd, int backlog) {
   const auto socket = lookup(self, fd);
   if (!socket) return result(self, fd, -EBADF, "listen");
   if (!socket->stream) return result(self, fd, -EOPNOTSUPP, "listen");
+  if (socket->unix_domain) return result(self, fd, unix_listen(*this, self, fd, *socket, backlog), "listen");
   return result(self, fd, stream_listen(*this, self, fd, *socket, backlog), "listen");
 }
 
@@ -280,6 +291,8 @@ long Kernel::accept(Task& self, int fd, Address* peer, int flags, int at) {
   if (!socket) return result(self, fd, -EBADF, "accept");
   if (!socket->stream) return result(self, fd, -EOPNOTSUPP, "accept");
   if (at >= 0 && self.process().fds_.contains(at)) return result(self, fd, -EBADF, "accept");
+  if (socket->unix_domain)
+    return result(self, fd, unix_accept(*this, self, fd, *socket, flags, at), "accept");
   return result(self, fd, stream_accept(*this, self, fd, *socket, peer, flags, at), "accept");
 }
 
@@ -287,6 +300,7 @@ long Kernel::connect(Task& self, int fd, const Address& address) {
   begin_call(self);
   const auto socket = lookup(self, fd);
   if (!socket) return result(self, fd, -EBADF, "connect");
+  if (socket->unix_domain) return result(self, fd, -EINVAL, "connect");
   if (address.ip.family != socket->family) return result(self, fd, -EAFNOSUPPORT, "connect");
   const long r = socket->stream ? stream_connect(*this, self, fd, *socket, address)
                                 : datagram_connect(*this, self, fd, *socket, address);
@@ -299,6 +313,10 @@ long Kernel::sendto(Task& self, int fd, const void* data, std::size_t size, int 
   const auto socket = lookup(self, fd);
   if (!socket) return result(self, fd, -EBADF, "send");
   const std::string_view bytes(static_cast<const char*>(data), size);
+  if (socket->eventfd) return result(self, fd, eventfd_write(*this, self, fd, *socket, bytes), "write");
+  if (socket->unix_domain && to) return result(self, fd, -EINVAL, "send");
+  if (socket->unix_domain && !socket->stream)
+    return result(self, fd, unix_send(*this, self, fd, *socket, bytes, flags, nullptr), "send");
   if (to && to->ip.family != socket->family) return result(self, fd, -EAFNOSUPPORT, "send");
   // A stream socket ignores the address, as Linux does for a connected socket.
   const long r = socket->stream ? stream_send(*this, self, fd, *socket, bytes, flags)
@@ -311,6 +329,9 @@ long Kernel::recvfrom(Task& self, int fd, void* data, std::size_t size, int flag
   const auto socket = lookup(self, fd);
   if (!socket) return result(self, fd, -EBADF, "recv");
   char* out = static_cast<char*>(data);
+  if (socket->eventfd) return result(self, fd, eventfd_read(*this, self, fd, *socket, out, size), "read");
+  if (socket->unix_domain && !socket->stream)
+    return result(self, fd, unix_recv(*this, self, fd, *socket, out, size, flags, nullptr), "recv");
   if (!socket->stream) {
     return result(self, fd, datagram_recv(*this, self, fd, *socket, out, size, flags, from), "recv");
   }
@@ -417,9 +438,9 @@ long Kernel::getsockopt(Task& self, int fd, int level, int name, int* value) {
   } else if (level == SOL_SOCKET && name == SO_TYPE) {
     *value = socket->stream ? SOCK_STREAM : SOCK_DGRAM;
   } else if (level == SOL_SOCKET && name == SO_DOMAIN) {
-    *value = socket->family == Family::inet ? AF_INET : AF_INET6;
+    *value = socket->unix_domain ? AF_UNIX : socket->family == Family::inet ? AF_INET : AF_INET6;
   } else if (level == SOL_SOCKET && name == SO_PROTOCOL) {
-    *value = socket->stream ? IPPROTO_TCP : IPPROTO_UDP;
+    *value = socket->unix_domain ? 0 : socket->stream ? IPPROTO_TCP : IPPROTO_UDP;
   } else if (level == SOL_SOCKET && name == SO_ACCEPTCONN) {
     *value = socket->state == SockState::listening;
   } else if (level == SOL_SOCKET && name == SO_RCVBUF) {
@@ -465,7 +486,12 @@ std::string Kernel::describe_fd(const Process& process, int fd) const {
   const auto it = process.fds_.find(fd);
   if (it == process.fds_.end()) return fmt::format("fd {} (not open)", fd);
   const Socket& socket = *it->second;
-  std::string text = fmt::format("fd {} ({}", fd, socket.stream ? "TCP" : "UDP");
+  if (socket.eventfd) return fmt::format("fd {} (eventfd, counter {})", fd, socket.counter);
+  std::string text = fmt::format("fd {} ({}", fd, socket.unix_domain ? (socket.stream ? "Unix stream" : "Unix datagram")
+                                                  : (socket.stream ? "TCP" : "UDP"));
+  // Abstract names as ss(8) shows them: '@' for the leading NUL.
+  if (!socket.name.empty())
+    text += socket.name[0] ? fmt::format(" {}", socket.name) : fmt::format(" @{}", socket.name.substr(1));
   if (socket.local) text += fmt::format(" {}", socket.local->str());
   if (socket.remote) text += fmt::format(" -> {}", socket.remote->str());
   switch (socket.state) {

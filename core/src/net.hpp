@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -35,6 +36,10 @@ class Net {
   Socket* find_receiver(Host& host, bool stream, const Address& to) const;
 
   std::uint64_t next_socket_id() { return ++sockets_; }
+
+  // AF_UNIX names (unix.cpp), one namespace for the whole simulation. A path stays
+  // taken after its socket closes (the file Linux leaves) until it is unlinked.
+  std::map<std::string, std::weak_ptr<Socket>, std::less<>> unix_names;
   std::uint64_t next_connection_id() { return ++connections_; }
 
  private:

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "datagram.hpp"
+#include "eventfd.hpp"
 #include "netsim/kernel.hpp"
 #include "socket.hpp"
 #include "stream.hpp"
@@ -27,9 +28,10 @@ long Kernel::poll(Task& self, std::span<pollfd> fds, std::optional<Nanos> timeou
       std::shared_ptr<Socket> socket = lookup(self, entry.fd);
       // Errors and hang-ups are reported whether asked for or not.
       const short always = POLLERR | POLLHUP | POLLNVAL;
-      const short state = !socket ? POLLNVAL
-                          : socket->stream ? stream_readiness(*socket)
-                                           : datagram_readiness(*socket);
+      const short state = !socket           ? POLLNVAL
+                          : socket->eventfd ? eventfd_readiness(*socket)
+                          : socket->stream  ? stream_readiness(*socket)
+                                            : datagram_readiness(*socket);
       entry.revents = static_cast<short>(state & (entry.events | always));
       if (entry.revents) ++ready;
       sockets.push_back(std::move(socket));

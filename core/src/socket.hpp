@@ -42,6 +42,7 @@ class ByteQueue {
 struct Datagram {
   std::string data;
   Address from;
+  std::string from_name;  // a Unix sender's name (unix.hpp); empty: unnamed
 };
 
 enum class SockState : std::uint8_t { open, listening, connecting, connected, closed };
@@ -81,6 +82,17 @@ struct Socket : std::enable_shared_from_this<Socket> {
   // Datagram socket.
   std::deque<Datagram> datagrams;
   std::size_t datagram_bytes = 0;
+
+  // AF_UNIX (unix.cpp): named by sun_path bytes, not by local/remote.
+  bool unix_domain = false;
+  std::string name;       // empty: unnamed
+  std::string peer_name;  // a connected stream's peer's name
+  std::weak_ptr<Socket> target;  // a connected datagram socket's peer
+
+  // An eventfd (eventfd.cpp) is no socket, but a descriptor the same calls reach.
+  bool eventfd = false;
+  bool semaphore = false;  // EFD_SEMAPHORE
+  std::uint64_t counter = 0;
 
   std::size_t room() const { return rx.size() < rcvbuf ? rcvbuf - rx.size() : 0; }
 };

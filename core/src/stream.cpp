@@ -180,6 +180,8 @@ long stream_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::string
     }
     if (socket.state != SockState::connected) return -ENOTCONN;
     if (!socket.peer) {
+      // A Unix peer's close shuts our sending side at once (unix_stream_sendmsg()).
+      if (socket.unix_domain) return sent ? static_cast<long>(sent) : -EPIPE;
       // The peer has closed: the bytes go out and its closed end answers with RST.
       reset(kernel, &self, fd, socket);
       return static_cast<long>(data.size());

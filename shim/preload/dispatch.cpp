@@ -65,6 +65,7 @@ long dispatch(long nr, const long* a) {
     if (is_socket_call(nr)) return unsupported("a socket call from a thread netsim does not schedule");
     return native(nr, a);
   }
+  if (path_call(nr, a, r)) return r;
   if (is_fd_call(nr)) {
     // The pool's descriptor must survive a program that closes all it does not know.
     if (nr == SYS_close && a[0] == pool_fd()) return 0;
@@ -78,6 +79,7 @@ long dispatch(long nr, const long* a) {
   }
   if (is_socket_call(nr)) return net_call(nr, a, r) ? r : -ENOTSOCK;
   if (is_poll_call(nr) && poll_call(nr, a, r)) return r;
+  if (eventfd_call(nr, a, r)) return r;
   return native(nr, a);
 }
 

@@ -4,7 +4,6 @@
 // and waits for its first turn before it returns 0. A vfork that shares nothing goes
 // on in parallel with its parent, which every caller has to accept of fork anyway.
 #include <linux/sched.h>
-#include <signal.h>
 
 #include <cerrno>
 
@@ -18,10 +17,12 @@ long fork_call(long flags, long parent_tid, long child_tid, long tls) {
   const long index = forward(kCallFork);
   if (index < 0) return index;
   const long child_pid = slot.args[1];
-  // The exit signal and the thread-id bookkeeping glibc asks for; never a shared
-  // address space, whose child would run on its parent's memory.
-  const long real_flags = (flags & (CSIGNAL | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID |
-                                    CLONE_SETTLS)) | (flags & CSIGNAL ? 0 : SIGCHLD);
+  // The thread-id bookkeeping glibc asks for; never a shared address space, whose
+  // child would run on its parent's memory. No exit signal: the real SIGCHLD would
+  // come whenever the real child ends, and the simulator sends its own in simulated
+  // order (the real zombie is reaped with __WALL all the same).
+  const long real_flags =
+      flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID | CLONE_SETTLS);
   const long pid = raw(SYS_clone, real_flags, 0, parent_tid, child_tid, tls);
   if (pid == 0) {
     set_region(pool() + index);

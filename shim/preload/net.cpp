@@ -26,7 +26,14 @@
 //   SYS_fcntl       fd, F_GETFL | F_SETFL, flags            -> O_RDWR [| O_NONBLOCK]
 //   SYS_ioctl       fd, FIONBIO, on | fd, FIONREAD          -> 0 | bytes readable
 // An address is three arguments: A0 = family | port << 16 (host order), A1 and A2 the
-// 16 address bytes (an IPv4 address in the first four, the rest zero).
+// 16 address bytes (an IPv4 address in the first four, the rest zero). A Unix one is
+// longer: A0 = AF_UNIX | length << 16, its sun_path bytes (a path without its NUL, or
+// a NUL and an abstract name; length 0: unnamed, bind's autobind) at kUnixNameAt in
+// the buffer, both ways; A1 and A2 unused. SYS_sendto with a Unix address or none
+// has the message's whole length in A1 (the simulator refuses a datagram larger than
+// the chunk); a payload next to a Unix name ends before kUnixNameAt.
+//   SYS_unlink      length (the path at kUnixNameAt)  -> 0: a simulated socket's path
+//                   is gone; -ENOENT: not the simulation's (paths.cpp)
 //
 // read/readv/recv/recvmsg/recvmmsg all travel as SYS_recvfrom, write/writev/send/
 // sendmsg/sendmmsg and sendfile as SYS_sendto. Payloads larger than the slot are
@@ -40,6 +47,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -49,6 +57,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstddef>
 #include <cstring>
 
 #include "shim.hpp"
@@ -62,6 +71,27 @@ namespace {
 // ---------------------------------------------------------------- addresses
 
 constexpr long kMaxSockaddr = sizeof(sockaddr_storage);
+constexpr long kSunPath = offsetof(sockaddr_un, sun_path);
+
+Slot& slot() { return *my_slot(); }
+
+unsigned char* unix_name() { return slot().buffer + kUnixNameAt; }
+
+// unix_validate_addr() and unix_mkname_bsd(): a path ends at its first NUL, an
+// abstract name takes the whole length. Only bind() may name nothing (autobind).
+long pack_unix(const void* addr, long len, std::int64_t* w, bool for_bind) {
+  if (len == kSunPath && for_bind) {
+    w[0] = AF_UNIX;
+    return 0;
+  }
+  if (len <= kSunPath || len > static_cast<long>(sizeof(sockaddr_un))) return -EINVAL;
+  const char* path = static_cast<const char*>(addr) + kSunPath;
+  long n = len - kSunPath;
+  if (path[0] != '\0') n = static_cast<long>(strnlen(path, static_cast<std::size_t>(n)));
+  std::memcpy(unix_name(), path, static_cast<std::size_t>(n));
+  w[0] = AF_UNIX | static_cast<std::int64_t>(n) << 16;
+  return 0;
+}
 
 // Reads a user's sockaddr into the wire form, with Linux's checks in Linux's order
 // (length first, then family). AF_UNSPEC with the IPv4 wildcard is AF_INET for bind(),
@@ -73,6 +103,7 @@ long pack_address(const void* addr, long len, std::int64_t* w, bool for_bind) {
   sa_family_t family;
   std::memcpy(&family, addr, sizeof family);
   w[0] = w[1] = w[2] = 0;
+  if (family == AF_UNIX) return pack_unix(addr, len, w, for_bind);
   if (family == AF_INET || (family == AF_UNSPEC && for_bind)) {
     if (len < static_cast<long>(sizeof(sockaddr_in))) return -EINVAL;
     sockaddr_in in;
@@ -113,6 +144,14 @@ unsigned unpack_address(const std::int64_t* w, sockaddr_storage& out) {
     std::memcpy(&in6->sin6_addr, &w[1], 16);
     return sizeof(sockaddr_in6);
   }
+  if (family == AF_UNIX) {
+    // As Linux reports it: a path with its NUL, an abstract name as it was bound.
+    const auto n = static_cast<std::size_t>((w[0] >> 16) & 0xffff);
+    auto* un = reinterpret_cast<sockaddr_un*>(&out);
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, unix_name(), n);
+    return static_cast<unsigned>(kSunPath + n + (n > 0 && un->sun_path[0] != '\0' ? 1 : 0));
+  }
   return 0;
 }
 
@@ -139,9 +178,6 @@ long check_address_room(const void* addr, const socklen_t* len) {
 }
 
 // ---------------------------------------------------------------- helpers
-
-Slot& slot() { return *my_slot(); }
-
 
 // FD_CLOEXEC lives on the placeholder: exec() closes it, as it would the socket.
 void set_cloexec(long fd, bool on) { raw(SYS_fcntl, fd, F_SETFD, on ? FD_CLOEXEC : 0); }
@@ -219,12 +255,15 @@ long send_iov(long fd, const iovec* iov, long count, std::size_t total, int flag
               const std::int64_t* to) {
   Slot& s = slot();
   Cursor cursor{iov, count};
+  const bool unix_to = to && (to[0] & 0xffff) == AF_UNIX;
+  const std::size_t room = unix_to ? kUnixNameAt : kSlotBuffer;
   std::size_t sent = 0;
   for (;;) {
-    const std::size_t n = total - sent < kSlotBuffer ? total - sent : kSlotBuffer;
+    const std::size_t n = total - sent < room ? total - sent : room;
     cursor.gather(s.buffer, n);
-    set_call(s, SYS_sendto, fd, static_cast<long>(n), flags, to ? to[0] : 0, to ? to[1] : 0,
-             to ? to[2] : 0);
+    const long a1 = to && !unix_to ? to[1] : static_cast<long>(total);
+    set_call(s, SYS_sendto, fd, static_cast<long>(n), flags, to ? to[0] : 0, a1,
+             to && !unix_to ? to[2] : 0);
     s.size = n;
     const long r = forward(s);
     if (r < 0) {
@@ -288,15 +327,9 @@ long recv_buffer(long fd, void* data, std::size_t size, int flags, void* from, s
 long do_socket(long domain, long type, long protocol) {
   if (type & ~(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC)) return -EINVAL;
   const long kind = type & 0xf;
-  if (domain == AF_UNIX) {
-    // glibc's nscd client probes its socket (exactly this call) before reading
-    // /etc/passwd, /etc/services...; it falls back to the files quietly, so the
-    // probe fails quietly too. Any other Unix socket is named.
-    if (type == (SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK) && protocol == 0) return -EAFNOSUPPORT;
-    return unsupported(kind == SOCK_DGRAM ? "socket(AF_UNIX, SOCK_DGRAM): Unix sockets are not simulated"
-                                          : "socket(AF_UNIX): Unix sockets are not simulated");
-  }
-  if (domain != AF_INET && domain != AF_INET6) return -EAFNOSUPPORT;
+  if (domain == AF_UNIX && kind == SOCK_SEQPACKET)
+    return unsupported("socket(AF_UNIX, SOCK_SEQPACKET) is not simulated");
+  if (domain != AF_INET && domain != AF_INET6 && domain != AF_UNIX) return -EAFNOSUPPORT;
   if (kind == SOCK_RAW) return unsupported("socket(SOCK_RAW): raw sockets are not simulated");
   const long fd = reserve_fd(FdKind::socket);
   if (fd < 0) return fd;
@@ -308,7 +341,7 @@ long do_socket(long domain, long type, long protocol) {
   return r;
 }
 
-// Two connected descriptors made by one call: socketpair(AF_UNIX, SOCK_STREAM) and
+// Two connected descriptors made by one call: socketpair(AF_UNIX) and
 // pipes (the simulator makes a pipe of a socket pair).
 long make_pair(long call, long args0, long args1, long args2, long cloexec, int* sv) {
   if (sv == nullptr) return -EFAULT;
@@ -342,8 +375,8 @@ long do_socketpair(long domain, long type, long protocol, int* sv) {
   const long kind = type & 0xf;
   if (domain == AF_INET || domain == AF_INET6) return -EOPNOTSUPP;
   if (domain != AF_UNIX) return -EAFNOSUPPORT;
-  if (kind != SOCK_STREAM)
-    return unsupported("socketpair(AF_UNIX) other than SOCK_STREAM is not simulated");
+  if (kind == SOCK_SEQPACKET) return unsupported("socketpair(AF_UNIX, SOCK_SEQPACKET) is not simulated");
+  if (kind != SOCK_STREAM && kind != SOCK_DGRAM) return -ESOCKTNOSUPPORT;
   if (protocol != 0) return -EPROTONOSUPPORT;
   return make_pair(SYS_socketpair, domain, type, protocol, type & SOCK_CLOEXEC, sv);
 }
@@ -410,7 +443,15 @@ long do_sendmsg(long fd, const msghdr* msg, int flags) {
     to = w;
   }
   // Control messages (IP_PKTINFO, IP_TOS...) have no effect on the virtual network
-  // and are ignored; SCM_RIGHTS only exists for Unix sockets, which are not simulated.
+  // and are ignored; descriptors and credentials would, and are not simulated.
+  if (msg->msg_control != nullptr && msg->msg_controllen >= sizeof(cmsghdr)) {
+    auto* m = const_cast<msghdr*>(msg);
+    for (cmsghdr* c = CMSG_FIRSTHDR(m); c != nullptr; c = CMSG_NXTHDR(m, c)) {
+      if (c->cmsg_level == SOL_SOCKET && (c->cmsg_type == SCM_RIGHTS || c->cmsg_type == SCM_CREDENTIALS))
+        return unsupported("sendmsg(SCM_RIGHTS/SCM_CREDENTIALS): passing descriptors or credentials "
+                           "is not simulated");
+    }
+  }
   return send_iov(fd, msg->msg_iov, static_cast<long>(msg->msg_iovlen), total, flags, to);
 }
 
@@ -702,6 +743,9 @@ long do_setsockopt(long fd, long level, long name, const void* value, long len) 
              ((level == IPPROTO_IP || level == IPPROTO_IPV6) &&
               (name == MCAST_JOIN_GROUP || name == MCAST_LEAVE_GROUP))) {
     return unsupported("setsockopt: multicast groups are not simulated");
+  } else if (level == SOL_SOCKET && name == SO_PASSCRED && len >= static_cast<long>(sizeof(int)) &&
+             *static_cast<const int*>(value) != 0) {
+    return unsupported("setsockopt(SO_PASSCRED): credentials are not simulated");
   } else if (level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_BPF ||
                                      name == SO_BINDTODEVICE)) {
     return unsupported("setsockopt(SO_BINDTODEVICE/SO_ATTACH_FILTER) is not simulated");
@@ -722,6 +766,8 @@ long do_getsockopt(long fd, long level, long name, void* value, socklen_t* len) 
   const int room = static_cast<int>(*len);
   if (room < 0) return -EINVAL;
   if (value == nullptr && room > 0) return -EFAULT;
+  if (level == SOL_SOCKET && name == SO_PEERCRED)
+    return unsupported("getsockopt(SO_PEERCRED): credentials are not simulated");
   long stored = name;
   const bool timeout = level == SOL_SOCKET && (name == SO_RCVTIMEO_OLD || name == SO_SNDTIMEO_OLD ||
                                                name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW);

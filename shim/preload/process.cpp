@@ -1,6 +1,7 @@
 // The process's identity and fate: exit, virtual pids, the host name, getrandom(),
-// signal masks that must keep SIGSYS deliverable, and the calls the
-// simulation does not cover yet, which fail loudly instead of escaping it.
+// signal masks that must keep SIGSYS deliverable, process groups and sessions (the
+// simulator's, by virtual id), and the calls the simulation does not cover yet, which
+// fail loudly instead of escaping it.
 #include <linux/sched.h>
 #include <signal.h>
 #include <string.h>
@@ -88,7 +89,13 @@ long sigaction_call(const long* a) {
   memcpy(&act, reinterpret_cast<const void*>(a[1]), sizeof act);
   // A handler running with SIGSYS blocked could not make a single simulated call.
   act.mask &= ~kSigsysBit;
-  return raw(SYS_rt_sigaction, a[0], reinterpret_cast<long>(&act), a[2], a[3]);
+  const long r = raw(SYS_rt_sigaction, a[0], reinterpret_cast<long>(&act), a[2], a[3]);
+  if (r == 0 && a[0] == SIGCHLD) {
+    const bool handled = act.handler != reinterpret_cast<long>(SIG_DFL) &&
+                         act.handler != reinterpret_cast<long>(SIG_IGN);
+    region().sigchld = !handled ? 0 : kSigchldHandled | (act.flags & SA_RESTART ? kSigchldRestart : 0);
+  }
+  return r;
 }
 
 long sigprocmask_call(const long* a) {
@@ -131,11 +138,23 @@ bool process_call(long nr, const long* a, long& r) {
       return true;
     }
     case SYS_kill:
-      // Another simulated process: delivered by the simulator, in simulated order.
-      if (my_slot() && a[0] != region().pid && a[0] != -region().pid)
+      // Another simulated process or a group: delivered by the simulator, in simulated
+      // order (to this process too when it is in the group).
+      if (my_slot() && a[0] != region().pid)
         r = forward(SYS_kill, a[0], a[1]);
       else
         r = raw(SYS_kill, real_pid_for(a[0]), a[1]);
+      return true;
+    case SYS_setpgid:
+    case SYS_getpgid:
+    case SYS_getsid:
+      r = my_slot() ? forward(nr, a[0], a[1]) : unsupported("process groups from a thread netsim does not schedule");
+      return true;
+    case SYS_getpgrp:
+      r = my_slot() ? forward(SYS_getpgid, 0) : unsupported("process groups from a thread netsim does not schedule");
+      return true;
+    case SYS_setsid:
+      r = my_slot() ? forward(SYS_setsid) : unsupported("process groups from a thread netsim does not schedule");
       return true;
     case SYS_tgkill:
       r = raw(SYS_tgkill, real_pid_for(a[0]), a[1], a[2]);

@@ -47,6 +47,7 @@ constexpr long kTrapped[] = {
     SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_exit, SYS_exit_group, SYS_getpid,
     SYS_getppid, SYS_gettid, SYS_kill, SYS_tgkill, SYS_tkill, SYS_alarm, SYS_setitimer,
     SYS_timer_create, SYS_timerfd_create, SYS_wait4, SYS_waitid, SYS_close_range,
+    SYS_eventfd, SYS_eventfd2, SYS_setpgid, SYS_getpgid, SYS_getpgrp, SYS_setsid, SYS_getsid,
 };
 
 // Trapped when their descriptor is a standard stream or a simulated one (numbers

@@ -74,8 +74,12 @@ long close_range_call(const long* args);
 // The concern files: each answers the calls it owns (true) and leaves the others.
 // net.cpp: socket calls, and read/write/close/dup/fcntl/ioctl/fstat on sockets.
 bool net_call(long nr, const long* args, long& result);
+// eventfd.cpp: eventfd and eventfd2, a simulated descriptor net.cpp serves after.
+bool eventfd_call(long nr, const long* args, long& result);
 // poll.cpp: poll, ppoll, select, pselect6 and the epoll calls.
 bool poll_call(long nr, const long* args, long& result);
+// paths.cpp: unlink/unlinkat of a simulated Unix socket's path.
+bool path_call(long nr, const long* args, long& result);
 // net.cpp tells poll.cpp's epoll emulation when a socket closes (it leaves every
 // interest list) and when I/O on it may start a new edge (EPOLLET).
 void epoll_forget(long fd);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -100,6 +101,14 @@ int pselect(int count, fd_set* r, fd_set* w, fd_set* e, const struct timespec* t
   // The kernel's sixth argument: the mask and its size, side by side.
   const long mask_and_size[2] = {n(mask), 8};
   return (int)call(SYS_pselect6, count, n(r), n(w), n(e), n(timeout), mask ? n(mask_and_size) : 0);
+}
+int eventfd(unsigned int count, int flags) { return (int)call(SYS_eventfd2, count, flags); }
+// libc's own make their read and write inside libc, where only the trap sees them.
+int eventfd_read(int fd, eventfd_t* value) {
+  return call(SYS_read, fd, n(value), sizeof *value) == (long)sizeof *value ? 0 : -1;
+}
+int eventfd_write(int fd, eventfd_t value) {
+  return call(SYS_write, fd, n(&value), sizeof value) == (long)sizeof value ? 0 : -1;
 }
 int epoll_create(int size) { return (int)call(SYS_epoll_create, size); }
 int epoll_create1(int flags) { return (int)call(SYS_epoll_create1, flags); }

@@ -6,7 +6,7 @@
 // Per call (s.call is the Linux number; "->" is the reply):
 //   SYS_socket      domain, type, protocol, at                      -> the fd (= at)
 //   SYS_socketpair  AF_UNIX, type, protocol, at0, at1               -> 0: a connected
-//                   pair of TCP sockets over loopback, installed at at0 and at1
+//                   pair of Unix sockets, installed at at0 and at1
 //   SYS_bind        fd, A0, A1, A2                                  -> 0
 //   SYS_connect     fd, A0, A1, A2                                  -> 0
 //   SYS_listen      fd, backlog                                     -> 0
@@ -32,6 +32,13 @@
 //   kCallResolve, kCallReverseResolve: as channel.hpp says.
 // An address is three arguments: A0 = family | port << 16 (host order), A1 and A2 the
 // 16 address bytes (IPv4 in the first four, the rest zero); A0 = 0 is no address.
+// A Unix address: A0 = AF_UNIX | length << 16 and its sun_path bytes at kUnixNameAt
+// in the buffer, in requests and replies (length 0: unnamed); a Unix datagram
+// received with its sender leaves that room free. SYS_sendto with a Unix address or
+// none has the message's whole length in A1: a datagram larger than the chunk the
+// shim could send is EMSGSIZE.
+//   SYS_unlink      length (the path at kUnixNameAt) -> 0, or -ENOENT when no Unix
+//                   socket was bound there (the shim then asks the real kernel)
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -73,16 +80,40 @@ void pack(const Address& address, std::int64_t* w) {
 
 void no_address(std::int64_t* w) { w[0] = w[1] = w[2] = 0; }
 
-// SOCK_STREAM, SOCK_DGRAM, or 0 for no socket. The kernel's own description is the
-// one query without a side effect (no call cost, no scheduling point), which the
-// receive path needs where Linux treats stream and datagram sockets differently.
-int socket_type(const Kernel& kernel, const Task& task, int fd) {
+bool is_unix(const std::int64_t* w) { return (w[0] & 0xffff) == AF_UNIX; }
+
+std::string_view unix_name(const Slot& slot, const std::int64_t* w) {
+  const auto n = std::min<std::size_t>(static_cast<std::size_t>((w[0] >> 16) & 0xffff), kSlotBuffer - kUnixNameAt);
+  return {reinterpret_cast<const char*>(slot.buffer + kUnixNameAt), n};
+}
+
+void pack_unix(const std::string& name, std::int64_t* w, Slot& slot) {
+  const std::size_t n = std::min(name.size(), kSlotBuffer - kUnixNameAt);
+  w[0] = AF_UNIX | static_cast<std::int64_t>(n) << 16;
+  w[1] = w[2] = 0;
+  std::memcpy(slot.buffer + kUnixNameAt, name.data(), n);
+}
+
+// SOCK_STREAM, SOCK_DGRAM, or 0 for no socket; *unix: whether it is AF_UNIX. The
+// kernel's own description is the one query without a side effect (no call cost, no
+// scheduling point), which the receive path needs where Linux treats stream and
+// datagram sockets differently, and the calls with addresses need for the family.
+int socket_type(const Kernel& kernel, const Task& task, int fd, bool* unix = nullptr) {
   const std::string text = kernel.describe_fd(task.process(), fd);
   const auto open = text.find('(');
+  if (unix) *unix = open != std::string::npos && text.compare(open + 1, 5, "Unix ") == 0;
   if (open == std::string::npos) return 0;
-  if (text.compare(open + 1, 3, "TCP") == 0) return SOCK_STREAM;
-  if (text.compare(open + 1, 3, "UDP") == 0) return SOCK_DGRAM;
+  if (text.compare(open + 1, 3, "TCP") == 0 || text.compare(open + 1, 11, "Unix stream") == 0)
+    return SOCK_STREAM;
+  if (text.compare(open + 1, 3, "UDP") == 0 || text.compare(open + 1, 13, "Unix datagram") == 0)
+    return SOCK_DGRAM;
   return 0;
+}
+
+bool unix_socket(const Kernel& kernel, const Task& task, int fd) {
+  bool unix = false;
+  socket_type(kernel, task, fd, &unix);
+  return unix;
 }
 
 // ---------------------------------------------------------------- calls
@@ -98,17 +129,23 @@ long serve_pipe(Kernel& kernel, Task& task, int flags, int at0, int at1) {
 
 long serve_recvfrom(Kernel& kernel, Task& task, Slot& slot) {
   const int fd = static_cast<int>(slot.args[0]);
-  const std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(slot.args[1]), kSlotBuffer);
+  std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(slot.args[1]), kSlotBuffer);
   const int flags = static_cast<int>(slot.args[2]);
   const bool want_address = slot.args[3] != 0;
   const bool want_flags = slot.args[4] != 0;
   // Stream and datagram sockets differ here only: asked about the sender, about
   // truncation, or MSG_TRUNC (a datagram's length; a stream's bytes discarded).
-  const int type = (want_address || want_flags || (flags & MSG_TRUNC)) ? socket_type(kernel, task, fd) : 0;
+  bool unix = false;
+  const int type =
+      (want_address || want_flags || (flags & MSG_TRUNC)) ? socket_type(kernel, task, fd, &unix) : 0;
   const int call_flags = type == SOCK_DGRAM ? flags | MSG_TRUNC : flags;
+  const bool unix_from = want_address && unix && type == SOCK_DGRAM;
+  if (unix_from) size = std::min(size, kUnixNameAt);
   Address from;
-  long r = kernel.recvfrom(task, fd, slot.buffer, size, call_flags,
-                           want_address && type == SOCK_DGRAM ? &from : nullptr);
+  std::string from_name;
+  long r = unix_from ? kernel.recvfrom_unix(task, fd, slot.buffer, size, call_flags, &from_name)
+                     : kernel.recvfrom(task, fd, slot.buffer, size, call_flags,
+                                       want_address && type == SOCK_DGRAM ? &from : nullptr);
   no_address(&slot.args[3]);
   slot.args[1] = 0;
   if (r < 0) return r;
@@ -117,7 +154,9 @@ long serve_recvfrom(Kernel& kernel, Task& task, Slot& slot) {
     copied = std::min(copied, size);
     if (static_cast<std::size_t>(r) > size) slot.args[1] = MSG_TRUNC;
     if (!(flags & MSG_TRUNC)) r = static_cast<long>(copied);
-    if (want_address) pack(from, &slot.args[3]);
+    // An unnamed Unix sender gives no address at all, as Linux's unix_copy_addr().
+    if (unix_from && !from_name.empty()) pack_unix(from_name, &slot.args[3], slot);
+    else if (want_address && !unix_from) pack(from, &slot.args[3]);
   } else if (type == SOCK_STREAM && (flags & MSG_TRUNC)) {
     copied = 0;  // Linux's tcp_recvmsg() discards: nothing reaches the caller
   }
@@ -230,7 +269,10 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
     case SYS_connect: {
       slot.size = 0;
       const std::optional<Address> address = unpack(&a[1]);
-      if (!address) {
+      if (is_unix(&a[1])) {
+        const std::string_view name = unix_name(slot, &a[1]);
+        result = slot.call == SYS_bind ? kernel.bind_unix(task, fd, name) : kernel.connect_unix(task, fd, name);
+      } else if (!address) {
         result = -EAFNOSUPPORT;
       } else {
         result = slot.call == SYS_bind ? kernel.bind(task, fd, *address) : kernel.connect(task, fd, *address);
@@ -243,6 +285,13 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
       return true;
     case SYS_accept4: {
       slot.size = 0;
+      if (unix_socket(kernel, task, fd)) {
+        std::string peer;
+        result = kernel.accept_unix(task, fd, &peer, static_cast<int>(a[1]), static_cast<int>(a[2]));
+        if (result >= 0) pack_unix(peer, &a[3], slot);
+        else no_address(&a[3]);
+        return true;
+      }
       Address peer;
       result = kernel.accept(task, fd, &peer, static_cast<int>(a[1]), static_cast<int>(a[2]));
       if (result >= 0) pack(peer, &a[3]);
@@ -254,7 +303,12 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
                                                      std::min<std::size_t>(slot.size, kSlotBuffer));
       const std::optional<Address> to = a[3] != 0 ? unpack(&a[3]) : std::nullopt;
       slot.size = 0;
-      if (a[3] != 0 && !to) {
+      const bool whole_in_a1 = a[3] == 0 || is_unix(&a[3]);
+      if (whole_in_a1 && static_cast<std::size_t>(a[4]) > size && socket_type(kernel, task, fd) == SOCK_DGRAM) {
+        result = -EMSGSIZE;
+      } else if (is_unix(&a[3])) {
+        result = kernel.sendto_unix(task, fd, slot.buffer, size, static_cast<int>(a[2]), unix_name(slot, &a[3]));
+      } else if (a[3] != 0 && !to) {
         result = -EAFNOSUPPORT;
       } else {
         result = kernel.sendto(task, fd, slot.buffer, size, static_cast<int>(a[2]), to ? &*to : nullptr);
@@ -287,6 +341,13 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
     case SYS_getsockname:
     case SYS_getpeername: {
       slot.size = 0;
+      if (unix_socket(kernel, task, fd)) {
+        std::string name;
+        result = kernel.name_unix(task, fd, slot.call == SYS_getpeername, &name);
+        if (result == 0) pack_unix(name, &a[3], slot);
+        else no_address(&a[3]);
+        return true;
+      }
       Address address;
       result = slot.call == SYS_getsockname ? kernel.getsockname(task, fd, &address)
                                             : kernel.getpeername(task, fd, &address);
@@ -328,6 +389,12 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
         result = -ENOTTY;
       }
       return true;
+    case SYS_unlink: {
+      slot.size = 0;
+      const std::int64_t w[3] = {AF_UNIX | a[0] << 16, 0, 0};
+      result = kernel.unlink_unix(task, unix_name(slot, w));
+      return true;
+    }
     case SYS_poll:
       result = serve_poll(kernel, task, slot);
       return true;

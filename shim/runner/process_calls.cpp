@@ -1,13 +1,17 @@
 // Process trees, served on the calling thread's task: fork (a simulated child with
 // its own region and main task, before the real fork), exec (a new image takes over
-// the process), waiting for children, and signals between simulated processes.
+// the process), waiting for children, process groups, signals between simulated
+// processes (SIGCHLD among them), and eventfd, whose descriptor is the core's.
 //
 // Per call ("->" is the reply):
 //   kCallFork, kCallForked, kCallExec: as channel.hpp says.
 //   SYS_wait4  pid (-1: any child), nohang
 //              -> the child's virtual pid, or 0; args[1]: its status as waitpid
 //              reports it; args[2]: its real pid, for the shim to reap the zombie
-//   SYS_kill   virtual pid (> 0), signal                            -> 0
+//   SYS_kill   virtual pid (> 0), or 0 (the caller's group), or -pgid, signal -> 0
+//   SYS_setpgid pid, pgid -> 0;  SYS_getpgid pid -> pgid;  SYS_setsid -> sid;
+//   SYS_getsid pid -> sid (pid 0: the caller, as Linux)
+//   SYS_eventfd2 initval, flags, at                                  -> at
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -35,7 +39,7 @@ bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& s
       result = exec(remote, index, slot);
       return true;
     case SYS_wait4: {
-      // Process groups are not simulated: every child belongs to its parent's.
+      // Waiting for a group (pid 0 or < -1) waits for any child: a limit.
       const int pid = args[0] > 0 ? static_cast<int>(args[0]) : -1;
       int status = 0;
       result = kernel.wait_child(self, pid, args[1] != 0, &status);
@@ -47,7 +51,23 @@ bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& s
       return true;
     }
     case SYS_kill:
-      result = kill(static_cast<int>(args[0]), static_cast<int>(args[1]));
+      result = kill(remote, slot, static_cast<int>(args[0]), static_cast<int>(args[1]));
+      return true;
+    case SYS_setpgid:
+      result = kernel.setpgid(self, static_cast<int>(args[0]), static_cast<int>(args[1]));
+      return true;
+    case SYS_getpgid:
+      result = kernel.getpgid(self, static_cast<int>(args[0]));
+      return true;
+    case SYS_setsid:
+      result = kernel.setsid(self);
+      return true;
+    case SYS_getsid:
+      result = kernel.getsid(self, static_cast<int>(args[0]));
+      return true;
+    case SYS_eventfd2:
+      result = kernel.eventfd(self, static_cast<unsigned>(args[0]), static_cast<int>(args[1]),
+                              static_cast<int>(args[2]));
       return true;
     default:
       return false;
@@ -59,6 +79,7 @@ long Runner::fork(RemoteProcess& parent, Slot& slot) {
   if (index < 0) return -EAGAIN;
   Process& process = simulation_.fork_process(*parent.process, parent.base_name);
   fill_region(index, process, parent.process->pid(), false);
+  pool_[index].sigchld = parent.region->sigchld;
   auto remote = std::make_unique<RemoteProcess>();
   remote->process = &process;
   remote->base_name = parent.base_name;
@@ -95,6 +116,8 @@ long Runner::exec(RemoteProcess& remote, int index, Slot& slot) {
     if (Task* task = std::exchange(remote.threads[i], nullptr)) simulation_.kernel().scheduler().cancel(*task);
     remote.region->slots[i].state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
   }
+  // exec puts caught signals back to their default.
+  remote.region->sigchld = 0;
   const std::vector<int> fds = simulation_.kernel().fds_of(*remote.process);
   const std::size_t count = std::min(fds.size(), kSlotBuffer / sizeof(std::int32_t));
   for (std::size_t i = 0; i < count; ++i) {
@@ -105,30 +128,73 @@ long Runner::exec(RemoteProcess& remote, int index, Slot& slot) {
   return static_cast<long>(count);
 }
 
-long Runner::kill(int pid, int signal) {
-  RemoteProcess* target = find_remote(pid < -1 ? -pid : pid);
-  if (!target || pid == 0 || pid == -1) return -ESRCH;
+long Runner::kill(RemoteProcess& caller, Slot& slot, int pid, int signal) {
+  if (pid == -1) return -ESRCH;
   if (signal < 0 || signal >= NSIG) return -EINVAL;
-  if (target->process->exited() || signal == 0) return 0;
+  Kernel& kernel = simulation_.kernel();
+  if (pid > 0) {
+    RemoteProcess* target = find_remote(pid);
+    if (!target) return -ESRCH;
+    if (!target->process->exited() && signal != 0) deliver(*target, signal);
+    return 0;
+  }
+  const std::vector<Process*> members = kernel.group_members(pid == 0 ? caller.process->pgid() : -pid);
+  if (members.empty()) return -ESRCH;
+  if (signal == 0) return 0;
+  for (Process* member : members) {
+    RemoteProcess* target = find_remote(member->pid());
+    if (target == &caller) {
+      slot.signal = static_cast<std::uint32_t>(signal);
+    } else if (target && !target->process->exited()) {
+      deliver(*target, signal);
+    }
+  }
+  return 0;
+}
+
+void Runner::deliver(RemoteProcess& target, int signal) {
   Kernel& kernel = simulation_.kernel();
   Event& event = kernel.trace().record(EventKind::kill, kernel.clock().elapsed());
-  event.pid = target->process->pid();
+  event.pid = target.process->pid();
   event.value = signal;
   if (signal == SIGKILL) {
     // Nothing to deliver at a call: the process ends now, in simulated order.
-    kill_now(*target);
-    kernel.exit_process(*target->process, *target->reaped_status, target->reaped_signal);
-    return 0;
+    kill_now(target);
+    end(target, *target.reaped_status, target.reaped_signal);
+    return;
   }
   // As the end of a run stops a process (Runner::stop): raised by its main thread at
   // the call it is blocked in, or at its next one.
-  for (Task* task : target->process->tasks()) {
+  for (Task* task : target.process->tasks()) {
     if (task->state() == TaskState::done) continue;
-    target->signal = signal;
+    target.signal = signal;
     kernel.scheduler().interrupt(*task);
     break;
   }
-  return 0;
+}
+
+void Runner::end(RemoteProcess& remote, int status, int signal) {
+  Kernel& kernel = simulation_.kernel();
+  if (remote.process->exited()) return;
+  kernel.exit_process(*remote.process, status, signal);
+  RemoteProcess* parent = find_remote(remote.process->parent());
+  if (!parent || parent->process->exited() || !(parent->region->sigchld & kSigchldHandled)) return;
+  const Task* main = nullptr;
+  for (const Task* task : parent->process->tasks())
+    if (!main && task->state() != TaskState::done) main = task;
+  // A parent blocked in a call the exit does not end (a sleep, a read) has it
+  // interrupted, unless SA_RESTART would restart it. Otherwise (it was waiting for
+  // this very exit, say) the call ends as it would have, and its reply raises SIGCHLD:
+  // the handler runs before the program goes on, as after a signal that arrived
+  // just as the call returned.
+  if (main && main->state() == TaskState::blocked && !(parent->region->sigchld & kSigchldRestart)) {
+    deliver(*parent, SIGCHLD);
+  } else {
+    Event& event = kernel.trace().record(EventKind::kill, kernel.clock().elapsed());
+    event.pid = parent->process->pid();
+    event.value = SIGCHLD;
+    parent->pending = SIGCHLD;
+  }
 }
 
 }  // namespace netsim::shim

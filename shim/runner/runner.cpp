@@ -170,6 +170,7 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   region.seed = seed_for(options_.config.seed, process.pid());
   region.spin_cycles = spin_cycles_;
   region.simulated_stdin = simulated_stdin;
+  region.sigchld = 0;
   memset(region.hostname, 0, sizeof region.hostname);
   fmt::format_to_n(region.hostname, sizeof region.hostname - 1, "{}", process.host().name);
   for (Slot& slot : region.slots) {
@@ -241,6 +242,7 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     }
     take_turn(slot);
     serving_ = nullptr;
+    if (!slot.signal) slot.signal = static_cast<std::uint32_t>(std::exchange(remote.pending, 0));
     // An exec ended the thread while its call was under way: nobody waits for the reply.
     if (remote.threads[index] != &self && !last) return;
     slot.result = result;
@@ -300,7 +302,7 @@ void Runner::lose(RemoteProcess& remote, Task& self) {
   Kernel& kernel = simulation_.kernel();
   // What the child wrote before the shim could forward it (the loader's errors).
   if (!remote.stray.empty()) kernel.emit_output(self, 2, std::exchange(remote.stray, {}));
-  kernel.exit_process(*remote.process, *remote.reaped_status, remote.reaped_signal);
+  end(remote, *remote.reaped_status, remote.reaped_signal);
 }
 
 void Runner::kill_now(RemoteProcess& remote) {
@@ -401,7 +403,7 @@ void Runner::stop(RemoteProcess& remote) {
   if (remote.process->exited()) return;
   remote.stopped_by = SIGKILL;
   kill_now(remote);
-  simulation_.kernel().exit_process(*remote.process, *remote.reaped_status, remote.reaped_signal);
+  end(remote, *remote.reaped_status, remote.reaped_signal);
   scheduler.drain(kUnwindTurns);
 }
 

@@ -33,6 +33,7 @@ struct RemoteProcess {
   std::optional<int> reaped_status;  // as a shell reports it, once waited for
   int reaped_signal = 0;             // the signal that killed it, if one did
   int signal = 0;          // the signal being delivered: what an interrupted call raises
+  int pending = 0;         // a signal its next reply raises, on whichever thread it is
   int stopped_by = 0;      // the last signal the end of the run sent it
   std::unique_ptr<boost::asio::posix::stream_descriptor> output;  // none for a forked one
   std::array<char, 4096> output_buffer{};
@@ -85,7 +86,13 @@ class Runner {
   long fork(RemoteProcess& parent, Slot& slot);
   long forked(const std::int64_t* args);
   long exec(RemoteProcess& remote, int index, Slot& slot);
-  long kill(int pid, int signal);
+  // kill(2) from `caller`: one process, or every process of a group in pid order; the
+  // caller's own share is raised by the reply in `slot`.
+  long kill(RemoteProcess& caller, Slot& slot, int pid, int signal);
+  // A signal from another process, at the call the target is blocked in or its next.
+  void deliver(RemoteProcess& target, int signal);
+  // The process ends in the simulation; its parent gets SIGCHLD if it handles it.
+  void end(RemoteProcess& remote, int status, int signal);
   void serve(RemoteProcess& remote, int index, Task& self);
   // runtime_calls.cpp: the calls of the shim's runtime (threads, exit, output, time,
   // futexes); the socket calls go to serve_net.

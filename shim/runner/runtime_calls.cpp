@@ -57,11 +57,11 @@ long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot
       last = true;
       remote.threads[index] = nullptr;
       // The last thread's end is the process's, as on Linux.
-      if (!has_live_thread(remote)) kernel.exit_process(process, 0);
+      if (!has_live_thread(remote)) end(remote, 0, 0);
       return 0;
     case kCallExit:
       last = true;
-      kernel.exit_process(process, static_cast<int>(args[0] & 0xff));
+      end(remote, static_cast<int>(args[0] & 0xff), 0);
       return 0;
     case kCallUnsupported: {
       const std::string_view what(reinterpret_cast<const char*>(slot.buffer),

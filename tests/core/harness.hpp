@@ -7,6 +7,7 @@
 #include <string>
 
 #include "netsim/errors.hpp"
+#include "netsim/fiber_task.hpp"
 #include "netsim/simulation.hpp"
 
 namespace netsim::test {
@@ -48,6 +49,16 @@ inline RunResult run_checked(Simulation& sim) {
   INFO("transcript:\n" << transcript);
   CHECK(transcript.find("uncaught exception") == std::string::npos);
   return result;
+}
+
+// Forks the calling process; the child's only task runs `body`.
+inline Process& fork_with(Sys& sys, const TaskFn& body) {
+  Kernel& kernel = sys.kernel();
+  Process& child = kernel.fork_process(sys.task().process(), "child");
+  auto task = std::make_unique<FiberTask>(kernel.next_task_id(), child, child.name(),
+                                          [&kernel, body](Task& self) { run_task_body(kernel, self, body); });
+  kernel.add_task(std::move(task), false);
+  return child;
 }
 
 }  // namespace netsim::test

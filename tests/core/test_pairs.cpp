@@ -4,7 +4,6 @@
 #include <string>
 
 #include "harness.hpp"
-#include "netsim/fiber_task.hpp"
 
 using namespace netsim;
 using namespace netsim::test;

@@ -8,24 +8,9 @@
 #include <string>
 
 #include "harness.hpp"
-#include "netsim/fiber_task.hpp"
 
 using namespace netsim;
 using namespace netsim::test;
-
-namespace {
-
-// Forks the calling process; the child's only task runs `body`.
-Process& fork_with(Sys& sys, const TaskFn& body) {
-  Kernel& kernel = sys.kernel();
-  Process& child = kernel.fork_process(sys.task().process(), "child");
-  auto task = std::make_unique<FiberTask>(kernel.next_task_id(), child, child.name(),
-                                          [&kernel, body](Task& self) { run_task_body(kernel, self, body); });
-  kernel.add_task(std::move(task), false);
-  return child;
-}
-
-}  // namespace
 
 TEST_CASE("fork: the child shares descriptors; the parent waits for its status", "[process]") {
   Simulation sim;

@@ -110,8 +110,8 @@ int main(void) {
   printf("raw socket is simulated: %s\n", raw_fd >= 100 ? "yes" : "no");
   long raw = syscall(SYS_connect, raw_fd, &to, sizeof to);
   printf("raw connect: %ld %s\n", raw, raw ? strerror(errno) : "connected");
-  int unix_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  printf("unix socket: %d %s\n", unix_fd, unix_fd < 0 ? strerror(errno) : "made");
+  int unix_fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  printf("unix seqpacket socket: %d %s\n", unix_fd, unix_fd < 0 ? strerror(errno) : "made");
   return 0;
 }
 """
@@ -129,9 +129,9 @@ def test_a_c_program_cannot_reach_the_real_network(tmp_path):
         "escape: libc connect: -1 Network is unreachable\n"
         "escape: raw socket is simulated: yes\n"
         "escape: raw connect: -1 Network is unreachable\n"
-        "escape: netsim: socket(AF_UNIX): Unix sockets are not simulated "
+        "escape: netsim: socket(AF_UNIX, SOCK_SEQPACKET) is not simulated "
         "(the call fails with ENOSYS)\n"
-        "escape: unix socket: -1 Function not implemented\n")
+        "escape: unix seqpacket socket: -1 Function not implemented\n")
 
 
 def test_random_devices_and_getrandom_repeat_with_the_seed(tmp_path):

@@ -36,15 +36,24 @@ struct Host {
   std::vector<Ip> addresses;
 };
 
+// The session of the processes the simulation starts, as a terminal's shell's jobs
+// share theirs: its leader, their parent, is not simulated.
+inline constexpr int kOuterSession = 1;
+
 class Process {
  public:
-  Process(int pid, std::string name, Host& host) : pid_(pid), name_(std::move(name)), host_(&host) {}
+  Process(int pid, std::string name, Host& host)
+      : pid_(pid), name_(std::move(name)), host_(&host), pgid_(pid), sid_(kOuterSession) {}
 
   int pid() const { return pid_; }
   const std::string& name() const { return name_; }
   Host& host() const { return *host_; }
   // The virtual pid of the process that forked it, 0 for none (or once it is gone).
   int parent() const { return parent_; }
+  // Its process group and session (groups.cpp): a process the simulation starts leads
+  // its own group in kOuterSession; a forked one inherits its parent's.
+  int pgid() const { return pgid_; }
+  int sid() const { return sid_; }
   bool exited() const { return exit_status_.has_value(); }
   std::optional<int> exit_status() const { return exit_status_; }
   // The signal that ended it, 0 when it exited.
@@ -56,6 +65,8 @@ class Process {
   int pid_;
   std::string name_;
   Host* host_;
+  int pgid_;
+  int sid_;
   std::map<int, std::shared_ptr<Socket>> fds_;
   std::vector<Task*> tasks_;
   std::optional<int> exit_status_;
@@ -131,6 +142,21 @@ class Kernel {
   long dup(Task& self, int fd, int at = -1);
   long getsockname(Task& self, int fd, Address* out);
   long getpeername(Task& self, int fd, Address* out);
+  // Unix-domain sockets (unix.cpp), made by socket(AF_UNIX) and socketpair. A name is
+  // sun_path's bytes: a path without its NUL, or a NUL then an abstract name; empty
+  // is unnamed (bind: autobind; from: a sender with no name). The calls above that
+  // take no address (listen, send, recv, ...) serve them too.
+  long bind_unix(Task& self, int fd, std::string_view name);
+  long connect_unix(Task& self, int fd, std::string_view name);
+  long accept_unix(Task& self, int fd, std::string* peer, int flags, int at = -1);
+  long sendto_unix(Task& self, int fd, const void* data, std::size_t size, int flags,
+                   std::string_view to);
+  long recvfrom_unix(Task& self, int fd, void* data, std::size_t size, int flags, std::string* from);
+  // getsockname (peer false) or getpeername.
+  long name_unix(Task& self, int fd, bool peer, std::string* out);
+  // unlink(2) of a path a Unix socket was bound to: the simulation's file, which
+  // Linux keeps after close. -ENOENT when no socket was bound there.
+  long unlink_unix(Task& self, std::string_view path);
   // fcntl(F_GETFL)/(F_SETFL) as far as sockets need it: O_NONBLOCK.
   long get_nonblocking(Task& self, int fd);
   long set_nonblocking(Task& self, int fd, bool on);
@@ -144,6 +170,17 @@ class Kernel {
   // has exited (unless nohang: 0 when none has), reaps it and returns its pid, with
   // its status in the form waitpid reports; -ECHILD when there is nobody to wait for.
   long wait_child(Task& self, int pid, bool nohang, int* status);
+  // eventfd2(2) (eventfd.cpp): flags EFD_NONBLOCK, EFD_CLOEXEC (the caller's
+  // business) and EFD_SEMAPHORE. recvfrom and sendto on it read and add to the counter.
+  long eventfd(Task& self, unsigned initval, int flags, int at = -1);
+  // Process groups and sessions (groups.cpp), as setpgid(2), getpgid(2), setsid(2) and
+  // getsid(2) for the caller; pid 0 is the caller.
+  long setpgid(Task& self, int pid, int pgid);
+  long getpgid(Task& self, int pid);
+  long setsid(Task& self);
+  long getsid(Task& self, int pid);
+  // The live processes of group `pgid`, in pid order: whom kill(-pgid) reaches.
+  std::vector<Process*> group_members(int pgid) const;
   // The descriptors the process has, in order (what an exec'ed image takes over).
   std::vector<int> fds_of(const Process& process) const;
   // Futexes (futex.cpp): wait queues named by simulation-wide keys, for locks built

@@ -18,7 +18,7 @@
 namespace netsim::shim {
 
 inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
-inline constexpr std::uint32_t kRegionVersion = 2;
+inline constexpr std::uint32_t kRegionVersion = 3;
 inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
 inline constexpr const char* kRegionIndexEnv = "NETSIM_SHIM_REGION";
 
@@ -28,6 +28,9 @@ inline constexpr int kMaxProcesses = 128;
 inline constexpr int kMaxThreads = 64;
 // Payload room per call; larger sends and receives are split by the shim.
 inline constexpr std::size_t kSlotBuffer = 64 * 1024;
+// A Unix socket's name (sun_path's bytes, at most 108) travels at the end of the
+// buffer, after any payload: sends and receives that carry one leave it this room.
+inline constexpr std::size_t kUnixNameAt = kSlotBuffer - 108;
 // Simulated descriptors are real descriptors the shim reserves at or above this
 // number (a placeholder open on /dev/null), so they never collide with the process's
 // own files, and the seccomp filter can route calls on them by number alone. Below
@@ -109,8 +112,15 @@ struct Region {
   // and the children on CPUs of their own, saves two wake-ups per call. Zero when
   // simrun has a single CPU, where polling would only hold the other side off.
   std::uint64_t spin_cycles;
+  // How the program takes SIGCHLD, which the shim notes at every sigaction: 0 when it
+  // has no handler (the default, or ignored), else kSigchldHandled, with
+  // kSigchldRestart for SA_RESTART. The simulator sends SIGCHLD only to a handler.
+  std::uint32_t sigchld;
   Slot slots[kMaxThreads];
 };
+
+inline constexpr std::uint32_t kSigchldHandled = 1;
+inline constexpr std::uint32_t kSigchldRestart = 2;
 
 // A flag on a slot's state: the side waiting for the next state sleeps on the futex
 // (or is about to), so the side that posts it must wake it. A side that is still
