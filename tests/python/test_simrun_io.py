@@ -144,3 +144,12 @@ def test_random_devices_and_getrandom_repeat_with_the_seed(tmp_path):
     other = simrun("--seed", "2", str(script), cwd=tmp_path).stdout.decode()
     assert first.startswith("draws: ") and other.startswith("draws: ")
     assert first != other
+
+
+def test_nc_listens_and_nc_connects_each_sending_its_stdin(tools, tmp_path):
+    (tmp_path / "to_client.txt").write_bytes(b"reply from the listener\n")
+    (tmp_path / "to_server.txt").write_bytes(b"hello listener\n")
+    transcript = same_every_time("--stdin", f"nc={tmp_path / 'to_client.txt'}",
+                                 "--stdin", f"nc-2={tmp_path / 'to_server.txt'}",
+                                 "nc -N -l 10000", "nc -N localhost 10000")
+    assert transcript == "nc: hello listener\nnc-2: reply from the listener\n"
