@@ -83,6 +83,26 @@ long datagram_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::stri
   return static_cast<long>(data.size());
 }
 
+long take_datagram(Kernel& kernel, Task& self, int fd, Socket& socket, char* out,
+                   std::size_t size, int flags, Address* from, std::string* from_name) {
+  Datagram& datagram = socket.datagrams.front();
+  const std::size_t n = std::min(size, datagram.data.size());
+  std::memcpy(out, datagram.data.data(), n);
+  if (from) *from = datagram.from;
+  if (from_name) *from_name = datagram.from_name;
+  const auto full = static_cast<long>(datagram.data.size());
+  Event& event = record(kernel, EventKind::recv, &self, fd, &socket);
+  if (!socket.unix_domain) event.remote = datagram.from;
+  event.value = static_cast<std::int64_t>(n);
+  if (kernel.trace().keep_payload()) event.data = datagram.data.substr(0, n);
+  if (!(flags & MSG_PEEK)) {
+    socket.datagram_bytes -= datagram.data.size();
+    socket.datagrams.pop_front();
+  }
+  // The rest of a datagram larger than the buffer is lost, as with UDP.
+  return (flags & MSG_TRUNC) ? full : static_cast<long>(n);
+}
+
 long datagram_recv(Kernel& kernel, Task& self, int fd, Socket& socket, char* out,
                    std::size_t size, int flags, Address* from) {
   const bool nonblocking = socket.nonblocking || (flags & MSG_DONTWAIT);
@@ -94,23 +114,8 @@ long datagram_recv(Kernel& kernel, Task& self, int fd, Socket& socket, char* out
       socket.error = 0;
       return -err;
     }
-    if (!socket.datagrams.empty()) {
-      Datagram& datagram = socket.datagrams.front();
-      const std::size_t n = std::min(size, datagram.data.size());
-      std::memcpy(out, datagram.data.data(), n);
-      if (from) *from = datagram.from;
-      const auto full = static_cast<long>(datagram.data.size());
-      Event& event = record(kernel, EventKind::recv, &self, fd, &socket);
-      event.remote = datagram.from;
-      event.value = static_cast<std::int64_t>(n);
-      if (kernel.trace().keep_payload()) event.data = datagram.data.substr(0, n);
-      if (!(flags & MSG_PEEK)) {
-        socket.datagram_bytes -= datagram.data.size();
-        socket.datagrams.pop_front();
-      }
-      // The rest of a datagram larger than the buffer is lost, as with UDP.
-      return (flags & MSG_TRUNC) ? full : static_cast<long>(n);
-    }
+    if (!socket.datagrams.empty())
+      return take_datagram(kernel, self, fd, socket, out, size, flags, from, nullptr);
     // "recv", as for streams: the deadlock report names the operation, not the variant.
     if (const long r = wait_for(kernel, self, socket, "recv", fd, nonblocking)) return r;
   }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "blocking.hpp"
+#include "datagram.hpp"
 #include "events.hpp"
 #include "net.hpp"
 #include "stream.hpp"
@@ -203,22 +204,11 @@ long unix_recv(Kernel& kernel, Task& self, int fd, Socket& socket, char* out, st
   const bool nonblocking = socket.nonblocking || (flags & MSG_DONTWAIT);
   for (;;) {
     if (!socket.datagrams.empty()) {
-      Datagram& datagram = socket.datagrams.front();
-      const std::size_t n = std::min(size, datagram.data.size());
-      std::memcpy(out, datagram.data.data(), n);
-      if (from) *from = datagram.from_name;
-      const auto full = static_cast<long>(datagram.data.size());
-      Event& event = record(kernel, EventKind::recv, &self, fd, &socket);
-      event.value = static_cast<std::int64_t>(n);
-      if (kernel.trace().keep_payload()) event.data = datagram.data.substr(0, n);
-      if (!(flags & MSG_PEEK)) {
-        // Only a full queue has senders waiting for room.
-        const bool was_full = socket.datagrams.size() > kMaxDatagramQueue;
-        socket.datagram_bytes -= datagram.data.size();
-        socket.datagrams.pop_front();
-        if (was_full) socket.waiters.notify_all();
-      }
-      return (flags & MSG_TRUNC) ? full : static_cast<long>(n);
+      // Only a full queue has senders waiting for room.
+      const bool was_full = socket.datagrams.size() > kMaxDatagramQueue;
+      const long r = take_datagram(kernel, self, fd, socket, out, size, flags, nullptr, from);
+      if (was_full && !(flags & MSG_PEEK)) socket.waiters.notify_all();
+      return r;
     }
     if (const long r = wait_for(kernel, self, socket, "recv", fd, nonblocking)) return r;
   }

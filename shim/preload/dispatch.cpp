@@ -60,9 +60,16 @@ long dispatch(long nr, const long* a) {
   long r = 0;
   if (process_call(nr, a, r) || time_call(nr, a, r) || thread_call(nr, a, r)) return r;
   // A thread outside the simulation (not started by pthread_create under the shim, or
-  // past its end) makes its calls for real; it never reaches the network.
+  // past its end) has no slot to call through: its calls are made for real, except
+  // those on the virtual network or its sockets, which fail (a close still frees the
+  // number).
   if (!my_slot()) {
-    if (is_socket_call(nr)) return unsupported("a socket call from a thread netsim does not schedule");
+    if (is_socket_call(nr)) return -ENOSYS;
+    if (is_fd_call(nr) && is_simulated(a[0])) {
+      if (nr != SYS_close) return -ENOSYS;
+      release_fd(a[0]);
+      return 0;
+    }
     return native(nr, a);
   }
   if (path_call(nr, a, r)) return r;

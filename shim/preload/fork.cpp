@@ -12,7 +12,8 @@
 namespace netsim::shim {
 
 long fork_call(long flags, long parent_tid, long child_tid, long tls) {
-  if (!my_slot()) return unsupported("fork() from a thread netsim does not schedule");
+  // A thread with no slot could not tell the simulator about its child.
+  if (!my_slot()) return -ENOSYS;
   Slot& slot = *my_slot();
   const long index = forward(kCallFork);
   if (index < 0) return index;

@@ -923,31 +923,11 @@ bool net_call(long nr, const long* a, long& result) {
     case SYS_dup2:
     case SYS_dup3:
       if (fd_kind(a[0]) == FdKind::none && fd_kind(a[1]) == FdKind::none) return false;
-      if (my_slot() == nullptr) {
-        result = -ENOSYS;
-        return true;
-      }
       result = do_dup3(nr, a[0], a[1], nr == SYS_dup3 ? a[2] : 0);
       return true;
     default:
       if (fd_kind(a[0]) != FdKind::socket) return false;
-      if (my_slot() == nullptr) {
-        // A thread the simulator does not run (before its start, after its exit)
-        // cannot reach the virtual network; a close still frees the number.
-        if (nr != SYS_close) {
-          result = -ENOSYS;
-        } else {
-          release_fd(a[0]);
-          result = 0;
-        }
-        return true;
-      }
       return fd_call(nr, a, result);
-  }
-  // Socket calls: never the real network, whatever the descriptor.
-  if (my_slot() == nullptr) {
-    result = -ENOSYS;
-    return true;
   }
   if (nr == SYS_socket) {
     result = do_socket(a[0], a[1], a[2]);

@@ -569,10 +569,6 @@ bool poll_call(long nr, const long* a, long& result) {
       if (fd_kind(a[0]) != FdKind::epoll) return false;
       return epoll_fd_call(nr, a, result);
   }
-  if (my_slot() == nullptr) {
-    // A thread the simulator does not run could only wait on real descriptors.
-    return false;
-  }
   switch (nr) {
     case SYS_poll:
       result = do_poll(reinterpret_cast<pollfd*>(a[0]), static_cast<unsigned long>(a[1]),

@@ -148,13 +148,13 @@ bool process_call(long nr, const long* a, long& r) {
     case SYS_setpgid:
     case SYS_getpgid:
     case SYS_getsid:
-      r = my_slot() ? forward(nr, a[0], a[1]) : unsupported("process groups from a thread netsim does not schedule");
+      r = my_slot() ? forward(nr, a[0], a[1]) : -ENOSYS;
       return true;
     case SYS_getpgrp:
-      r = my_slot() ? forward(SYS_getpgid, 0) : unsupported("process groups from a thread netsim does not schedule");
+      r = my_slot() ? forward(SYS_getpgid, 0) : -ENOSYS;
       return true;
     case SYS_setsid:
-      r = my_slot() ? forward(SYS_setsid) : unsupported("process groups from a thread netsim does not schedule");
+      r = my_slot() ? forward(SYS_setsid) : -ENOSYS;
       return true;
     case SYS_tgkill:
       r = raw(SYS_tgkill, real_pid_for(a[0]), a[1], a[2]);
