@@ -37,7 +37,7 @@ def _placeholder() -> int:
     # CPython checks that a socket object's descriptor is a socket. An unbound
     # AF_UNIX datagram socket is one that cannot reach any network, even through a
     # call this module would fail to intercept.
-    return _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC).detach()
+    return _c_socket(_socket.AF_UNIX, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC).detach()
 
 
 def _ip_for(family: int, host) -> str:
@@ -100,7 +100,7 @@ class SimSocket(_real_socket):
         self._sync_blocking()
 
     def fileno(self) -> int:
-        return -1 if _socket.socket.fileno(self) == -1 else self._fd
+        return -1 if _c_socket.fileno(self) == -1 else self._fd
 
     # -- blocking mode: the kernel socket is non-blocking whenever a timeout is set
 
@@ -271,6 +271,30 @@ def _new(cls, *args, **kwargs):
     return _real_socket.__base__.__new__(cls, *args, **kwargs)
 
 
+class _CSocketType(type):
+    """Stands in for the C type ``_socket.socket`` while simulations run, so that a
+    task that reaches past the ``socket`` module gets a simulated socket all the same
+    (never a real one); the real type everywhere else. Instances and subclasses of the
+    real type still pass isinstance and issubclass checks against it."""
+
+    def __call__(cls, *args, **kwargs):
+        return SimSocket(*args, **kwargs) if _core.in_task() else _c_socket(*args, **kwargs)
+
+    def __instancecheck__(cls, instance) -> bool:
+        return isinstance(instance, _c_socket)
+
+    def __subclasscheck__(cls, subclass) -> bool:
+        return issubclass(subclass, _c_socket)
+
+
+_c_socket = _socket.socket
+# The real type's methods and attributes, for code that calls them unbound (socket.py's
+# own __init__ calls _socket.socket.__init__ at every construction).
+_CSocket = _CSocketType("socket", (), {
+    **{name: getattr(_c_socket, name) for name in dir(_c_socket) if not name.startswith("__")},
+    "__init__": _c_socket.__init__, "__module__": "_socket", "__doc__": _c_socket.__doc__})
+
+
 def _socketpair(family=None, type=_socket_module.SOCK_STREAM, proto=0):
     """A connected pair over the virtual loopback, as CPython builds one on Windows."""
     with SimSocket(_AF_INET, type, proto) as listener:
@@ -412,5 +436,5 @@ def patches():
         "gethostbyaddr": _gethostbyaddr,
         "getnameinfo": _getnameinfo,
     }
-    return [(_real_socket, "__new__", _new)] + [
+    return [(_real_socket, "__new__", _new), (_socket, "socket", _CSocket), (_socket, "SocketType", _CSocket)] + [
         (_socket_module, name, in_tasks(getattr(_socket_module, name), fn)) for name, fn in simulated.items()]

@@ -110,6 +110,8 @@ class RunReport:
     deadlock: bool
     timed_out: bool
     interrupted: bool
+    #: why the run went without the kernel's backstop (its namespaces); "" when it had it
+    warning: str = ""
 
     @property
     def transcript(self) -> str:
@@ -292,6 +294,7 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
         deadlock=out["deadlock"],
         timed_out=out["timed_out"],
         interrupted=out["interrupted"],
+        warning=out["warning"],
     )
 
 
@@ -416,6 +419,8 @@ def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes 
             strict: bool) -> int:
     """Prints the transcript or the diff, then what went wrong; returns the exit
     status. An interrupted run is not compared: it stopped wherever Ctrl-C caught it."""
+    if report.warning:
+        print(f"simrun: warning: {report.warning}", file=sys.stderr)
     out = sys.stdout.buffer
     if to_stdout:
         out.write(report.transcript_bytes)

@@ -222,7 +222,7 @@ class Simulation:
         if self._error is None:
             self._error = error
             error.add_note(f"(raised in the netsim task {_core.task_name()!r}, pid {_core.pid()}, "
-                           f"at virtual time {_core.monotonic_ns() / 1e9:.6f} s)")
+                           f"at virtual time {_core.elapsed_ns() / 1e9:.6f} s)")
             self._sim.stop()
 
     def spawn_script(self, name: str | None, path: str | os.PathLike[str],

@@ -189,7 +189,8 @@ void bind_calls(py::module_& m) {
     return call([&](Kernel& k, Task& t) { return k.futex_wake(t, key, count); });
   }, "Wakes up to count waiters on key, longest waiting first; returns how many.");
   m.def("time_ns", [] { return task().kernel->clock().now(); });
-  m.def("monotonic_ns", [] { return task().kernel->clock().elapsed(); });
+  m.def("monotonic_ns", [] { return task().kernel->clock().monotonic(); });
+  m.def("elapsed_ns", [] { return task().kernel->clock().elapsed(); });
   m.def("write", [](int stream, py::bytes data) {
     const std::string bytes = data;
     return call([&](Kernel& k, Task& t) { return k.write_output(t, stream, bytes); });

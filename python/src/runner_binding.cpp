@@ -30,6 +30,7 @@ py::dict to_dict(const shim::RunReport& report) {
   out["deadlock"] = report.deadlock;
   out["timed_out"] = report.timed_out;
   out["interrupted"] = report.interrupted;
+  out["warning"] = report.warning;
   return out;
 }
 
@@ -79,7 +80,8 @@ epoch_ns: the virtual wall clock at the start; inputs: {name: bytes}, the stdin 
 the commands so named (the others read /dev/null). Returns a dict: transcript (bytes),
 exit_status (the last command's), processes ([(name, pid, status, outcome, stopped)] in
 command order), problem (str, "" when the last command ended on its own), and the
-bools deadlock, timed_out, interrupted. Raises RuntimeError when a command cannot be
+bools deadlock, timed_out, interrupted, and warning (str, why the run had no
+namespaces, "" when it had them). Raises RuntimeError when a command cannot be
 started.)");
 }
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "netsim/shim/program_kind.hpp"
 #include "shim.hpp"
 
 namespace netsim::shim {
@@ -38,6 +39,27 @@ char* put_number(char* out, const char* name, long value) {
   return out;
 }
 
+// A program the shim cannot follow into is refused, with a line on stderr, rather than
+// run outside the simulation.
+long refuse_unreachable(int at, const char* path) {
+  const ProgramKind kind = path_kind(
+      at, path,
+      [](int dir, const char* name) { return static_cast<int>(raw(SYS_openat, dir, reinterpret_cast<long>(name), O_RDONLY | O_CLOEXEC)); },
+      [](int fd, void* buffer, unsigned long size, long offset) {
+        return raw(SYS_pread64, fd, reinterpret_cast<long>(buffer), static_cast<long>(size), offset);
+      },
+      [](int fd) { raw(SYS_close, fd); });
+  const char* why = refusal(kind);
+  if (!why) return 0;
+  static char message[4096 + 512];
+  message[0] = 0;
+  strncat(message, "exec of ", sizeof message - 1);
+  strncat(message, path, 4096);
+  strncat(message, " refused: ", sizeof message - strlen(message) - 1);
+  strncat(message, why, sizeof message - strlen(message) - 1);
+  return unsupported(message);
+}
+
 }  // namespace
 
 void remember_preload(const char* value) {
@@ -49,6 +71,11 @@ void remember_preload(const char* value) {
 }
 
 long exec_call(long nr, const long* a) {
+  const long at = nr == SYS_execve ? AT_FDCWD : a[0];
+  const auto* path = reinterpret_cast<const char*>(nr == SYS_execve ? a[0] : a[1]);
+  if (path && *path) {
+    if (const long refused = refuse_unreachable(static_cast<int>(at), path)) return refused;
+  }
   const int envp_index = nr == SYS_execve ? 2 : 3;
   const auto* envp = reinterpret_cast<char* const*>(a[envp_index]);
   std::size_t count = 0;

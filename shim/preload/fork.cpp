@@ -29,11 +29,16 @@ long fork_call(long flags, long parent_tid, long child_tid, long tls) {
     set_region(pool() + index);
     set_my_slot(&region().slots[0]);
     forget_threads();
+    note_thread();
     seed_random(region().seed);
     forward(kCallStart);
     return 0;
   }
-  forward(kCallForked, index, pid);
+  // The simulator takes a copy of the pidfd (pidfd_getfd): the pid alone means
+  // nothing outside the run's PID namespace.
+  const long pidfd = pid > 0 ? raw(SYS_pidfd_open, pid, 0) : -1;
+  forward(kCallForked, index, pid, pidfd);
+  if (pidfd >= 0) raw(SYS_close, pidfd);
   return pid < 0 ? pid : child_pid;
 }
 

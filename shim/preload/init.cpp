@@ -52,6 +52,7 @@ __attribute__((constructor(101))) void start() {
   set_pool(static_cast<Region*>(mapping), fd);
   set_region(shared);
   set_my_slot(&shared->slots[0]);
+  note_thread();
   seed_random(shared->seed);
   // Nothing may sit in a buffer when the process is stopped or crashes: every byte
   // must reach the transcript, in order with the process's other calls.

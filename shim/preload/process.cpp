@@ -19,17 +19,29 @@ namespace {
 
 constexpr unsigned long kSigsysBit = 1UL << (SIGSYS - 1);
 
-long virtual_tid() {
-  // The main thread's id is the pid, as on Linux; the others stay clear of pids.
-  const long index = my_slot() ? my_slot() - region().slots : 0;
-  return index == 0 ? region().pid : region().pid * 1000L + index;
+// Signals named by virtual ids. To this process (or one of its threads), they go to
+// the real ids; to another simulated process, through the simulator, in simulated
+// order; and a name that no simulated process has reaches nothing, whatever real
+// process may have that number.
+long kill_call(long pid, long signal) {
+  if (pid == region().pid) return raw(SYS_kill, raw(SYS_getpid), signal);
+  if (my_slot()) return forward(SYS_kill, pid, signal);
+  return -ESRCH;
 }
 
-// A signal sent to this process by its virtual pid goes to the real one.
-long real_pid_for(long pid) {
-  if (pid == region().pid) return raw(SYS_getpid);
-  if (pid == -region().pid) return -raw(SYS_getpid);
-  return pid;
+// tgkill, tkill, rt_tgsigqueueinfo (tgid 0: tkill's "any process"); info is for the
+// queueing call only.
+long thread_signal(long nr, long tgid, long tid, long signal, long info) {
+  if (tid <= 0 || tgid < 0) return -EINVAL;
+  const long real = real_tid_of(tid);
+  if (real > 0 && (tgid == 0 || tgid == region().pid)) {
+    if (nr == SYS_rt_tgsigqueueinfo) return raw(SYS_rt_tgsigqueueinfo, raw(SYS_getpid), real, signal, info);
+    return raw(SYS_tgkill, raw(SYS_getpid), real, signal);
+  }
+  // Another process's thread: the simulator delivers signals to a process.
+  const long owner = owner_of_virtual_tid(tid);
+  if ((tgid != 0 && tgid != owner) || owner == region().pid || !my_slot()) return -ESRCH;
+  return forward(SYS_kill, owner, signal);
 }
 
 // wait4(pid, status, options, rusage): the simulation picks the child and its status;
@@ -122,7 +134,7 @@ bool process_call(long nr, const long* a, long& r) {
       r = region().ppid;
       return true;
     case SYS_gettid:
-      r = virtual_tid();
+      r = virtual_tid(my_slot() ? my_slot() - region().slots : 0);
       return true;
     case SYS_uname: {
       r = raw(SYS_uname, a[0]);
@@ -138,12 +150,7 @@ bool process_call(long nr, const long* a, long& r) {
       return true;
     }
     case SYS_kill:
-      // Another simulated process or a group: delivered by the simulator, in simulated
-      // order (to this process too when it is in the group).
-      if (my_slot() && a[0] != region().pid)
-        r = forward(SYS_kill, a[0], a[1]);
-      else
-        r = raw(SYS_kill, real_pid_for(a[0]), a[1]);
+      r = kill_call(a[0], a[1]);
       return true;
     case SYS_setpgid:
     case SYS_getpgid:
@@ -157,7 +164,16 @@ bool process_call(long nr, const long* a, long& r) {
       r = my_slot() ? forward(SYS_setsid) : -ENOSYS;
       return true;
     case SYS_tgkill:
-      r = raw(SYS_tgkill, real_pid_for(a[0]), a[1], a[2]);
+      r = thread_signal(nr, a[0] == 0 ? -1 : a[0], a[1], a[2], 0);
+      return true;
+    case SYS_tkill:
+      r = thread_signal(nr, 0, a[0], a[1], 0);
+      return true;
+    case SYS_rt_tgsigqueueinfo:
+      r = thread_signal(nr, a[0] == 0 ? -1 : a[0], a[1], a[2], a[3]);
+      return true;
+    case SYS_rt_sigqueueinfo:
+      r = a[0] == region().pid ? raw(SYS_rt_sigqueueinfo, raw(SYS_getpid), a[1], a[2]) : kill_call(a[0], a[1]);
       return true;
     case SYS_rt_sigaction:
       r = sigaction_call(a);

@@ -1,4 +1,6 @@
-// The shim's only system call instruction. The seccomp filter lets through exactly
+// The shim's only system call instruction. Its entry point is hidden: a program cannot
+// look it up (dlsym, ctypes), and one that jumps to the fixed address still meets the
+// run's namespaces, which hold no network and no process outside the run. The seccomp filter lets through exactly
 // the calls whose return address is the one after it, so everything else the process
 // does (libc's internal calls, raw syscall()) traps into the shim. It lives on a page
 // of its own at a fixed address, mapped by every image: the filter outlives an exec,
@@ -14,6 +16,7 @@
 asm(R"(
   .text
   .globl netsim_raw_syscall
+  .hidden netsim_raw_syscall
   .type netsim_raw_syscall, @function
 netsim_raw_syscall:
   movq %rdi, %rax

@@ -26,6 +26,9 @@ struct Start {
 // simulation, for pthread_join. A joiner futex-waits on `done`.
 pthread_t g_threads[kMaxThreads];
 int g_done[kMaxThreads];
+// Per slot: the thread's real id, which a signal to it by its virtual id needs; 0
+// while the slot has no thread.
+long g_real_tids[kMaxThreads];
 
 template <typename F>
 F real(const char* name) {
@@ -36,6 +39,7 @@ void* trampoline(void* p) {
   const Start start = *static_cast<Start*>(p);
   free(p);
   set_my_slot(&region().slots[start.index]);
+  note_thread();
   forward(kCallStart);
   void* result = start.routine(start.arg);
   end_simulated_thread();
@@ -64,7 +68,21 @@ void forget_threads() {
   for (long i = 0; i < kMaxThreads; ++i) {
     g_threads[i] = 0;
     g_done[i] = 0;
+    g_real_tids[i] = 0;
   }
+}
+
+void note_thread() {
+  if (Slot* slot = my_slot()) g_real_tids[slot - region().slots] = raw(SYS_gettid);
+}
+
+long real_tid_of(long tid) {
+  for (long i = 0; i < kMaxThreads; ++i)
+    if (g_real_tids[i] && virtual_tid(i) == tid) return g_real_tids[i];
+  // pthread_kill() names another thread by the real id the kernel gave glibc.
+  for (long i = 0; i < kMaxThreads; ++i)
+    if (g_real_tids[i] == tid) return tid;
+  return -ESRCH;
 }
 
 void end_simulated_thread() {
@@ -72,6 +90,7 @@ void end_simulated_thread() {
   if (!slot) return;
   const long index = slot - region().slots;
   g_done[index] = 1;
+  g_real_tids[index] = 0;
   // Joiners wait in the simulation, so the wake goes there; SYS_futex here carries
   // (address, FUTEX_WAKE, count) as below.
   forward(SYS_futex, reinterpret_cast<long>(&g_done[index]), FUTEX_WAKE, INT_MAX);

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "netsim/clock.hpp"
 #include "shim.hpp"
 
 namespace netsim::shim {
@@ -25,10 +26,17 @@ bool is_wall_clock(long clock) {
          clock == CLOCK_REALTIME_ALARM;
 }
 
-// Every other clock (monotonic, boot time, CPU time) reads the time since the
-// simulation started: a program that measures itself sees virtual time too.
+bool is_cpu_clock(long clock) {
+  // Negative ids are the CPU clocks of a given process or thread (clock_getcpuclockid).
+  return clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID || clock < 0;
+}
+
+// Every other clock reads virtual time too: monotonic and boot time since the host's
+// boot, CPU time since the simulation started (a program that measures itself).
 long long clock_ns(long clock) {
-  return is_wall_clock(clock) ? now_realtime_ns() : now_monotonic_ns();
+  if (is_wall_clock(clock)) return now_realtime_ns();
+  const long long elapsed = region().elapsed.load(std::memory_order_relaxed);
+  return is_cpu_clock(clock) ? elapsed : kUptimeAtStart + elapsed;
 }
 
 long long to_ns(const struct timespec& ts) { return ts.tv_sec * kNanosPerSecond + ts.tv_nsec; }
@@ -73,8 +81,8 @@ void redirect(void* function, void* target) {
 
 }  // namespace
 
-long long now_realtime_ns() { return region().epoch + now_monotonic_ns(); }
-long long now_monotonic_ns() { return region().elapsed.load(std::memory_order_relaxed); }
+long long now_realtime_ns() { return region().epoch + region().elapsed.load(std::memory_order_relaxed); }
+long long now_monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
 
 void patch_vdso() {
   const auto base = getauxval(AT_SYSINFO_EHDR);

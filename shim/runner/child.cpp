@@ -10,8 +10,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
+
+#include "netsim/shim/program_kind.hpp"
 
 namespace netsim::shim {
 namespace {
@@ -47,6 +50,8 @@ constexpr int kRegionFd = 3;
 
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int region_fd,
                              int output_fd, int error_fd, const cpu_set_t* cpus, pid_t parent) {
+  // `parent`: what getppid() reads while simrun lives (0 from inside the run's PID
+  // namespace, whose parent is outside it).
   // Only async-signal-safe calls between fork and exec.
   setpgid(0, 0);  // a terminal's Ctrl-C reaches simrun alone; it stops the children
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -79,16 +84,25 @@ constexpr int kRegionFd = 3;
   _exit(127);
 }
 
+void refuse_unreachable(const std::string& name, const std::string& path) {
+  const ProgramKind kind = path_kind(
+      AT_FDCWD, path.c_str(), [](int at, const char* file) { return openat(at, file, O_RDONLY | O_CLOEXEC); },
+      [](int fd, void* buffer, unsigned long size, long offset) { return pread(fd, buffer, size, offset); },
+      [](int fd) { close(fd); });
+  if (const char* why = refusal(kind)) throw std::runtime_error("cannot run '" + name + "': " + why);
+}
+
 }  // namespace
 
 Child start_child(const ChildSpec& spec) {
   std::vector<std::string> argv = spec.argv;
   const std::string path = find_program(argv.at(0), spec.env);
+  refuse_unreachable(argv.at(0), path);
   std::vector<std::string> env;
   std::string preload = spec.shim_path;
   for (const auto& entry : spec.env) {
     if (entry.rfind("LD_PRELOAD=", 0) == 0) {
-      if (entry.size() > 11) preload += ":" + entry.substr(11);
+      if (entry.size() > 11) preload.append(":").append(entry, 11);
     } else if (entry.rfind(std::string(kRegionFdEnv) + "=", 0) != 0 &&
                entry.rfind(std::string(kRegionIndexEnv) + "=", 0) != 0) {
       env.push_back(entry);
@@ -107,8 +121,9 @@ Child start_child(const ChildSpec& spec) {
   int status_pipe[2];
   if (pipe2(output, O_CLOEXEC) != 0 || pipe2(status_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("cannot make pipes: ") + strerror(errno));
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  const bool sandboxed = spec.sandbox && spec.sandbox->active();
+  const pid_t parent = sandboxed ? 0 : getpid();
+  const pid_t pid = spec.sandbox ? spec.sandbox->fork() : fork();
   if (pid == 0)
     exec_child(path.c_str(), argv_ptrs.data(), env_ptrs.data(), spec.pool_fd, output[1], status_pipe[1],
                spec.cpus ? &*spec.cpus : nullptr, parent);
@@ -119,6 +134,7 @@ Child start_child(const ChildSpec& spec) {
   const ssize_t got = read(status_pipe[0], &err, sizeof err);
   close(status_pipe[0]);
   child.pid = pid;
+  child.ns_pid = sandboxed ? -1 : pid;
   child.output_fd = output[0];
   child.pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (got == sizeof err) {
@@ -128,6 +144,17 @@ Child start_child(const ChildSpec& spec) {
     throw std::runtime_error("cannot run '" + argv[0] + "': " + strerror(err));
   }
   return child;
+}
+
+pid_t pid_of(int pidfd) {
+  FILE* info = fopen(("/proc/self/fdinfo/" + std::to_string(pidfd)).c_str(), "r");
+  if (!info) return -1;
+  char line[256];
+  int pid = -1;
+  while (fgets(line, sizeof line, info))
+    if (sscanf(line, "Pid:\t%d", &pid) == 1) break;
+  fclose(info);
+  return pid;
 }
 
 void release_child(Child& child) {

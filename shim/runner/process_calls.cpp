@@ -33,7 +33,7 @@ bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& s
       result = fork(remote, slot);
       return true;
     case kCallForked:
-      result = forked(args);
+      result = forked(remote, args);
       return true;
     case kCallExec:
       result = exec(remote, index, slot);
@@ -46,7 +46,7 @@ bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& s
       if (result > 0) {
         const RemoteProcess* child = find_remote(static_cast<int>(result));
         slot.args[1] = status;
-        slot.args[2] = child ? child->child.pid : 0;
+        slot.args[2] = child ? child->child.ns_pid : 0;
       }
       return true;
     }
@@ -93,7 +93,7 @@ long Runner::fork(RemoteProcess& parent, Slot& slot) {
   return index;
 }
 
-long Runner::forked(const std::int64_t* args) {
+long Runner::forked(RemoteProcess& parent, const std::int64_t* args) {
   RemoteProcess* child = nullptr;
   for (auto& remote : processes_)
     if (remote->region_index == args[0] && remote->child.forked && remote->child.pidfd < 0) child = remote.get();
@@ -104,8 +104,13 @@ long Runner::forked(const std::int64_t* args) {
     simulation_.kernel().exit_process(*child->process, *child->reaped_status, child->reaped_signal);
     return 0;
   }
-  child->child.pid = static_cast<pid_t>(args[1]);
-  child->child.pidfd = static_cast<int>(syscall(SYS_pidfd_open, child->child.pid, 0));
+  // The parent's pid for its child is its PID namespace's: the pidfd it opened, taken
+  // from it, names the child in simrun's too.
+  child->child.ns_pid = static_cast<pid_t>(args[1]);
+  child->child.pidfd = parent.child.pidfd >= 0 && args[2] >= 0
+                           ? static_cast<int>(syscall(SYS_pidfd_getfd, parent.child.pidfd, args[2], 0))
+                           : static_cast<int>(syscall(SYS_pidfd_open, child->child.ns_pid, 0));
+  child->child.pid = child->child.pidfd >= 0 ? pid_of(child->child.pidfd) : child->child.ns_pid;
   return 0;
 }
 
@@ -176,6 +181,11 @@ void Runner::deliver(RemoteProcess& target, int signal) {
 void Runner::end(RemoteProcess& remote, int status, int signal) {
   Kernel& kernel = simulation_.kernel();
   if (remote.process->exited()) return;
+  // A death by a signal gets a line, as a shell reports it of a job ("Segmentation
+  // fault"); not the end of the run's own stops, nor the kills of an aborted run.
+  if (signal && !remote.stopped_by && !aborting_ && !remote.process->tasks().empty())
+    kernel.emit_output(*remote.process->tasks().front(), 2,
+                       fmt::format("netsim: killed by SIG{} ({})\n", sigabbrev_np(signal), sigdescr_np(signal)));
   kernel.exit_process(*remote.process, status, signal);
   RemoteProcess* parent = find_remote(remote.process->parent());
   if (!parent || parent->process->exited() || !(parent->region->sigchld & kSigchldHandled)) return;

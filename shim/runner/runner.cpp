@@ -195,8 +195,8 @@ RemoteProcess& Runner::start(const Command& command) {
   if (remote->region_index < 0) throw std::runtime_error("too many processes");
   fill_region(remote->region_index, process, 1, command.input.has_value());
   remote->region = &pool_[remote->region_index];
-  remote->child = start_child(
-      {command.argv, options_.env, options_.shim_path, children_cpus_, pool_fd_, remote->region_index});
+  remote->child = start_child({command.argv, options_.env, options_.shim_path, children_cpus_, pool_fd_,
+                               remote->region_index, &sandbox_});
   remote->output =
       std::make_unique<boost::asio::posix::stream_descriptor>(io_, ::dup(remote->child.output_fd));
   RemoteProcess& added = *remote;

@@ -71,6 +71,8 @@ class Runner {
   void finish();
 
   bool aborting() const { return aborting_; }
+  // Why the run has no namespaces, "" when it has them (sandbox.hpp).
+  const std::string& sandbox_warning() const { return sandbox_.warning(); }
   bool interrupted() const { return interrupted_; }
   bool timed_out() const { return timed_out_; }
   const std::string& problem() const { return problem_; }
@@ -84,7 +86,7 @@ class Runner {
   // process_calls.cpp: fork, exec, wait and kill between simulated processes.
   bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);
   long fork(RemoteProcess& parent, Slot& slot);
-  long forked(const std::int64_t* args);
+  long forked(RemoteProcess& parent, const std::int64_t* args);
   long exec(RemoteProcess& remote, int index, Slot& slot);
   // kill(2) from `caller`: one process, or every process of a group in pid order; the
   // caller's own share is raised by the reply in `slot`.
@@ -113,6 +115,8 @@ class Runner {
 
   Simulation& simulation_;
   const RunOptions& options_;
+  // Destroyed after the destructor's body has reaped every child simrun started.
+  Sandbox sandbox_;
   std::uint64_t spin_cycles_;
   std::optional<cpu_set_t> saved_cpus_;     // simrun's own, given back after the run
   std::optional<cpu_set_t> children_cpus_;  // none: one CPU for everybody

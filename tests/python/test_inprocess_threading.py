@@ -54,15 +54,15 @@ def test_threading_tcp_server_serves_two_clients_at_once(run_many):
     result = run_many(make, times=50)
     assert result.transcript == (
         "server: Thread-1 (process_request_thread) got b'three\\n'\n"
-        "bob: b'THREE\\n' at 0.000\n"
+        "bob: b'THREE\\n' at 100.000\n"
         "server: Thread-2 (process_request_thread) got b'one\\n'\n"
-        "alice: b'ONE\\n' at 0.000\n"
+        "alice: b'ONE\\n' at 100.000\n"
         "server: Thread-1 (process_request_thread) got b'four\\n'\n"
-        "bob: b'FOUR\\n' at 0.250\n"
+        "bob: b'FOUR\\n' at 100.250\n"
         "server: Thread-1 (process_request_thread) got b'five\\n'\n"
-        "bob: b'FIVE\\n' at 0.500\n"
+        "bob: b'FIVE\\n' at 100.500\n"
         "server: Thread-2 (process_request_thread) got b'two\\n'\n"
-        "alice: b'TWO\\n' at 1.000\n"
+        "alice: b'TWO\\n' at 101.000\n"
     )
     # Both connections are served at once: bob's lines come between alice's two.
     assert result.elapsed == 2.0
@@ -126,7 +126,7 @@ def test_lock_contention_serialises_the_threads(run_many):
 
     result = run_many(make, times=50)
     # No update is lost; every critical section costs 0.1 s, one after another.
-    assert result.transcript.startswith("app: counter 9 after 0.9 s, order ")
+    assert result.transcript.startswith("app: counter 9 after 100.9 s, order ")
     order = result.transcript.split("order ")[1].strip()
     assert sorted(order) == sorted("aaabbbccc")
 
@@ -138,7 +138,7 @@ def test_lock_contention_is_deterministic_under_the_random_policy():
         return sim.run().transcript
 
     assert len({transcript(5) for _ in range(20)}) == 1
-    assert all(transcript(seed).startswith("app: counter 9 after 0.9 s") for seed in range(10))
+    assert all(transcript(seed).startswith("app: counter 9 after 100.9 s") for seed in range(10))
 
 
 def producer_consumer():
@@ -182,18 +182,18 @@ def test_condition_event_and_queue_producer_consumer(run_many):
 
     result = run_many(make, times=50)
     assert result.transcript == (
-        "app: put 0 at 0.00\n"
-        "app: put 1 at 0.00\n"
-        "app: put 2 at 0.00\n"
-        "app: consumer took 0 at 0.50\n"
-        "app: put 3 at 0.50\n"
-        "app: done? False at 1.00\n"
-        "app: consumer took 1 at 1.00\n"
-        "app: put 4 at 1.00\n"
-        "app: consumer took 2 at 1.50\n"
-        "app: consumer took 3 at 2.00\n"
-        "app: consumer took 4 at 2.50\n"
-        "app: done! True at 2.50\n"
+        "app: put 0 at 100.00\n"
+        "app: put 1 at 100.00\n"
+        "app: put 2 at 100.00\n"
+        "app: consumer took 0 at 100.50\n"
+        "app: put 3 at 100.50\n"
+        "app: done? False at 101.00\n"
+        "app: consumer took 1 at 101.00\n"
+        "app: put 4 at 101.00\n"
+        "app: consumer took 2 at 101.50\n"
+        "app: consumer took 3 at 102.00\n"
+        "app: consumer took 4 at 102.50\n"
+        "app: done! True at 102.50\n"
     )
 
 
@@ -222,12 +222,12 @@ def test_semaphore_barrier_and_rlock():
             print("RuntimeError:", e)
 
     assert run_once(main).transcript == (
-        "app: worker 0 leaves its slot at 1\n"
-        "app: worker 1 leaves its slot at 1\n"
-        "app: worker 2 leaves its slot at 2\n"
-        "app: worker 2 passed the barrier at 2 (2)\n"
-        "app: worker 0 passed the barrier at 2 (0)\n"
-        "app: worker 1 passed the barrier at 2 (1)\n"
+        "app: worker 0 leaves its slot at 101\n"
+        "app: worker 1 leaves its slot at 101\n"
+        "app: worker 2 leaves its slot at 102\n"
+        "app: worker 2 passed the barrier at 102 (2)\n"
+        "app: worker 0 passed the barrier at 102 (0)\n"
+        "app: worker 1 passed the barrier at 102 (1)\n"
         "app: RuntimeError: cannot release un-acquired lock\n"
     )
 
@@ -250,7 +250,7 @@ def test_an_rlock_belongs_to_the_thread_that_took_it():
         thread.join()
         print(errors, f"at {time.monotonic()}")
 
-    assert run_once(main).transcript == "app: ['cannot release un-acquired lock', False] at 0.5\n"
+    assert run_once(main).transcript == "app: ['cannot release un-acquired lock', False] at 100.5\n"
 
 
 def test_join_waits_for_the_thread_and_times_out_in_virtual_time():
@@ -274,9 +274,9 @@ def test_join_waits_for_the_thread_and_times_out_in_virtual_time():
 
     assert run_once(main).transcript == (
         "app: alive before start: False\n"
-        "app: alive after join(0.5): True at 0.5\n"
-        "app: slow ends at 2.0\n"
-        "app: alive after join(): False at 2.0\n"
+        "app: alive after join(0.5): True at 100.5\n"
+        "app: slow ends at 102.0\n"
+        "app: alive after join(): False at 102.0\n"
         "app: RuntimeError: cannot join current thread\n"
     )
 
@@ -308,11 +308,11 @@ def test_timeouts_of_lock_event_condition_and_queue_are_virtual():
     assert run_once(main).transcript == (
         "app: Lock.acquire(timeout=1.5) -> False after 1.5 s\n"
         "app: Lock.acquire(False) -> False after 1.5 s\n"
-        "app: Event().wait(2) -> False at 3.5\n"
-        "app: Condition.wait(0.25) -> False at 3.75\n"
-        "app: Queue.get(timeout=0.25) -> Empty at 4.0\n"
-        "app: SimpleQueue.get(timeout=0.5) -> Empty at 4.5\n"
-        "app: timer fired at 5.5\n"
+        "app: Event().wait(2) -> False at 103.5\n"
+        "app: Condition.wait(0.25) -> False at 103.75\n"
+        "app: Queue.get(timeout=0.25) -> Empty at 104.0\n"
+        "app: SimpleQueue.get(timeout=0.5) -> Empty at 104.5\n"
+        "app: timer fired at 105.5\n"
     )
 
 
@@ -427,7 +427,7 @@ def test_the_process_waits_for_non_daemon_threads_but_not_daemons():
         print("main returns")
 
     result = run_once(main)
-    assert result.transcript == "app: main returns\napp: worker ends at 2.0\n"
+    assert result.transcript == "app: main returns\napp: worker ends at 102.0\n"
     assert result.elapsed == 2.0
     assert result.exit_status == 0
     assert [e["event"] for e in result.trace][-1] == "exit"

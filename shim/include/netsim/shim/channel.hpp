@@ -69,8 +69,9 @@ enum Call : std::int64_t {
   // fork() is about to make a child: the simulator makes its process, region and main
   // task. Result: the child's region index, or -errno; args[1]: its virtual pid.
   kCallFork,
-  // args[0] = the child's region index, args[1] = its real pid, or -errno when the
-  // real fork failed (the simulator drops the child).
+  // args[0] = the child's region index, args[1] = its real pid (as the parent sees it,
+  // in the run's PID namespace), or -errno when the real fork failed (the simulator
+  // drops the child); args[2] = a pidfd of the child in the parent, or -errno.
   kCallForked,
   // The main thread's first call in a newly exec'ed image, instead of kCallStart.
   // Reply buffer: the process's simulated descriptors (int32 each); result: their

@@ -48,6 +48,9 @@ struct RunReport {
   bool deadlock = false;
   bool timed_out = false;
   bool interrupted = false;  // simrun got SIGINT or SIGTERM
+  // Why the run went without the kernel's backstop (no namespaces), for one line on
+  // stderr; empty when it had it.
+  std::string warning;
 };
 
 // Runs the commands (in order, each once every earlier one is blocked) until the last
