@@ -4,11 +4,15 @@
 //
 //   channel_fuzz poke CASE       sends one crafted request (CASE: see kPokes), then
 //                                prints "survived: result R"
-//   channel_fuzz fuzz SEED COUNT forks workers one after another until COUNT requests
-//                                are sent; each sends requests from a generator seeded
-//                                by SEED and its number, and some end with a malformed
-//                                one. The parent checks how each worker ended, prints a
-//                                summary and exits 1 if any ended otherwise.
+//   channel_fuzz poke forked-foreign PID
+//                                makes a fork in the simulation, then reports the real
+//                                process PID (not its child) as the forked one
+//   channel_fuzz fuzz SEED WORKERS REQUESTS
+//                                forks WORKERS workers one after another; each sends
+//                                REQUESTS/2 to 3*REQUESTS/2 requests from a generator
+//                                seeded by SEED and its number, and some end with a
+//                                malformed one. The parent checks how each worker ended,
+//                                prints a summary and exits 1 if any ended otherwise.
 //
 // The well-formed requests keep every call from blocking for good (sockets are made
 // non-blocking and stay so, receives and sends add MSG_DONTWAIT, waits have a timeout),
@@ -430,29 +434,27 @@ std::vector<int> open_sockets() {
   std::_Exit(0);
 }
 
-int fuzz(std::uint64_t seed, long total) {
+int fuzz(std::uint64_t seed, int workers, long requests) {
   long sent = 0;
-  int workers = 0;
   int bad_workers = 0;
   int failures = 0;
-  while (sent < total) {
-    Rng rng{seed * 1000003 + static_cast<std::uint64_t>(workers)};
-    const long count = 50 + rng.below(250);
+  for (int worker = 0; worker < workers; ++worker) {
+    Rng rng{seed * 1000003 + static_cast<std::uint64_t>(worker)};
+    const long count = requests / 2 + rng.below(static_cast<std::uint64_t>(requests) + 1);
     const bool bad = rng.chance(40);
     const pid_t pid = fork();
     if (pid < 0) die("fork failed");
-    if (pid == 0) run_worker(workers, rng, count, bad);
+    if (pid == 0) run_worker(worker, rng, count, bad);
     int status = 0;
     if (waitpid(pid, &status, 0) != pid) die("waitpid failed");
     const bool as_expected = bad ? WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
                                  : WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!as_expected) {
-      std::printf("worker %d ended with status %d, not as expected\n", workers, status);
+      std::printf("worker %d ended with status %d, not as expected\n", worker, status);
       ++failures;
     }
     sent += count + bad;
     bad_workers += bad;
-    ++workers;
   }
   std::printf("fuzz: %d workers, %ld requests, %d malformed, %d failures\n", workers, sent, bad_workers, failures);
   return failures ? 1 : 0;
@@ -477,8 +479,17 @@ const Poke kPokes[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 4 && std::strcmp(argv[1], "fuzz") == 0)
-    return fuzz(std::strtoull(argv[2], nullptr, 10), std::strtol(argv[3], nullptr, 10));
+  if (argc == 5 && std::strcmp(argv[1], "fuzz") == 0)
+    return fuzz(std::strtoull(argv[2], nullptr, 10), std::atoi(argv[3]), std::strtol(argv[4], nullptr, 10));
+  if (argc == 4 && std::strcmp(argv[1], "poke") == 0 && std::strcmp(argv[2], "forked-foreign") == 0) {
+    // A fork the simulator makes, then a real pid for it that is no child of ours.
+    Slot& s = my_slot();
+    set(s, kCallFork);
+    const long index = round_trip(s);
+    set(s, kCallForked, index, std::atol(argv[3]));
+    std::printf("survived: result %ld\n", round_trip(s));
+    return 0;
+  }
   if (argc == 3 && std::strcmp(argv[1], "poke") == 0) {
     for (const Poke& poke : kPokes) {
       if (std::strcmp(argv[2], poke.name) != 0) continue;
@@ -489,6 +500,6 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  std::fprintf(stderr, "usage: channel_fuzz fuzz SEED COUNT | channel_fuzz poke CASE\n");
+  std::fprintf(stderr, "usage: channel_fuzz fuzz SEED WORKERS REQUESTS | channel_fuzz poke CASE [PID]\n");
   return 2;
 }
