@@ -13,17 +13,37 @@
 //   SYS_getsid pid -> sid (pid 0: the caller, as Linux)
 //   SYS_eventfd2 initval, flags, at                                  -> at
 #include <fmt/format.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "runner.hpp"
 
 namespace netsim::shim {
+namespace {
+
+// A live process's real parent, from /proc/PID/stat (after its name: state, ppid).
+pid_t real_parent(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t end = text.rfind(')');
+  char state = 0;
+  int ppid = -1;
+  if (end == std::string::npos || std::sscanf(text.c_str() + end + 1, " %c %d", &state, &ppid) != 2) return -1;
+  return ppid;
+}
+
+}  // namespace
 
 bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result) {
   Kernel& kernel = simulation_.kernel();
@@ -93,25 +113,34 @@ long Runner::fork(RemoteProcess& parent, Slot& slot) {
   return index;
 }
 
-long Runner::forked(RemoteProcess& parent, const std::int64_t* args) {
+long Runner::forked(const RemoteProcess& parent, const std::int64_t* args) {
   RemoteProcess* child = nullptr;
   for (auto& remote : processes_)
     if (remote->region_index == args[0] && remote->child.forked && remote->child.pidfd < 0) child = remote.get();
   if (!child) return -EINVAL;
-  if (args[1] < 0) {
-    // The real fork failed: the child never runs.
-    kill_now(*child);
-    simulation_.kernel().exit_process(*child->process, *child->reaped_status, child->reaped_signal);
-    return 0;
+  if (args[1] > 0 && args[1] <= INT_MAX) {
+    // The parent's pid for its child is its PID namespace's: the pidfd it opened,
+    // taken from it, names the child in simrun's too.
+    const int pidfd = parent.child.pidfd >= 0 && args[2] >= 0 && args[2] <= INT_MAX
+                          ? static_cast<int>(syscall(SYS_pidfd_getfd, parent.child.pidfd, args[2], 0))
+                          : static_cast<int>(syscall(SYS_pidfd_open, args[1], 0));
+    const pid_t pid = pidfd >= 0 ? pid_of(pidfd) : -1;
+    // The pidfd is the caller's word, and simrun signals what it names: it must be a
+    // real child of the caller's, never another program's process. Alive after the
+    // look at its parent, so the pid read there was not reused.
+    pollfd alive = {pidfd, POLLIN, 0};
+    if (pid > 0 && real_parent(pid) == parent.child.pid && ::poll(&alive, 1, 0) == 0) {
+      child->child.pid = pid;
+      child->child.ns_pid = static_cast<pid_t>(args[1]);
+      child->child.pidfd = pidfd;
+      return 0;
+    }
+    if (pidfd >= 0) close(pidfd);
   }
-  // The parent's pid for its child is its PID namespace's: the pidfd it opened, taken
-  // from it, names the child in simrun's too.
-  child->child.ns_pid = static_cast<pid_t>(args[1]);
-  child->child.pidfd = parent.child.pidfd >= 0 && args[2] >= 0
-                           ? static_cast<int>(syscall(SYS_pidfd_getfd, parent.child.pidfd, args[2], 0))
-                           : static_cast<int>(syscall(SYS_pidfd_open, child->child.ns_pid, 0));
-  child->child.pid = child->child.pidfd >= 0 ? pid_of(child->child.pidfd) : child->child.ns_pid;
-  return 0;
+  // The real fork failed (or made no child of the caller's): the child never runs.
+  kill_now(*child);
+  simulation_.kernel().exit_process(*child->process, *child->reaped_status, child->reaped_signal);
+  return args[1] < 0 ? 0 : -ESRCH;
 }
 
 long Runner::exec(RemoteProcess& remote, int index, Slot& slot) {

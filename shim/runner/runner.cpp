@@ -20,6 +20,7 @@
 
 #include "netsim/errors.hpp"
 #include "netsim/fiber_task.hpp"
+#include "request.hpp"
 
 namespace netsim::shim {
 namespace {
@@ -218,6 +219,9 @@ Task& Runner::add_thread(RemoteProcess& remote, int index, bool staged) {
 
 void Runner::serve(RemoteProcess& remote, int index, Task& self) {
   Slot& slot = remote.region->slots[index];
+  // The request being served, out of the child's reach (request.hpp); one per thread,
+  // as a call that blocks keeps its own until its reply.
+  const auto mine = std::make_unique<Slot>();
   Kernel& kernel = simulation_.kernel();
   for (;;) {
     if (!wait_request(remote, slot)) {
@@ -225,14 +229,23 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
       return;
     }
     take_turn(slot);
+    if (const std::string problem = take_request(slot, *mine); !problem.empty()) {
+      serving_ = nullptr;
+      kernel.emit_output(self, 2,
+                         fmt::format("netsim: {} (pid {}) sent a malformed request on the shim channel ({}); "
+                                     "stopped\n",
+                                     remote.process->name(), remote.process->pid(), problem));
+      lose(remote, self);
+      return;
+    }
     long result = 0;
     bool last = false;
-    slot.signal = 0;
+    mine->signal = 0;
     try {
-      result = serve_call(remote, index, self, slot, last);
+      result = serve_call(remote, index, self, *mine, last);
     } catch (const TaskInterrupted&) {
       result = -EINTR;
-      slot.signal = static_cast<std::uint32_t>(remote.signal);
+      mine->signal = static_cast<std::uint32_t>(remote.signal);
     } catch (const TaskCancelled&) {
       // The process ended while this thread waited: its real thread is ending too.
       take_turn(slot);
@@ -242,10 +255,11 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     }
     take_turn(slot);
     serving_ = nullptr;
-    if (!slot.signal) slot.signal = static_cast<std::uint32_t>(std::exchange(remote.pending, 0));
+    if (!mine->signal) mine->signal = static_cast<std::uint32_t>(std::exchange(remote.pending, 0));
     // An exec ended the thread while its call was under way: nobody waits for the reply.
     if (remote.threads[index] != &self && !last) return;
-    slot.result = result;
+    mine->result = result;
+    give_reply(*mine, slot);
     remote.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
     post(slot.state, SlotState::reply,
          [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });

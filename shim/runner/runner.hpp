@@ -86,7 +86,7 @@ class Runner {
   // process_calls.cpp: fork, exec, wait and kill between simulated processes.
   bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);
   long fork(RemoteProcess& parent, Slot& slot);
-  long forked(RemoteProcess& parent, const std::int64_t* args);
+  long forked(const RemoteProcess& parent, const std::int64_t* args);
   long exec(RemoteProcess& remote, int index, Slot& slot);
   // kill(2) from `caller`: one process, or every process of a group in pid order; the
   // caller's own share is raised by the reply in `slot`.
