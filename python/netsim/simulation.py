@@ -176,8 +176,10 @@ def _check_arguments(seed: object, policy: object, epoch: object, socket_buffer:
 
     if not integer(seed):
         raise TypeError(f"seed must be an integer (0 to 2**64-1), not {type(seed).__name__}")
-    if not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be from 0 to 2**64-1, not {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    if seed >= 2**64:
+        raise ValueError(f"seed must be below 2**64, not {seed!r}")
     if policy not in ("run-until-block", "random"):
         raise ValueError(f"policy must be 'run-until-block' or 'random', not {policy!r}")
     if epoch is not None:
