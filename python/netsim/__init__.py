@@ -21,21 +21,28 @@ seeded scheduler: the same seed gives byte-identical output on every run.
     client: got b'ping'
 """
 
-from netsim._core import __version__
-from netsim.simulation import DeadlockError, ProcessResult, Result, Simulation, run_scripts
-
 __all__ = ["__version__", "Simulation", "Result", "ProcessResult", "DeadlockError", "run_scripts",
            "run_commands"]
 
 
 def __getattr__(name: str) -> object:
-    """``netsim.run_commands`` (simrun's Python API), imported on first use: imported
-    here, netsim.simrun would be in sys.modules before ``python -m netsim.simrun``
-    runs it, and runpy warns about that on every run."""
+    """The API, imported on first use. ``netsim.run_commands`` (simrun's Python API):
+    imported here, netsim.simrun would be in sys.modules before ``python -m
+    netsim.simrun`` runs it, and runpy warns about that on every run. The rest: the
+    simrun command imports this package before it can take SIGINT, so importing it
+    must not load the extension module (see netsim._simrun_command)."""
     if name == "run_commands":
         from netsim.simrun import run_commands
 
         return run_commands
+    if name == "__version__":
+        from netsim._core import __version__
+
+        return __version__
+    if name in __all__:
+        from netsim import simulation
+
+        return getattr(simulation, name)
     raise AttributeError(f"module 'netsim' has no attribute {name!r}")
 
 

@@ -314,8 +314,8 @@ def _excepthook(args, /):
     # which reports whatever ends run(): TaskCancelled, or what its clean-up met
     # (the process's sockets are closed already). On Linux such a thread just dies.
     state = _state()
-    if state is not None and _core.stopping():
-        return
+    if state is not None and (_core.stopping() or isinstance(args.exc_value, _core.TaskCancelled)):
+        return  # TaskCancelled: the thread's own os._exit() ended its process
     if state is None or args.exc_value is None:
         _real_excepthook(args)
     else:

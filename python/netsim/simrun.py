@@ -40,8 +40,12 @@ stopped.
 Every line a program writes to stdout or stderr is printed as "NAME: line", in
 simulated order. NAME is the script's stem (client.py: client), for "python -m
 MODULE" the module's last component (http.server: server, as in netsim's
-spawn_module), else the program's file name; repeated names get -2, -3...
-(client, client-2). --name OLD=NEW renames the command shown as OLD.
+spawn_module), else the program's file name; any character other than a letter,
+a digit, '.', '_' or '-' in it becomes '_' (my:app.py: my_app), so a line's prefix
+is always a process's name. Repeated names get -2, -3... (client, client-2).
+--name OLD=NEW renames the command shown as OLD; two commands may not be shown
+under the same name. Words after "--" are all COMMANDs, even those starting with
+"-" (simrun --seed 1 -- -client.py).
 
 examples:
   simrun --seed 42 server.py client.py
@@ -53,16 +57,21 @@ examples:
 
 The transcript goes to stdout, byte for byte; with -o FILE to FILE instead, and with
 --check FILE it is compared with FILE: stdout then holds the unified diff (nothing
-when they are equal). Problems (a deadlock, the watchdog) are reported on stderr.
+when they are equal); FILE is never written to. Problems (a deadlock, the watchdog)
+are reported on stderr. When stdout is a closed pipe (simrun ... | head), simrun
+stops quietly with status 141, as a program killed by SIGPIPE.
 
 exit status:
   the last command's (as a shell reports it: 128 + N after signal N); with
        --check, 0 when the transcript is the saved one
-  1    --check found a difference, --strict found a failure, or a deadlock
-  2    bad input (a missing file, an unknown option, a bad seed...) or a command
-       that could not be started
-  124  --timeout fired
-  130  simrun was interrupted (SIGINT or SIGTERM)
+  1    --check found a difference, --strict found a failure, a deadlock, or the
+       transcript could not be written (a full disk)
+  2    bad input (a missing file, an unknown option, a bad seed, a closed stdout
+       with nowhere else to write...), a command that could not be started, or
+       simrun run by a program under simrun
+  124  --timeout fired (a timeout above 1e9 s, about 31 years, means none)
+  130  simrun was interrupted (SIGINT or SIGTERM), from its start on
+  141  stdout was a pipe closed by its reader
 
 The shim is libnetsim_shim.so next to netsim's _core module; the environment
 variable NETSIM_SHIM overrides its path.
@@ -73,6 +82,15 @@ variable NETSIM_SHIM overrides its path.
 _PYTHON = re.compile(r"python(3(\.[0-9]+)?)?")
 # As the %netsim magic has them: no spaces and no ":", the transcript's separator.
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+\Z")
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
+# Longer, the runner's watchdog would overflow its clock (64-bit nanoseconds since
+# boot); nobody means a finite limit of more than 31 years.
+_NO_LIMIT = 1e9
+# Signs of a program running under the shim: a simrun started there would run its
+# programs under the outer run's shim, where they wait for a turn that never comes.
+# The shim clears its own variables once it has read them; LD_PRELOAD stays.
+_SHIM_VARIABLES = ("NETSIM_SHIM_FD", "NETSIM_SHIM_REGION")
+_SHIM_FILE = "libnetsim_shim.so"
 # CPython's options that take a value (python -W error script.py); -c and -m end
 # the options, as the program to run.
 _PYTHON_VALUE_OPTIONS = "cmWX"
@@ -134,12 +152,32 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
     bytes its program reads on stdin, as ``--stdin NAME=FILE``; the others read an
     empty stdin.
 
-    Raises UsageError (a ValueError) for bad input, FileNotFoundError when the shim
-    library is missing, RuntimeError when a command cannot be started."""
+    Raises UsageError (a ValueError) for bad input, TypeError for arguments of the
+    wrong type, FileNotFoundError when the shim library is missing, RuntimeError when
+    a command cannot be started."""
+    _refuse_nested()
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
         raise ValueError(f"seed must be a non-negative integer below 2**64, not {seed!r}")
+    if isinstance(commands, (str, bytes)):
+        raise TypeError(f"commands is a list of commands (e.g. [\"server.py\", \"client.py\"]), "
+                        f"not the string {commands!r}")
+    if timeout is not None:
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+            raise TypeError(f"timeout is a number of seconds or None, not {timeout!r}")
+        shown = repr(timeout)
+        if isinstance(timeout, int):  # float() of a huge one overflows; huge means no limit
+            timeout = float(min(timeout, 2 * _NO_LIMIT)) if timeout > 0 else -1.0
+        timeout = _check_timeout(timeout, "timeout", shown)
     planned = plan(commands, names)
     return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})))
+
+
+def _refuse_nested() -> None:
+    preloaded = re.split(r"[ :]", os.environ.get("LD_PRELOAD", ""))
+    if (any(variable in os.environ for variable in _SHIM_VARIABLES)
+            or any(os.path.basename(path) == _SHIM_FILE for path in preloaded)):
+        raise UsageError("simrun cannot run under simrun (this program already runs on a simulated "
+                         "network): run it directly, or list its commands in the outer simrun")
 
 
 def plan(commands: Sequence[str | Sequence[str]],
@@ -150,7 +188,7 @@ def plan(commands: Sequence[str | Sequence[str]],
         raise UsageError("no command given: name the programs to run, e.g. simrun server.py client.py")
     path = os.environ.get("PATH", os.defpath)
     resolved = [_resolve(command, number, path) for number, command in enumerate(commands, 1)]
-    unique = _unique([name for name, _ in resolved])
+    unique = _unique([_NOT_IN_NAME.sub("_", name) for name, _ in resolved])
     renamed = list(unique)
     for old, new in (names or {}).items():
         if not _NAME.match(new):
@@ -160,7 +198,11 @@ def plan(commands: Sequence[str | Sequence[str]],
             raise UsageError(f"--name {old}={new}: no command is named {old!r}; "
                              f"the names are {', '.join(unique)}")
         renamed[unique.index(old)] = new
-    return list(zip(_unique(renamed), (argv for _, argv in resolved)))
+    for name in renamed:
+        if renamed.count(name) > 1:
+            raise UsageError(f"--name: two commands would both be shown as {name!r}; give each "
+                             f"its own name (the names are {', '.join(unique)})")
+    return list(zip(renamed, (argv for _, argv in resolved)))
 
 
 def _resolve(command: str | Sequence[str], number: int, path: str) -> tuple[str, list[str]]:
@@ -181,7 +223,8 @@ def _resolve(command: str | Sequence[str], number: int, path: str) -> tuple[str,
         raise UsageError(f"empty command {where}: give a script or a quoted command line")
     program, args = words[0], words[1:]
     if program.endswith(".py"):
-        return _script_name(program, where), [sys.executable, *words]
+        # "--": a script named -x.py is not an option of the interpreter.
+        return _script_name(program, where), [sys.executable, *(["--"] if program.startswith("-") else []), *words]
     if "/" not in program and _PYTHON.fullmatch(program):
         return _python_name(program, args, where), [sys.executable, *args]
     if "/" in program:
@@ -349,9 +392,14 @@ def _parse_timeout(text: str | None) -> float | None:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
+    return _check_timeout(seconds, "--timeout", repr(text))
+
+
+def _check_timeout(seconds: float, what: str, shown: str) -> float | None:
+    """The watchdog's seconds, None for no limit. Raises UsageError."""
     if not (math.isfinite(seconds) and seconds > 0):
-        raise UsageError(f"--timeout takes a positive number of seconds, not {text!r}")
-    return seconds
+        raise UsageError(f"{what} takes a positive number of seconds, not {shown}")
+    return None if seconds > _NO_LIMIT else seconds
 
 
 def _parse_names(pairs: list[str]) -> dict[str, str]:
@@ -386,16 +434,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``simrun [options] COMMAND [COMMAND ...]``; returns the exit status (see
     ``simrun --help``)."""
     try:
-        args, unknown = _parser().parse_known_intermixed_args(argv)
-        if unknown:
-            option = next((word for word in unknown if word.startswith("-")), unknown[0])
-            raise UsageError(f"unknown option {option}; see simrun --help")
+        _refuse_nested()
+        args = _parse_args(list(sys.argv[1:] if argv is None else argv))
         seed = _parse_seed(args.seed)
         timeout = _parse_timeout(args.timeout)
         commands = plan(args.commands, _parse_names(args.name))
         inputs = _check_inputs(commands, _read_inputs(args.stdin))
         shim = shim_path()
         saved = None if args.check is None else _read(args.check)
+        _check_distinct_files(args)
+        if sys.stdout is None and (args.output is None or args.check is not None):
+            raise UsageError("stdout is closed, and the transcript (or --check's diff) goes there: "
+                             "give -o FILE, or run simrun with an open stdout")
         # Checked before the run, as a shell checks its redirections: a path that
         # cannot be written is reported before the programs run, not after.
         for option, path in (("-o", args.output), ("--trace", args.trace)):
@@ -410,8 +460,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     if args.output is not None:
-        with open(args.output, "wb") as f:
-            f.write(report.transcript_bytes)
+        try:
+            with open(args.output, "wb") as f:
+                f.write(report.transcript_bytes)
+        except OSError as e:
+            print(f"simrun: cannot write the transcript to -o {args.output}: {e.strerror}", file=sys.stderr)
+            return 1
     return _finish(report, args.output is None and args.check is None, args.check, saved, args.strict)
 
 
@@ -421,13 +475,20 @@ def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes 
     status. An interrupted run is not compared: it stopped wherever Ctrl-C caught it."""
     if report.warning:
         print(f"simrun: warning: {report.warning}", file=sys.stderr)
-    out = sys.stdout.buffer
-    if to_stdout:
-        out.write(report.transcript_bytes)
     differs = saved is not None and not report.interrupted and saved != report.transcript_bytes
-    if differs:
-        out.write(_diff(saved, check, report.transcript_bytes))
-    out.flush()
+    try:
+        if to_stdout or differs:
+            out = sys.stdout.buffer
+            out.write(report.transcript_bytes if to_stdout else _diff(saved, check, report.transcript_bytes))
+            out.flush()
+    except OSError as e:
+        # What is still buffered would fail again as the interpreter exits, with a
+        # traceback of its own: that flush goes to /dev/null instead.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if isinstance(e, BrokenPipeError):
+            return 141  # the reader has all it wanted, as `head` has: nothing to say
+        print(f"simrun: cannot write the transcript to stdout: {e.strerror}", file=sys.stderr)
+        return 1
     if report.problem:
         print(f"simrun: {report.problem.rstrip()}", file=sys.stderr)
     if differs:
@@ -444,6 +505,43 @@ def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes 
     # With --check the question is whether the transcript changed, not how the last
     # program ended (a client that shows an error exits non-zero on every run).
     return 0 if saved is not None else report.exit_status
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    """The options and the commands. Everything after the first "--" is a command,
+    which parse_known_intermixed_args would take for unknown options."""
+    rest: list[str] = []
+    if "--" in argv:
+        end = argv.index("--")
+        argv, rest = argv[:end], argv[end + 1:]
+    args, unknown = _parser().parse_known_intermixed_args(argv)
+    if unknown:
+        option = next((word for word in unknown if word.startswith("-")), unknown[0])
+        raise UsageError(f"unknown option {option}; see simrun --help")
+    args.commands += rest
+    return args
+
+
+def _check_distinct_files(args: argparse.Namespace) -> None:
+    """-o, --check and --trace name three different files: writing one would destroy
+    the other (a saved transcript overwritten by the run checked against it)."""
+    files = [(option, path) for option, path in (("-o", args.output), ("--check", args.check),
+                                                  ("--trace", args.trace)) if path is not None]
+    for i, (option, path) in enumerate(files):
+        for other, other_path in files[i + 1:]:
+            if _same_regular_file(path, other_path):
+                raise UsageError(f"{option} {path} and {other} {other_path} are the same file; "
+                                 "give each its own")
+
+
+def _same_regular_file(a: str, b: str) -> bool:
+    """Whether a and b are one file that writing replaces (not /dev/null)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return not os.path.exists(a) or os.path.isfile(a)
+    try:
+        return os.path.isfile(a) and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _read(path: str) -> bytes:

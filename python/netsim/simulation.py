@@ -14,7 +14,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from netsim import _core, _patch, _threading
+from netsim import _core, _exit, _patch, _threading
 from netsim._traceback import format_exception
 
 DeadlockError = _core.DeadlockError
@@ -126,10 +126,7 @@ def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
     except _core.TaskCancelled:
         raise
     except SystemExit as e:
-        if e.code is None or isinstance(e.code, int):
-            return e.code or 0
-        print(e.code, file=sys.stderr)
-        return 1
+        return _exit.status_of(e.code)
     except BaseException as e:
         sys.stderr.write(format_exception(e))
         if on_error:
@@ -169,6 +166,39 @@ def _run_main(code, path: str, spec, argv: Sequence[str]) -> None:
     exec(code, module.__dict__)
 
 
+def _check_arguments(seed: object, policy: object, epoch: object, socket_buffer: object,
+                     raise_errors: object) -> None:
+    """Simulation()'s arguments, each refused with a message that names it and says
+    what it takes (pybind11's own TypeError lists C++ signatures)."""
+
+    def integer(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not integer(seed):
+        raise TypeError(f"seed must be an integer (0 to 2**64-1), not {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    if seed >= 2**64:
+        raise ValueError(f"seed must be below 2**64, not {seed!r}")
+    if policy not in ("run-until-block", "random"):
+        raise ValueError(f"policy must be 'run-until-block' or 'random', not {policy!r}")
+    if epoch is not None:
+        if not isinstance(epoch, (int, float)) or isinstance(epoch, bool):
+            raise TypeError(f"epoch must be seconds since 1970 (a number) or None, not "
+                            f"{type(epoch).__name__}")
+        # The core's clock counts nanoseconds in 64 bits: about 292 years either way.
+        if not -9e9 < epoch < 9e9:
+            raise ValueError(f"epoch must be seconds since 1970 within 9e9 either way, not {epoch!r}")
+    if not integer(socket_buffer):
+        raise TypeError(f"socket_buffer must be an integer number of bytes, not "
+                        f"{type(socket_buffer).__name__}")
+    # Linux takes an int for SO_RCVBUF; with 0 the first send would wait forever.
+    if not 1 <= socket_buffer < 2**31:
+        raise ValueError(f"socket_buffer must be from 1 to 2**31-1 bytes, not {socket_buffer!r}")
+    if not isinstance(raise_errors, bool):
+        raise TypeError(f"raise_errors must be True or False, not {raise_errors!r}")
+
+
 class Simulation:
     """A virtual network with its clock, scheduler and trace.
 
@@ -194,8 +224,7 @@ class Simulation:
         buffer in bytes. ``raise_errors``: an uncaught exception in any task (its
         traceback still goes to the transcript) ends the run, and ``run()`` raises
         it; by default the run goes on, as with ``simrun``."""
-        if not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+        _check_arguments(seed, policy, epoch, socket_buffer, raise_errors)
         epoch_ns = None if epoch is None else round(epoch * 1e9)
         self._sim = _core.Simulation(seed, policy, epoch_ns, socket_buffer)
         self._ran = False

@@ -200,6 +200,14 @@ void bind_calls(py::module_& m) {
     for (const Ip& ip : task().kernel->resolve(name)) addresses.push_back(ip.str());
     return addresses;
   });
+  m.def(
+      "exit_process",
+      [](int status) {
+        TaskContext& context = task();
+        context.kernel->exit_process(context.task->process(), status);
+        throw TaskCancelled{};  // the caller's own task ends too, unwinding its Python frames
+      },
+      "Ends the calling task's process with status (os._exit); does not return.");
   m.def("task_name", [] { return task().task->name(); });
   m.def("pid", [] { return task().task->process().pid(); });
   m.def("task_id", [] { return task().task->id(); });

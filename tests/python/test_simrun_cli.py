@@ -85,7 +85,7 @@ def test_help_through_python_dash_m():
 
 def test_installed_as_the_simrun_command():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    assert project["scripts"] == {"simrun": "netsim.simrun:main"}
+    assert project["scripts"] == {"simrun": "netsim._simrun_command:main"}
 
 
 # --- usage errors: one line, exit status 2 --------------------------------------
@@ -213,7 +213,8 @@ def test_repeated_names_are_numbered_as_the_core_numbers_them(at_repo, tmp_path)
 def test_a_script_path_with_spaces(tmp_path):
     script = tmp_path / "my server.py"
     script.write_text("")
-    assert simrun.plan([str(script)]) == [("my server", [sys.executable, str(script)])]
+    # A name is one word: the space becomes "_" (only the file's path keeps it).
+    assert simrun.plan([str(script)]) == [("my_server", [sys.executable, str(script)])]
 
 
 def test_a_script_with_arguments(at_repo):
@@ -230,8 +231,9 @@ def test_rename(at_repo):
     client = "examples/python/echo_client.py"
     assert names(ECHO[0], client, client, renames={"echo_server": "S", "echo_client-2": "late"}) == [
         "S", "echo_client", "late"]
-    # A new name that is taken already is numbered like any repeated name.
-    assert names(ECHO[0], client, renames={"echo_client": "echo_server"}) == ["echo_server", "echo_server-2"]
+    # A new name that is taken already would show two commands as one.
+    with pytest.raises(simrun.UsageError, match="two commands would both be shown as 'echo_server'"):
+        names(ECHO[0], client, renames={"echo_client": "echo_server"})
 
 
 def test_rename_errors(capsys, at_repo):
