@@ -25,17 +25,22 @@ from netsim._core import __version__
 from netsim.simulation import DeadlockError, ProcessResult, Result, Simulation, run_scripts
 
 __all__ = ["__version__", "Simulation", "Result", "ProcessResult", "DeadlockError", "run_scripts",
-           "run_commands"]
+           "run_commands", "explore", "verify"]
 
 
 def __getattr__(name: str) -> object:
-    """``netsim.run_commands`` (simrun's Python API), imported on first use: imported
+    """``netsim.run_commands`` (simrun's Python API) and ``netsim.explore`` and
+    ``netsim.verify`` (its --explore and --verify), imported on first use: imported
     here, netsim.simrun would be in sys.modules before ``python -m netsim.simrun``
     runs it, and runpy warns about that on every run."""
     if name == "run_commands":
         from netsim.simrun import run_commands
 
         return run_commands
+    if name in ("explore", "verify"):
+        from netsim import exploration as module
+
+        return getattr(module, name)
     raise AttributeError(f"module 'netsim' has no attribute {name!r}")
 
 
