@@ -17,18 +17,20 @@ HELP = """\
 schedules:
   --policy run-until-block (the default for one run) lets a thread run until it
   blocks; --policy random draws, at every scheduling point (each call a program
-  makes, each block), which ready thread runs next, from the seed.
-  --explore N runs the commands with N seeds (from --seed) under --policy (default
-  random), --jobs at a time, and prints the distinct outcomes: how many seeds gave
-  each, their exit statuses, the changed lines against the most common outcome,
-  and the command line that reproduces each. --seeds A-B runs seeds A to B instead,
-  so that a CI matrix or GNU parallel can shard a sweep; with --format json each
-  shard prints JSON lines (one record per seed), and
-  "python -m netsim.exploration SHARD.jsonl..." prints the table of them all.
-  Exit status: 0 when every seed gave one outcome, 1 when there were several or
-  --stop-on matched.
-  --verify runs the commands --verify-runs times (default 2) with the same seed and
-  fails (exit 1) with the first difference of the transcripts or the event traces.
+  makes, each block), which ready thread runs next. Its draws come from
+  --schedule-seed (default: --seed), and nothing else does: ports and random bytes
+  stay those of --seed.
+  --explore N runs the commands with N schedule seeds (0 to N-1, or from
+  --schedule-seed) under --policy (default random), --jobs at a time, and prints
+  the distinct outcomes: how many schedule seeds gave each, their exit statuses,
+  the changed lines against the most common outcome, and the command line that
+  reproduces each. --seeds A-B runs schedule seeds A to B instead, so that a CI
+  matrix or GNU parallel can shard a sweep; with --format json each shard prints
+  JSON lines (one record per schedule seed), and "python -m netsim.exploration
+  SHARD.jsonl..." prints the table of them all. Exit status: 0 when every schedule
+  seed gave one outcome, 1 when there were several or --stop-on matched.
+  --verify runs the commands --verify-runs times (default 2) with the same seeds
+  and fails (exit 1) with the first difference of the transcripts or the traces.
 """
 
 
@@ -36,9 +38,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("schedules (see below)")
     group.add_argument("--policy", choices=ex.POLICIES, metavar="NAME",
                        help="the scheduling policy: run-until-block (default) or random")
+    group.add_argument("--schedule-seed", metavar="N",
+                       help="seeds the random policy's choices alone (default: --seed)")
     group.add_argument("--explore", metavar="N",
-                       help="run N seeds, from --seed, and print the distinct outcomes")
-    group.add_argument("--seeds", metavar="A-B", help="explore the seeds A to B (inclusive)")
+                       help="run N schedule seeds and print the distinct outcomes")
+    group.add_argument("--seeds", metavar="A-B", help="explore the schedule seeds A to B (inclusive)")
     group.add_argument("--jobs", metavar="J",
                        help="with --explore: runs at a time, in parallel processes (default: the CPUs)")
     group.add_argument("--outcome", metavar="WHAT", default="transcript",
@@ -69,9 +73,14 @@ def wanted(args: argparse.Namespace) -> bool:
     return False
 
 
-def policy(args: argparse.Namespace) -> str:
-    """The policy of a single run."""
-    return args.policy or "run-until-block"
+def run_options(args: argparse.Namespace) -> dict[str, object]:
+    """simrun._run's policy and schedule_seed for a single run (or --verify)."""
+    schedule_seed = None
+    if args.schedule_seed is not None:
+        schedule_seed = _whole("--schedule-seed", args.schedule_seed, 0)
+        if schedule_seed >= 2**64:
+            raise simrun.UsageError(f"--schedule-seed takes an integer below 2**64, not {args.schedule_seed!r}")
+    return {"policy": args.policy or "run-until-block", "schedule_seed": schedule_seed}
 
 
 def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
@@ -80,9 +89,9 @@ def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs
         _check_combination(args)
         if args.verify:
             return _verify(args, commands, inputs, seed, timeout)
-        seeds = _seeds(args, seed)
+        seeds = _seeds(args)
         jobs = _whole("--jobs", args.jobs, 1) if args.jobs is not None else None
-        sweep = ex._Sweep(commands, inputs, args.policy or ex.EXPLORING_POLICY, args.outcome,
+        sweep = ex._Sweep(commands, inputs, seed, args.policy or ex.EXPLORING_POLICY, args.outcome,
                           args.stop_on, timeout,
                           ex.reproduce_options(simrun._parse_names(args.name), timeout,
                                                dict(pair.partition("=")[::2] for pair in args.stdin)),
@@ -112,11 +121,12 @@ def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs
 def _verify(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
             seed: int, timeout: float | None) -> int:
     runs = _whole("--verify-runs", args.verify_runs, 2) if args.verify_runs is not None else 2
-    chosen = policy(args)
-    difference = _verify_runs.first_difference(commands, inputs, seed, chosen, timeout, runs)
+    options = run_options(args)
+    difference = _verify_runs.first_difference(commands, inputs, seed, options["policy"],
+                                               options["schedule_seed"], timeout, runs)
     if difference is None:
-        print(f"simrun: --verify: {runs} runs of seed {seed} (policy {chosen}) gave the same "
-              "transcript and trace", file=sys.stderr)
+        print(f"simrun: --verify: {runs} runs of seed {seed} (policy {options['policy']}) gave the "
+              "same transcript and trace", file=sys.stderr)
         return 0
     sys.stdout.write(difference + "\n")
     print("simrun: --verify: the runs differ (the first difference is on stdout)", file=sys.stderr)
@@ -132,7 +142,9 @@ def _check_combination(args: argparse.Namespace) -> None:
     if args.verify and (args.explore or args.seeds):
         raise simrun.UsageError("--verify checks one seed, --explore runs many: give one of them")
     if args.explore and args.seeds:
-        raise simrun.UsageError("give --explore N (seeds from --seed) or --seeds A-B, not both")
+        raise simrun.UsageError("give --explore N or --seeds A-B, not both")
+    if args.seeds and args.schedule_seed is not None:
+        raise simrun.UsageError("--seeds A-B names the schedule seeds: drop --schedule-seed")
     sweep_only = [option for option, value in (("--jobs", args.jobs), ("--stop-on", args.stop_on))
                   if value is not None]
     if args.format == "json":
@@ -145,16 +157,18 @@ def _check_combination(args: argparse.Namespace) -> None:
         raise simrun.UsageError("--verify-runs goes with --verify")
 
 
-def _seeds(args: argparse.Namespace, seed: int) -> list[int]:
+def _seeds(args: argparse.Namespace) -> list[int]:
     if args.seeds is not None:
         match = re.fullmatch(r"([0-9]+)-([0-9]+)", args.seeds)
         if not match or int(match[1]) > int(match[2]) or int(match[2]) >= 2**64:
             raise simrun.UsageError(f"--seeds takes a range A-B of seeds, A <= B (e.g. 0-99), not {args.seeds!r}")
         return list(range(int(match[1]), int(match[2]) + 1))
     count = _whole("--explore", args.explore, 1)
-    if seed + count > 2**64:
-        raise simrun.UsageError(f"--explore {count} from --seed {seed} goes past the last seed, 2**64-1")
-    return list(range(seed, seed + count))
+    first = run_options(args)["schedule_seed"] or 0
+    if first + count > 2**64:
+        raise simrun.UsageError(f"--explore {count} from --schedule-seed {first} goes past the last "
+                                "seed, 2**64-1")
+    return list(range(first, first + count))
 
 
 def _whole(option: str, text: str, least: int) -> int:

@@ -124,22 +124,24 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
                  timeout: float | None = None,
                  names: Mapping[str, str] | None = None,
                  stdin: Mapping[str, bytes] | None = None,
-                 policy: str = "run-until-block") -> RunReport:
+                 policy: str = "run-until-block", schedule_seed: int | None = None) -> RunReport:
     """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
     happened. A command is a string as on simrun's command line (``"server.py"``,
     ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
     "10000"]``). ``timeout``: wall-clock seconds. ``names`` maps a command's name to
     the one to show, as ``--name OLD=NEW``. ``stdin`` maps a name (as shown) to the
     bytes its program reads on stdin, as ``--stdin NAME=FILE``; the others read an
-    empty stdin. ``policy``: the scheduling policy, as ``--policy``.
+    empty stdin. ``policy`` and ``schedule_seed``: as ``--policy`` and
+    ``--schedule-seed``.
 
     Raises UsageError (a ValueError) for bad input, FileNotFoundError when the shim
     library is missing, RuntimeError when a command cannot be started."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be a non-negative integer below 2**64, not {seed!r}")
+    for option, value in (("seed", seed), ("schedule_seed", 0 if schedule_seed is None else schedule_seed)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**64:
+            raise ValueError(f"{option} must be a non-negative integer below 2**64, not {value!r}")
     planned = plan(commands, names)
     return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})),
-                policy=policy)
+                policy=policy, schedule_seed=schedule_seed)
 
 
 def plan(commands: Sequence[str | Sequence[str]],
@@ -283,12 +285,13 @@ def _read_inputs(pairs: list[str]) -> dict[str, bytes]:
 
 def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None,
          trace: str, shim: str, inputs: dict[str, bytes], policy: str = "run-until-block",
-         env: list[str] | None = None) -> RunReport:
+         schedule_seed: int | None = None, env: list[str] | None = None) -> RunReport:
     if env is None:
         env = [f"{k}={v}" for k, v in os.environ.items()]
     try:
         out = _core.run_commands(commands, seed=seed, shim=shim, env=env, timeout=timeout,
-                                 trace=trace, inputs=inputs, policy=policy)
+                                 trace=trace, inputs=inputs, policy=policy,
+                                 schedule_seed=schedule_seed)
     except ValueError as e:  # an unknown policy
         raise UsageError(str(e)) from None
     return RunReport(
@@ -407,13 +410,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if path is not None:
                 _check_writable(option, path)
         explore = _explore_cli.wanted(args)
+        schedule = _explore_cli.run_options(args)
     except (UsageError, FileNotFoundError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     if explore:
         return _explore_cli.main(args, commands, inputs, seed, timeout)
     try:
-        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, policy=_explore_cli.policy(args))
+        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule)
     except RuntimeError as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
