@@ -64,10 +64,11 @@ def wanted(args: argparse.Namespace) -> bool:
         return True
     if args.format == "json":
         raise simrun.UsageError("--format json goes with --explore (JSON lines of seed records)")
-    for option, value in (("--jobs", args.jobs), ("--stop-on", args.stop_on),
-                          ("--verify-runs", args.verify_runs)):
+    for option, value in (("--jobs", args.jobs), ("--stop-on", args.stop_on)):
         if value is not None:
-            raise simrun.UsageError(f"{option} goes with --explore or --verify; see simrun --help")
+            raise simrun.UsageError(f"{option} goes with --explore; see simrun --help")
+    if args.verify_runs is not None:
+        raise simrun.UsageError("--verify-runs goes with --verify")
     if args.outcome != "transcript":
         raise simrun.UsageError("--outcome goes with --explore; see simrun --help")
     return False
@@ -110,8 +111,8 @@ def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs
         print("simrun: interrupted", file=sys.stderr)
         return 130
     if args.format == "json":
-        for outcome_runs in sorted((run for o in found.outcomes for run in o.runs), key=lambda r: r.seed):
-            sys.stdout.write(outcome_runs.to_json() + "\n")
+        for run in sorted((run for o in found.outcomes for run in o.runs), key=lambda r: r.schedule_seed):
+            sys.stdout.write(run.to_json() + "\n")
     else:
         sys.stdout.write(str(found))
     sys.stdout.flush()

@@ -305,10 +305,8 @@ def _runs(task: _Task, seeds: list[int], jobs: int,
             yield seed, task(seed)
         return
     context = multiprocessing.get_context("forkserver")
-    cpus = sorted(os.sched_getaffinity(0))
     with concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_init_worker,
-            initargs=(task, context.Value("i", 0), cpus)) as pool:
+            jobs, mp_context=context, initializer=_init_worker, initargs=(task,)) as pool:
         pending: dict[concurrent.futures.Future, int] = {}
         queue = iter(seeds)
         try:
@@ -335,17 +333,12 @@ def _runs(task: _Task, seeds: list[int], jobs: int,
 _worker_task: _Task | None = None
 
 
-def _init_worker(task: _Task, counter: "multiprocessing.sharedctypes.Synchronized", cpus: list[int]) -> None:
-    """A worker keeps to one CPU, its own when there are enough: its runs then hand
-    turns between simrun and the programs on that CPU, instead of every worker's
-    simulator competing for the first CPU (which a run takes for itself when it sees
-    two or more)."""
+def _init_worker(task: _Task) -> None:
+    # Each worker's runs are left on every CPU: pinned to one CPU each, sweeps ran
+    # about twice as fast, but runs then hung now and then (the runner's one-CPU
+    # hand-over; see docs/benchmarks.md).
     global _worker_task
     _worker_task = task
-    with counter.get_lock():
-        index = counter.value
-        counter.value += 1
-    os.sched_setaffinity(0, {cpus[index % len(cpus)]})
 
 
 def _run_in_worker(seed: int) -> simrun.RunReport:
