@@ -5,7 +5,6 @@ examples/explore and its locked variant."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 import sys
