@@ -20,12 +20,19 @@
 
 namespace netsim {
 
+namespace {
+// Mixed into the schedule's seed: any fixed odd constant would do.
+constexpr std::uint64_t kScheduleStream = 0x9e3779b97f4a7c15ULL;
+}  // namespace
+
 Kernel::Kernel(const Config& config)
     : config_(config),
       clock_(config.epoch),
       rng_(config.seed),
+      // Another stream than rng_'s even when both come from `seed`.
+      schedule_rng_(config.schedule_seed.value_or(config.seed) ^ kScheduleStream),
       trace_(config.trace_payload),
-      scheduler_(clock_, rng_, config.policy) {
+      scheduler_(clock_, schedule_rng_, config.policy) {
   // The default host needs an address of its own besides loopback: a named host it
   // connects to must see, and be able to answer, a real source address.
   hosts_.push_back(std::make_unique<Host>(

@@ -22,11 +22,12 @@ seeded scheduler: the same seed gives byte-identical output on every run.
 """
 
 __all__ = ["__version__", "Simulation", "Result", "ProcessResult", "DeadlockError", "run_scripts",
-           "run_commands"]
+           "run_commands", "explore", "verify"]
 
 
 def __getattr__(name: str) -> object:
-    """The API, imported on first use. ``netsim.run_commands`` (simrun's Python API):
+    """The API, imported on first use. ``netsim.run_commands`` (simrun's Python API)
+    and ``netsim.explore`` and ``netsim.verify`` (its --explore and --verify):
     imported here, netsim.simrun would be in sys.modules before ``python -m
     netsim.simrun`` runs it, and runpy warns about that on every run. The rest: the
     simrun command imports this package before it can take SIGINT, so importing it
@@ -35,6 +36,10 @@ def __getattr__(name: str) -> object:
         from netsim.simrun import run_commands
 
         return run_commands
+    if name in ("explore", "verify"):
+        from netsim import exploration as module
+
+        return getattr(module, name)
     if name == "__version__":
         from netsim._core import __version__
 

@@ -15,6 +15,14 @@ The seed comes from the test's ``@pytest.mark.netsim(seed=N)`` marker, else from
 ``--netsim-seed N`` command-line option, else 0. The marker also takes ``policy``,
 ``epoch`` and ``socket_buffer`` (as :class:`netsim.Simulation` does). When a test
 that ran its simulation fails, the report shows the transcript and the seed.
+
+``netsim_explore`` runs real programs under many schedules (:func:`netsim.explore`)
+and fails the test, with each failing schedule seed and the simrun line that
+reproduces it, unless the invariant holds for every one::
+
+    def test_counter_never_loses_an_increment(netsim_explore):
+        netsim_explore(["counter_server.py", "counter_client.py --lock"], seeds=500,
+                       invariant=r"count 4, expected 4")
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any, Generator, Iterator
 
 import pytest
 
+from netsim.exploration import Exploration, ExploreFailed, assert_one_outcome
 from netsim.simulation import Result, Simulation
 
 _MARKER_OPTIONS = ("seed", "policy", "epoch", "socket_buffer")
@@ -100,3 +109,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     if call.when == "call" and report.failed and sim is not None and sim.result is not None:
         report.sections.append((f"netsim transcript (seed {sim.seed})", sim.result.transcript))
     return report
+
+
+@pytest.fixture
+def netsim_explore() -> Any:
+    """``netsim_explore(commands, seeds=200, invariant=None, **options)``: explores
+    the schedule seeds (options as :func:`netsim.explore`'s) and fails the test
+    unless every run had one outcome or, with ``invariant`` (a regular expression
+    the transcript must match, or a predicate of a SeedRun), unless it holds for
+    every run. Returns the Exploration."""
+
+    def check(commands: Any, seeds: Any = 200, **options: Any) -> Exploration:
+        try:
+            return assert_one_outcome(commands, seeds, **options)
+        except ExploreFailed as e:
+            failure = str(e)
+        pytest.fail(failure, pytrace=False)
+
+    return check

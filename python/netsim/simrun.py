@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import netsim
-from netsim import _core
+from netsim import _core, _explore_cli
 
 _EPILOG = """\
 A COMMAND is a Python script (server.py), run with simrun's own Python, or a quoted
@@ -143,21 +143,24 @@ class RunReport:
 def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
                  timeout: float | None = None,
                  names: Mapping[str, str] | None = None,
-                 stdin: Mapping[str, bytes] | None = None) -> RunReport:
+                 stdin: Mapping[str, bytes] | None = None,
+                 policy: str = "run-until-block", schedule_seed: int | None = None) -> RunReport:
     """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
     happened. A command is a string as on simrun's command line (``"server.py"``,
     ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
     "10000"]``). ``timeout``: wall-clock seconds. ``names`` maps a command's name to
     the one to show, as ``--name OLD=NEW``. ``stdin`` maps a name (as shown) to the
     bytes its program reads on stdin, as ``--stdin NAME=FILE``; the others read an
-    empty stdin.
+    empty stdin. ``policy`` and ``schedule_seed``: as ``--policy`` and
+    ``--schedule-seed``.
 
     Raises UsageError (a ValueError) for bad input, TypeError for arguments of the
     wrong type, FileNotFoundError when the shim library is missing, RuntimeError when
     a command cannot be started."""
     _refuse_nested()
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be a non-negative integer below 2**64, not {seed!r}")
+    for option, value in (("seed", seed), ("schedule_seed", 0 if schedule_seed is None else schedule_seed)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**64:
+            raise ValueError(f"{option} must be a non-negative integer below 2**64, not {value!r}")
     if isinstance(commands, (str, bytes)):
         raise TypeError(f"commands is a list of commands (e.g. [\"server.py\", \"client.py\"]), "
                         f"not the string {commands!r}")
@@ -169,7 +172,8 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
             timeout = float(min(timeout, 2 * _NO_LIMIT)) if timeout > 0 else -1.0
         timeout = _check_timeout(timeout, "timeout", shown)
     planned = plan(commands, names)
-    return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})))
+    return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})),
+                policy=policy, schedule_seed=schedule_seed)
 
 
 def _refuse_nested() -> None:
@@ -325,10 +329,16 @@ def _read_inputs(pairs: list[str]) -> dict[str, bytes]:
 
 
 def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None,
-         trace: str, shim: str, inputs: dict[str, bytes]) -> RunReport:
-    out = _core.run_commands(commands, seed=seed, shim=shim,
-                             env=[f"{k}={v}" for k, v in os.environ.items()],
-                             timeout=timeout, trace=trace, inputs=inputs)
+         trace: str, shim: str, inputs: dict[str, bytes], policy: str = "run-until-block",
+         schedule_seed: int | None = None, env: list[str] | None = None) -> RunReport:
+    if env is None:
+        env = [f"{k}={v}" for k, v in os.environ.items()]
+    try:
+        out = _core.run_commands(commands, seed=seed, shim=shim, env=env, timeout=timeout,
+                                 trace=trace, inputs=inputs, policy=policy,
+                                 schedule_seed=schedule_seed)
+    except ValueError as e:  # an unknown policy
+        raise UsageError(str(e)) from None
     return RunReport(
         transcript_bytes=out["transcript"],
         exit_status=out["exit_status"],
@@ -351,7 +361,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> _Parser:
     parser = _Parser(
         prog="simrun", usage="simrun [options] COMMAND [COMMAND ...]", allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG + "\n" + _explore_cli.HELP,
         description="Runs real programs together on netsim's simulated network, in virtual\n"
                     "time, and prints one transcript: the same seed gives the same bytes on\n"
                     "every run.")
@@ -376,6 +386,7 @@ def _parser() -> _Parser:
     parser.add_argument("--stdin", action="append", default=[], metavar="NAME=FILE",
                         help="feed FILE ('-': simrun's own stdin) to the stdin of the command "
                              "shown as NAME (repeatable); the others read an empty stdin")
+    _explore_cli.add_options(parser)
     return parser
 
 
@@ -451,11 +462,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for option, path in (("-o", args.output), ("--trace", args.trace)):
             if path is not None:
                 _check_writable(option, path)
+        explore = _explore_cli.wanted(args)
+        schedule = _explore_cli.run_options(args)
     except (UsageError, FileNotFoundError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
+    if explore:
+        return _explore_cli.main(args, commands, inputs, seed, timeout)
     try:
-        report = _run(commands, seed, timeout, args.trace or "", shim, inputs)
+        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule)
     except RuntimeError as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2

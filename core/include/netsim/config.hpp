@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "netsim/clock.hpp"
 #include "netsim/scheduler.hpp"
@@ -11,6 +12,10 @@ struct Config {
   std::uint64_t seed = 0;
   Nanos epoch = kDefaultEpoch;
   Policy policy = Policy::run_until_block;
+  // Seeds the random policy's choices, and nothing else; none: `seed` does. Sweeping
+  // it varies only the interleaving: ephemeral ports and random bytes stay those of
+  // `seed`, so two runs differ only where the schedule made them differ.
+  std::optional<std::uint64_t> schedule_seed;
   // Receive buffer of a socket (SO_RCVBUF): a sender blocks when its peer's is full.
   std::size_t socket_buffer = 64 * 1024;
   // Virtual time each kernel call costs. Zero for in-process tasks; a shimmed process

@@ -220,6 +220,7 @@ class Kernel {
   Config config_;
   Clock clock_;
   Rng rng_;
+  Rng schedule_rng_;  // the scheduler's own draws: a schedule never shifts the ports
   Trace trace_;
   Scheduler scheduler_;
   std::vector<std::unique_ptr<Host>> hosts_;

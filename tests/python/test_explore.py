@@ -1,0 +1,210 @@
+"""Schedule exploration: simrun --policy/--schedule-seed/--explore/--seeds/--verify,
+netsim.explore and the netsim_explore pytest fixture, on the racy counter of
+examples/explore and its locked variant."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import netsim
+from netsim import exploration, simrun
+
+pytest_plugins = ["pytester"]
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "explore"
+SERVER = str(EXAMPLES / "counter_server.py")
+RACY = [SERVER, str(EXAMPLES / "counter_client.py")]
+LOCKED = [SERVER, f"{EXAMPLES / 'counter_client.py'} --lock"]
+
+
+@pytest.fixture(scope="module")
+def racy_sweep() -> exploration.Exploration:
+    """200 schedule seeds of the racy counter, shared by the tests that read it."""
+    return netsim.explore(RACY, 200, jobs=2)
+
+
+def simrun_main(capsys, *argv: str) -> tuple[int, str, str]:
+    status = simrun.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_the_racy_counter_has_several_outcomes_over_200_seeds(racy_sweep):
+    assert len(racy_sweep.outcomes) >= 2
+    assert racy_sweep.seeds == list(range(200))
+    assert sum(o.count for o in racy_sweep.outcomes) == 200
+    counts = {o.transcript.strip().rpartition(": ")[2] for o in racy_sweep.outcomes}
+    assert "count 4, expected 4" in counts  # the increments did not overlap
+    assert any(c != "count 4, expected 4" for c in counts)  # an increment was lost
+
+
+def test_each_reproduction_line_reproduces_its_outcome_10_times_of_10(racy_sweep):
+    for outcome in racy_sweep.outcomes[:2]:
+        words = shlex.split(outcome.command)
+        assert words[0] == "simrun"
+        for _ in range(10):
+            done = subprocess.run([sys.executable, "-m", "netsim.simrun", *words[1:]], capture_output=True)
+            assert done.stdout == outcome.first.transcript_bytes
+            assert done.returncode == dict((n, s) for n, s, _ in outcome.first.statuses)["counter_client"]
+
+
+def test_a_program_without_a_race_has_one_outcome_over_200_seeds(netsim_explore):
+    found = netsim_explore(LOCKED, 200, jobs=2)
+    assert [o.transcript for o in found.outcomes] == ["counter_client: count 4, expected 4\n"]
+
+
+def test_the_table_is_the_same_whatever_the_jobs(racy_sweep):
+    one = netsim.explore(RACY, range(40), jobs=1)
+    two = netsim.explore(RACY, range(40), jobs=2)
+    assert str(one) == str(two)
+    # The first 40 seeds of the 200-seed sweep ran the same way there.
+    first = {run.schedule_seed: run.transcript_bytes for o in racy_sweep.outcomes for run in o.runs}
+    assert all(first[run.schedule_seed] == run.transcript_bytes for o in one.outcomes for run in o.runs)
+
+
+def test_the_table_shows_counts_statuses_diffs_and_quoted_reproduction_lines(racy_sweep):
+    table = str(racy_sweep)
+    assert table.startswith(f"200 schedule seeds (0-199), policy random: {len(racy_sweep.outcomes)} outcomes\n")
+    top, second = racy_sweep.outcomes[:2]
+    assert top.count >= second.count
+    assert f"#2 {second.count:>3} seeds" in table
+    assert "exit statuses: counter_server 0 (stopped), counter_client " in table
+    assert f"   reproduce: {second.command}\n" in table
+    assert second.command == shlex.join(["simrun", "--seed", "0", "--schedule-seed", str(second.first.schedule_seed),
+                                         "--policy", "random", *RACY])
+    assert any(line.startswith("-counter_client: count") for line in second.diff)
+    assert any(line.startswith("+counter_client: count") for line in second.diff)
+
+
+def test_outcome_by_exit_status_or_by_a_regular_expression():
+    by_exit = netsim.explore(RACY, 30, jobs=1, outcome="exit")
+    by_regex = netsim.explore(RACY, 30, jobs=1, outcome=r"count \d")
+    lost = {o.first.outcome for o in by_exit.outcomes}
+    assert lost <= {"counter_server 0 (stopped), counter_client 0", "counter_server 0 (stopped), counter_client 1"}
+    assert {o.first.outcome for o in by_regex.outcomes} <= {"count 2", "count 3", "count 4"}
+    assert len(by_regex.outcomes) >= len(by_exit.outcomes)
+
+
+def test_stop_on_ends_at_the_lowest_matching_seed_whatever_the_jobs(racy_sweep):
+    lost = [run.schedule_seed for o in racy_sweep.outcomes for run in o.runs
+            if "count 4" not in run.transcript]
+    for jobs in (1, 2):
+        found = netsim.explore(RACY, 200, jobs=jobs, stop_on="count [0-3],")
+        assert found.stopped_at == min(lost)
+        assert found.seeds == list(range(min(lost) + 1))
+
+
+def test_json_records_of_shards_merge_into_the_table_of_the_whole_sweep(capsys, tmp_path):
+    shards = []
+    for span in ("0-9", "10-19"):
+        status, out, _ = simrun_main(capsys, "--seeds", span, "--format", "json", *RACY)
+        assert status in (0, 1)
+        shards.append(out)
+        records = [json.loads(line) for line in out.splitlines()]
+        first, last = map(int, span.split("-"))
+        assert [r["schedule_seed"] for r in records] == list(range(first, last + 1))
+        assert {r["policy"] for r in records} == {"random"}
+    whole = netsim.explore(RACY, 20, jobs=2)
+    # The shards in any order, one of them twice: the same table.
+    merged = exploration.merge((shards[1] + shards[0] + shards[1]).splitlines())
+    assert str(merged) == str(whole)
+    (tmp_path / "a.jsonl").write_text(shards[0])
+    (tmp_path / "b.jsonl").write_text(shards[1])
+    done = subprocess.run([sys.executable, "-m", "netsim.exploration", str(tmp_path / "a.jsonl"),
+                           str(tmp_path / "b.jsonl")], capture_output=True, text=True)
+    assert done.stdout == str(whole)
+    assert done.returncode == (0 if len(whole.outcomes) == 1 else 1)
+
+
+def test_a_seed_record_keeps_bytes_that_are_not_utf8():
+    run = exploration.SeedRun(3, 0, "random", b"p: \xff\xfe\n", (("p", 0, False),), "", "k", "simrun p")
+    assert exploration.SeedRun.from_json(run.to_json()) == run
+
+
+def test_explore_cli_prints_the_table_and_exits_1_for_several_outcomes(capsys):
+    status, out, err = simrun_main(capsys, "--explore", "20", "--jobs", "2", *RACY)
+    assert out == str(netsim.explore(RACY, 20, jobs=1))
+    assert status == (1 if out.count("\n#") > 1 else 0)
+    assert err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_explore_cli_exits_0_for_one_outcome(capsys):
+    status, out, _ = simrun_main(capsys, "--explore", "5", *LOCKED)
+    assert status == 0
+    assert ": 1 outcome\n" in out.splitlines()[0] + "\n"
+
+
+def test_policy_and_schedule_seed_reach_a_single_run(capsys, racy_sweep):
+    outcome = racy_sweep.outcomes[-1]
+    status, out, _ = simrun_main(capsys, "--policy", "random", "--schedule-seed",
+                                 str(outcome.first.schedule_seed), *RACY)
+    assert out.encode() == outcome.first.transcript_bytes
+    # run-until-block, the default, ignores the schedule seed: one interleaving.
+    outs = {simrun_main(capsys, "--schedule-seed", str(s), *RACY)[1] for s in (1, 2, 3)}
+    assert len(outs) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--policy", "fifo"], "argument --policy: invalid choice: 'fifo'"),
+    (["--explore", "0"], "--explore takes a whole number, 1 or more, not '0'"),
+    (["--explore", "x"], "--explore takes a whole number, 1 or more, not 'x'"),
+    (["--seeds", "9-3"], "--seeds takes a range A-B of seeds, A <= B (e.g. 0-99), not '9-3'"),
+    (["--explore", "3", "--seeds", "0-2"], "give --explore N or --seeds A-B, not both"),
+    (["--explore", "3", "--jobs", "0"], "--jobs takes a whole number, 1 or more, not '0'"),
+    (["--explore", "3", "--outcome", "("], "--outcome '(': not a regular expression"),
+    (["--explore", "3", "-o", "x.txt"], "-o is for a single run, not --explore"),
+    (["--verify", "--explore", "3"], "--verify checks one seed, --explore runs many"),
+    (["--verify", "--jobs", "2"], "--jobs goes with --explore, not --verify"),
+    (["--jobs", "2"], "--jobs goes with --explore; see simrun --help"),
+    (["--format", "json"], "--format json goes with --explore"),
+    (["--verify-runs", "3"], "--verify-runs goes with --verify"),
+    (["--verify", "--verify-runs", "1"], "--verify-runs takes a whole number, 2 or more, not '1'"),
+    (["--schedule-seed", "-1"], "--schedule-seed takes a whole number, 0 or more, not '-1'"),
+])
+def test_usage_errors_are_one_line_with_status_2(capsys, argv, message):
+    status, out, err = simrun_main(capsys, *argv, *RACY)
+    assert status == 2
+    assert out == ""
+    assert err.startswith(f"simrun: {message}")
+    assert err.count("\n") == 1
+
+
+def test_verify_passes_for_a_deterministic_program(capsys):
+    status, out, err = simrun_main(capsys, "--verify", "--verify-runs", "3", "--policy", "random", *RACY)
+    assert (status, out) == (0, "")
+    assert err == "simrun: --verify: 3 runs of seed 0 (policy random) gave the same transcript and trace\n"
+
+
+def test_verify_names_the_first_difference_and_its_likely_source(capsys, tmp_path):
+    # The real PID, read through /proc: something netsim does not simulate.
+    script = tmp_path / "real_pid.py"
+    script.write_text("import os\nprint('hello')\nprint('pid', os.readlink('/proc/self'))\n")
+    status, out, err = simrun_main(capsys, "--verify", str(script))
+    assert status == 1
+    assert err == "simrun: --verify: the runs differ (the first difference is on stdout)\n"
+    assert out.startswith("run 2 of seed 0 (policy run-until-block) differs from run 1\n"
+                          "first difference in the transcript, line 2:\n")
+    assert "-real_pid: pid " in out and "+real_pid: pid " in out
+    assert "first difference in the trace, event " in out
+    assert "real_pid (pid 1000, task " in out
+    assert "likely source: real_pid made the same calls in both runs, then printed different bytes" in out
+    assert "/proc" in out
+
+
+def test_netsim_explore_fixture_fails_with_the_seed_and_the_reproduction_line(pytester):
+    pytester.makepyfile(f"""
+        def test_counter(netsim_explore):
+            netsim_explore({RACY!r}, 20, jobs=1, invariant=r"count 4, expected 4")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the invariant failed for * of 20 schedule seeds*",
+                                 "*schedule seed * (and * more): simrun --seed 0 --schedule-seed * "
+                                 "--policy random *counter_server.py *counter_client.py*"])
+    assert "Traceback" not in result.stdout.str()
