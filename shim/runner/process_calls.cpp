@@ -211,8 +211,9 @@ void Runner::end(RemoteProcess& remote, int status, int signal) {
   Kernel& kernel = simulation_.kernel();
   if (remote.process->exited()) return;
   // A death by a signal gets a line, as a shell reports it of a job ("Segmentation
-  // fault"); not the end of the run's own stops, nor the kills of an aborted run.
-  if (signal && !remote.stopped_by && !aborting_ && !remote.process->tasks().empty())
+  // fault"); not the end of the run's own stops, an offender's (its line says why), nor
+  // the kills of an aborted run.
+  if (signal && !remote.stopped_by && !remote.offender && !aborting_ && !remote.process->tasks().empty())
     kernel.emit_output(*remote.process->tasks().front(), 2,
                        fmt::format("netsim: killed by SIG{} ({})\n", sigabbrev_np(signal), sigdescr_np(signal)));
   kernel.exit_process(*remote.process, status, signal);

@@ -231,6 +231,7 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     take_turn(slot);
     if (const std::string problem = take_request(slot, *mine); !problem.empty()) {
       serving_ = nullptr;
+      remote.offender = true;
       kernel.emit_output(self, 2,
                          fmt::format("netsim: {} (pid {}) sent a malformed request on the shim channel ({}); "
                                      "stopped\n",

@@ -35,6 +35,7 @@ struct RemoteProcess {
   int signal = 0;          // the signal being delivered: what an interrupted call raises
   int pending = 0;         // a signal its next reply raises, on whichever thread it is
   int stopped_by = 0;      // the last signal the end of the run sent it
+  bool offender = false;   // stopped for a malformed request, which its own line names
   std::unique_ptr<boost::asio::posix::stream_descriptor> output;  // none for a forked one
   std::array<char, 4096> output_buffer{};
 };

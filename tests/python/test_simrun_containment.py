@@ -195,7 +195,7 @@ ESCAPES_C = r"""
     static long gate(long nr, long a0, long a1, long a2) {
       long ret;
       register long r10 __asm__("r10") = 0;
-      __asm__ volatile("movabsq $0x7f0000000000, %%r11\n\tcall *%%r11"
+      __asm__ volatile("sub $128, %%rsp\n\tmovabsq $0x7f0000000000, %%r11\n\tcall *%%r11\n\tadd $128, %%rsp"
                        : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
                        : "rcx", "r11", "memory");
       return ret;
