@@ -101,7 +101,9 @@ std::vector<int> Simulation::stop_all() {
   return killed;
 }
 
-std::string Simulation::transcript() const { return make_transcript(kernel_->trace()); }
+std::string Simulation::transcript() const {
+  return make_transcript(kernel_->trace(), kernel_->config().short_paths);
+}
 
 const Trace& Simulation::trace() const { return kernel_->trace(); }
 

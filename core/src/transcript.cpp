@@ -5,7 +5,7 @@
 
 namespace netsim {
 
-std::string make_transcript(const Trace& trace) {
+std::string make_transcript(const Trace& trace, const std::vector<PathForm>& short_paths) {
   std::string out;
   std::map<int, std::string> names;                   // pid -> process name
   std::map<std::pair<int, int>, std::string> partial;  // (pid, stream) -> unfinished line
@@ -13,7 +13,10 @@ std::string make_transcript(const Trace& trace) {
   auto emit = [&](int pid, std::string_view line) {
     out += names[pid];
     out += ": ";
-    out += line;
+    if (short_paths.empty())
+      out += line;
+    else
+      out += shorten_paths(line, short_paths);
     out += '\n';
   };
   auto flush = [&](int pid) {

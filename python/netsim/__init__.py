@@ -22,7 +22,7 @@ seeded scheduler: the same seed gives byte-identical output on every run.
 """
 
 __all__ = ["__version__", "Simulation", "Result", "ProcessResult", "DeadlockError", "run_scripts",
-           "run_commands", "explore", "verify"]
+           "run_commands", "explore", "verify", "HashSeedWarning"]
 
 
 def __getattr__(name: str) -> object:
@@ -40,6 +40,10 @@ def __getattr__(name: str) -> object:
         from netsim import exploration as module
 
         return getattr(module, name)
+    if name == "HashSeedWarning":
+        from netsim._portable import HashSeedWarning
+
+        return HashSeedWarning
     if name == "__version__":
         from netsim._core import __version__
 

@@ -375,12 +375,6 @@ def _resolve(host: str) -> list[str]:
     return addresses
 
 
-def _gethostname() -> str:
-    # The default host's name. Tasks on hosts added with add_host() see it too
-    # until the kernel tells a task its host's name.
-    return "localhost"
-
-
 def _gethostbyname(hostname) -> str:
     return _gethostbyname_ex(hostname)[2][0]
 
@@ -430,7 +424,6 @@ def patches():
         "socketpair": _socketpair,
         "create_connection": _create_connection,
         "getaddrinfo": _getaddrinfo,
-        "gethostname": _gethostname,
         "gethostbyname": _gethostbyname,
         "gethostbyname_ex": _gethostbyname_ex,
         "gethostbyaddr": _gethostbyaddr,

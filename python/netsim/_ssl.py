@@ -19,14 +19,28 @@ from __future__ import annotations
 import errno
 import math
 import ssl as _ssl_module
+import time
 
-from netsim import _core
+from netsim import _core, _portable
 from netsim._socket import SimSocket
+
+_real_time_ns = time.time_ns  # taken before netsim's patches replace it
 
 _POLLIN, _POLLOUT = 0x001, 0x004
 _RECORD_HEADER = 5  # content type, version, 16-bit length: the same in every TLS version
 
 _real_wrap_socket = _ssl_module.SSLContext.wrap_socket
+# X509_V_ERR_CERT_NOT_YET_VALID and X509_V_ERR_CERT_HAS_EXPIRED.
+_CERTIFICATE_DATE_CODES = (9, 10)
+
+
+def _certificate_date_note() -> str:
+    """Why a certificate's dates were refused in a task: OpenSSL, inside this
+    process, reads the real clock, not the simulation's."""
+    return (f"netsim: in-process, OpenSSL checks a certificate's dates against the real clock "
+            f"({_portable.shown_date(_real_time_ns())}), not the simulation's "
+            f"({_portable.shown_date(_core.time_ns())}): use a certificate valid today, or run the "
+            f"programs under simrun, whose OpenSSL reads the virtual clock (--epoch)")
 
 
 def _want_write() -> _ssl_module.SSLWantWriteError:
@@ -55,7 +69,12 @@ class _SocketSSLObject(_ssl_module.SSLObject):
     # -- the calls SSLSocket makes on its _sslobj that move data
 
     def do_handshake(self) -> None:
-        self._complete(super().do_handshake, "handshake")
+        try:
+            self._complete(super().do_handshake, "handshake")
+        except _ssl_module.SSLCertVerificationError as e:
+            if e.verify_code in _CERTIFICATE_DATE_CODES:
+                e.add_note(_certificate_date_note())
+            raise
 
     def read(self, len=1024, buffer=None):
         if buffer is None:

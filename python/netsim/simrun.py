@@ -20,12 +20,13 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import netsim
-from netsim import _core, _explore_cli
+from netsim import _core, _explore_cli, _portable
 
 _EPILOG = """\
 A COMMAND is a Python script (server.py), run with simrun's own Python, or a quoted
@@ -35,7 +36,16 @@ own Python, never with a python found on PATH (which may be a wrapper script). T
 programs start in the order given, each once every earlier one is blocked (in
 accept, recv, select, sleep...), so servers listen before their clients connect.
 The run ends when the last COMMAND exits; the programs still running are then
-stopped.
+stopped with SIGTERM (--stop-signal), each named by one line on its stderr:
+"server: netsim: stopped by SIGTERM at the end of the run".
+
+The same command prints the same bytes from any directory, user, host or Python
+installation: paths under the working directory are shown relative to it, the
+standard library as <stdlib>/, site-packages as <site-packages>/, the rest of
+the Python installation as <python>/ and HOME as ~/ (--raw-paths: as printed).
+The programs get PYTHONHASHSEED (from --seed), LANG and LC_ALL (C.UTF-8), TZ
+(UTC), USER and LOGNAME (netsim) whatever simrun's are; uname, the host name and
+the CPU count are the simulated host's.
 
 Every line a program writes to stdout or stderr is printed as "NAME: line", in
 simulated order. NAME is the script's stem (client.py: client), for "python -m
@@ -130,6 +140,9 @@ class RunReport:
     interrupted: bool
     #: why the run went without the kernel's backstop (its namespaces); "" when it had it
     warning: str = ""
+    #: what the user may not guess from the transcript (a TLS certificate refused for
+    #: its dates: the virtual date and how to change it); "" when nothing
+    hint: str = ""
 
     @property
     def transcript(self) -> str:
@@ -144,7 +157,9 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
                  timeout: float | None = None,
                  names: Mapping[str, str] | None = None,
                  stdin: Mapping[str, bytes] | None = None,
-                 policy: str = "run-until-block", schedule_seed: int | None = None) -> RunReport:
+                 policy: str = "run-until-block", schedule_seed: int | None = None,
+                 epoch: object = None, stop_signal: str | int = "TERM",
+                 raw_paths: bool = False) -> RunReport:
     """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
     happened. A command is a string as on simrun's command line (``"server.py"``,
     ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
@@ -152,7 +167,8 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
     the one to show, as ``--name OLD=NEW``. ``stdin`` maps a name (as shown) to the
     bytes its program reads on stdin, as ``--stdin NAME=FILE``; the others read an
     empty stdin. ``policy`` and ``schedule_seed``: as ``--policy`` and
-    ``--schedule-seed``.
+    ``--schedule-seed``. ``epoch``, ``stop_signal`` and ``raw_paths``: as ``--epoch``
+    (a date, ISO 8601 text or seconds), ``--stop-signal`` and ``--raw-paths``.
 
     Raises UsageError (a ValueError) for bad input, TypeError for arguments of the
     wrong type, FileNotFoundError when the shim library is missing, RuntimeError when
@@ -171,9 +187,10 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
         if isinstance(timeout, int):  # float() of a huge one overflows; huge means no limit
             timeout = float(min(timeout, 2 * _NO_LIMIT)) if timeout > 0 else -1.0
         timeout = _check_timeout(timeout, "timeout", shown)
+    portable = _portable_options(epoch, stop_signal, raw_paths, "epoch", "stop_signal")
     planned = plan(commands, names)
     return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})),
-                policy=policy, schedule_seed=schedule_seed)
+                policy=policy, schedule_seed=schedule_seed, **portable)
 
 
 def _refuse_nested() -> None:
@@ -330,13 +347,18 @@ def _read_inputs(pairs: list[str]) -> dict[str, bytes]:
 
 def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None,
          trace: str, shim: str, inputs: dict[str, bytes], policy: str = "run-until-block",
-         schedule_seed: int | None = None, env: list[str] | None = None) -> RunReport:
+         schedule_seed: int | None = None, env: list[str] | None = None,
+         epoch_ns: int | None = None, stop_signal: int = signal.SIGTERM,
+         raw_paths: bool = False) -> RunReport:
     if env is None:
         env = [f"{k}={v}" for k, v in os.environ.items()]
+    epoch_ns = _portable.DEFAULT_EPOCH * 10**9 if epoch_ns is None else epoch_ns
     try:
         out = _core.run_commands(commands, seed=seed, shim=shim, env=env, timeout=timeout,
                                  trace=trace, inputs=inputs, policy=policy,
-                                 schedule_seed=schedule_seed)
+                                 schedule_seed=schedule_seed, epoch_ns=epoch_ns,
+                                 stop_signal=int(stop_signal),
+                                 short_paths=[] if raw_paths else _portable.short_paths())
     except ValueError as e:  # an unknown policy
         raise UsageError(str(e)) from None
     return RunReport(
@@ -348,6 +370,7 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
         timed_out=out["timed_out"],
         interrupted=out["interrupted"],
         warning=out["warning"],
+        hint=_portable.certificate_hint(out["transcript"], epoch_ns, "--epoch {date}"),
     )
 
 
@@ -386,8 +409,44 @@ def _parser() -> _Parser:
     parser.add_argument("--stdin", action="append", default=[], metavar="NAME=FILE",
                         help="feed FILE ('-': simrun's own stdin) to the stdin of the command "
                              "shown as NAME (repeatable); the others read an empty stdin")
+    # The run's portability and its end (issue 10).
+    parser.add_argument("--epoch", metavar="DATE",
+                        help="the virtual date and time at the start: ISO 8601 (2026-12-03, "
+                             "2026-12-03T09:30:00Z) or seconds since 1970 (default 2024-01-01, UTC)")
+    parser.add_argument("--stop-signal", default="TERM", metavar="SIGNAL",
+                        help="what stops the programs still running when the last command ends "
+                             "(default TERM; INT shows what Ctrl-C would: KeyboardInterrupt)")
+    parser.add_argument("--raw-paths", action="store_true",
+                        help="show paths as the programs printed them, not in their short forms")
     _explore_cli.add_options(parser)
     return parser
+
+
+def _portable_options(epoch: object, stop_signal: str | int, raw_paths: bool, epoch_option: str,
+                      stop_option: str) -> dict:
+    """_run's keywords for --epoch, --stop-signal and --raw-paths. Raises UsageError."""
+    try:
+        epoch_ns = None if epoch is None else _portable.parse_epoch(epoch, epoch_option)
+    except (ValueError, TypeError) as e:
+        raise UsageError(str(e)) from None
+    return {"epoch_ns": epoch_ns, "stop_signal": _parse_signal(stop_signal, stop_option),
+            "raw_paths": bool(raw_paths)}
+
+
+def _parse_signal(value: str | int, option: str) -> signal.Signals:
+    """TERM, SIGTERM, term or 15. SIGKILL leaves no cleanup, and SIGSTOP and SIGCONT
+    stop nothing: refused."""
+    text = str(value).strip().upper()
+    try:
+        number = signal.Signals(int(text)) if text.isdigit() else signal.Signals[
+            text if text.startswith("SIG") else "SIG" + text]
+    except (KeyError, ValueError):
+        raise UsageError(f"{option} takes a signal name or number (TERM, INT, HUP, 15...), "
+                         f"not {value!r}") from None
+    if number in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT, signal.SIGCHLD):
+        raise UsageError(f"{option} {value}: {number.name} does not let a program stop on its own; "
+                         "give TERM, INT or HUP")
+    return number
 
 
 def _parse_seed(text: str) -> int:
@@ -464,13 +523,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _check_writable(option, path)
         explore = _explore_cli.wanted(args)
         schedule = _explore_cli.run_options(args)
+        portable = _portable_options(args.epoch, args.stop_signal, args.raw_paths, "--epoch",
+                                     "--stop-signal")
     except (UsageError, FileNotFoundError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     if explore:
         return _explore_cli.main(args, commands, inputs, seed, timeout)
     try:
-        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule)
+        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule, **portable)
     except RuntimeError as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
@@ -506,6 +567,8 @@ def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes 
         return 1
     if report.problem:
         print(f"simrun: {report.problem.rstrip()}", file=sys.stderr)
+    if report.hint:
+        print(f"simrun: {report.hint}", file=sys.stderr)
     if differs:
         print(f"simrun: the transcript differs from {check} (the diff is on stdout)", file=sys.stderr)
     failures = _strict_failures(report) if strict else []

@@ -4,6 +4,7 @@ network, in virtual time, with one seeded scheduler."""
 from __future__ import annotations
 
 import builtins
+import datetime
 import functools
 import html
 import importlib.util
@@ -14,7 +15,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from netsim import _core, _exit, _patch, _threading
+from netsim import _core, _exit, _patch, _portable, _threading
 from netsim._traceback import format_exception
 
 DeadlockError = _core.DeadlockError
@@ -166,7 +167,7 @@ def _run_main(code, path: str, spec, argv: Sequence[str]) -> None:
     exec(code, module.__dict__)
 
 
-def _check_arguments(seed: object, policy: object, epoch: object, socket_buffer: object,
+def _check_arguments(seed: object, policy: object, socket_buffer: object,
                      raise_errors: object) -> None:
     """Simulation()'s arguments, each refused with a message that names it and says
     what it takes (pybind11's own TypeError lists C++ signatures)."""
@@ -182,13 +183,6 @@ def _check_arguments(seed: object, policy: object, epoch: object, socket_buffer:
         raise ValueError(f"seed must be below 2**64, not {seed!r}")
     if policy not in ("run-until-block", "random"):
         raise ValueError(f"policy must be 'run-until-block' or 'random', not {policy!r}")
-    if epoch is not None:
-        if not isinstance(epoch, (int, float)) or isinstance(epoch, bool):
-            raise TypeError(f"epoch must be seconds since 1970 (a number) or None, not "
-                            f"{type(epoch).__name__}")
-        # The core's clock counts nanoseconds in 64 bits: about 292 years either way.
-        if not -9e9 < epoch < 9e9:
-            raise ValueError(f"epoch must be seconds since 1970 within 9e9 either way, not {epoch!r}")
     if not integer(socket_buffer):
         raise TypeError(f"socket_buffer must be an integer number of bytes, not "
                         f"{type(socket_buffer).__name__}")
@@ -215,18 +209,26 @@ class Simulation:
     """
 
     def __init__(self, seed: int = 0, *, policy: str = "run-until-block",
-                 epoch: float | None = None, socket_buffer: int = 64 * 1024,
-                 raise_errors: bool = False) -> None:
+                 epoch: float | str | datetime.date | None = None, socket_buffer: int = 64 * 1024,
+                 raise_errors: bool = False, raw_paths: bool = False) -> None:
         """``policy``: "run-until-block" (a task runs until it blocks) or "random"
         (a seeded choice at every scheduling point, to explore interleavings).
-        ``epoch``: the virtual wall clock at the start, in seconds since 1970
-        (default 2024-01-01T00:00:00Z). ``socket_buffer``: each socket's receive
-        buffer in bytes. ``raise_errors``: an uncaught exception in any task (its
-        traceback still goes to the transcript) ends the run, and ``run()`` raises
-        it; by default the run goes on, as with ``simrun``."""
-        _check_arguments(seed, policy, epoch, socket_buffer, raise_errors)
-        epoch_ns = None if epoch is None else round(epoch * 1e9)
-        self._sim = _core.Simulation(seed, policy, epoch_ns, socket_buffer)
+        ``epoch``: the virtual wall clock at the start, in seconds since 1970, an
+        ISO 8601 date or date and time ("2026-12-03", UTC unless it says), or a
+        ``datetime``/``date`` (default 2024-01-01T00:00:00Z). ``socket_buffer``: each
+        socket's receive buffer in bytes. ``raise_errors``: an uncaught exception in
+        any task (its traceback still goes to the transcript) ends the run, and
+        ``run()`` raises it; by default the run goes on, as with ``simrun``.
+        ``raw_paths``: the transcript shows paths as printed, not in their short
+        forms (the working directory's relative, ``<stdlib>/``...: see simrun).
+
+        Warns (HashSeedWarning) when this Python's PYTHONHASHSEED is not the one
+        simrun gives a program for ``seed``."""
+        _check_arguments(seed, policy, socket_buffer, raise_errors)
+        epoch_ns = _portable.parse_epoch(_portable.DEFAULT_EPOCH if epoch is None else epoch, "epoch")
+        _portable.check_hash_seed(seed)
+        self._sim = _core.Simulation(seed, policy, epoch_ns, socket_buffer,
+                                     [] if raw_paths else _portable.short_paths())
         self._ran = False
         self._raise_errors = raise_errors
         self._error: BaseException | None = None

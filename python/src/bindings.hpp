@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "netsim/config.hpp"
 
@@ -13,8 +15,10 @@ namespace netsim::python {
 // simulation_binding.cpp: Simulation, TaskCancelled, DeadlockError, start_thread.
 void bind_simulation(pybind11::module_& m);
 // The Config of Python's keywords (policy "run-until-block" or "random"; raises
-// ValueError for another), shared with run_commands.
-Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns);
+// ValueError for another), shared with run_commands. short_paths: (directory, shown)
+// pairs, the transcript's short forms of paths.
+Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
+                   const std::vector<std::pair<std::string, std::string>>& short_paths = {});
 // calls.cpp: the kernel calls of Python code in simulated tasks.
 void bind_calls(pybind11::module_& m);
 // runner_binding.cpp: run_commands, the engine of simrun.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "netsim/errors.hpp"
+#include "netsim/system.hpp"
 #include "bindings.hpp"
 #include "python_task.hpp"
 
@@ -209,6 +210,21 @@ void bind_calls(py::module_& m) {
       },
       "Ends the calling task's process with status (os._exit); does not return.");
   m.def("task_name", [] { return task().task->name(); });
+  m.def(
+      "system_facts",
+      [] {
+        const SystemFacts facts = system_facts(task().task->process().host());
+        py::dict out;
+        out["sysname"] = facts.sysname;
+        out["nodename"] = facts.nodename;
+        out["release"] = facts.release;
+        out["version"] = facts.version;
+        out["machine"] = facts.machine;
+        out["cpus"] = facts.cpus;
+        return out;
+      },
+      "The simulated machine of the calling task's host (uname's fields and cpus).");
+  m.def("python_hash_seed", &python_hash_seed, "PYTHONHASHSEED for a run of this seed (system.hpp).");
   m.def("pid", [] { return task().task->process().pid(); });
   m.def("task_id", [] { return task().task->id(); });
   m.def("stopping", [] { return task().task->cancel_requested(); },

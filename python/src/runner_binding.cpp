@@ -3,6 +3,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <signal.h>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -43,9 +45,11 @@ void bind_runner(py::module_& m) {
          std::uint64_t seed, std::string shim, std::vector<std::string> env,
          std::optional<double> timeout, std::string trace, std::optional<Nanos> epoch_ns,
          const std::string& policy, std::optional<std::uint64_t> schedule_seed,
-         const std::map<std::string, std::string>& inputs) {
+         const std::map<std::string, std::string>& inputs, int stop_signal,
+         const std::vector<std::pair<std::string, std::string>>& short_paths) {
         shim::RunOptions options;
-        options.config = make_config(seed, policy, epoch_ns);
+        options.config = make_config(seed, policy, epoch_ns, short_paths);
+        options.stop_signal = stop_signal;
         options.config.schedule_seed = schedule_seed;
         // A real program may poll without ever blocking (a busy loop on a
         // non-blocking socket); charging each forwarded call lets virtual time, and
@@ -74,13 +78,16 @@ void bind_runner(py::module_& m) {
       py::arg("commands"), py::kw_only(), py::arg("seed"), py::arg("shim"), py::arg("env"),
       py::arg("timeout") = py::none(), py::arg("trace") = "", py::arg("epoch_ns") = py::none(),
       py::arg("policy") = "run-until-block", py::arg("schedule_seed") = py::none(), py::arg("inputs") = std::map<std::string, std::string>{},
+      py::arg("stop_signal") = SIGTERM, py::arg("short_paths") = std::vector<std::pair<std::string, std::string>>{},
       R"(Runs real programs under the shim, each once every earlier one is blocked, until
 the last ends. commands: [(name, argv)]; env: the children's environment as
 "NAME=value" strings; shim: the path of libnetsim_shim.so; timeout: wall-clock
 seconds or None; trace: a path for the event trace as JSON lines, "" for none;
 epoch_ns: the virtual wall clock at the start; policy: "run-until-block" or "random";
 schedule_seed: seeds the random policy's choices alone (None: seed does); inputs: {name: bytes}, the stdin of
-the commands so named (the others read /dev/null). Returns a dict: transcript (bytes),
+the commands so named (the others read /dev/null); stop_signal: what stops the
+processes still running at the end (then SIGTERM, then SIGKILL); short_paths:
+[(directory, shown)], the transcript's short forms of paths (none: raw). Returns a dict: transcript (bytes),
 exit_status (the last command's), processes ([(name, pid, status, outcome, stopped)] in
 command order), problem (str, "" when the last command ended on its own), and the
 bools deadlock, timed_out, interrupted, and warning (str, why the run had no

@@ -36,8 +36,10 @@ Ip parse_ip(const std::string& text) {
 
 }  // namespace
 
-Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns) {
+Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
+                   const std::vector<std::pair<std::string, std::string>>& short_paths) {
   Config config;
+  for (const auto& [directory, shown] : short_paths) config.short_paths.push_back({directory, shown});
   config.seed = seed;
   if (policy == "random") {
     config.policy = Policy::random;
@@ -63,11 +65,13 @@ void bind_simulation(py::module_& m) {
 
   py::class_<Simulation>(m, "Simulation")
       .def(py::init([](std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
-                       std::size_t socket_buffer) {
-             return std::make_unique<Simulation>(with_buffer(make_config(seed, policy, epoch_ns), socket_buffer));
+                       std::size_t socket_buffer, const std::vector<std::pair<std::string, std::string>>& short_paths) {
+             return std::make_unique<Simulation>(
+                 with_buffer(make_config(seed, policy, epoch_ns, short_paths), socket_buffer));
            }),
            py::arg("seed") = 0, py::arg("policy") = "run-until-block",
-           py::arg("epoch_ns") = py::none(), py::arg("socket_buffer") = Config{}.socket_buffer)
+           py::arg("epoch_ns") = py::none(), py::arg("socket_buffer") = Config{}.socket_buffer,
+           py::arg("short_paths") = std::vector<std::pair<std::string, std::string>>{})
       .def(
           "add_host",
           [](Simulation& sim, std::string name, const std::vector<std::string>& addresses) {

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -136,15 +135,6 @@ bool process_call(long nr, const long* a, long& r) {
     case SYS_gettid:
       r = virtual_tid(my_slot() ? my_slot() - region().slots : 0);
       return true;
-    case SYS_uname: {
-      r = raw(SYS_uname, a[0]);
-      if (r == 0) {
-        auto* name = reinterpret_cast<struct utsname*>(a[0]);
-        strncpy(name->nodename, region().hostname, sizeof name->nodename - 1);
-        name->nodename[sizeof name->nodename - 1] = 0;
-      }
-      return true;
-    }
     case SYS_getrandom: {
       r = random_bytes(reinterpret_cast<void*>(a[0]), a[1]);
       return true;

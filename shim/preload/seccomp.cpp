@@ -43,7 +43,7 @@ constexpr long kTrapped[] = {
     SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6, SYS_epoll_create, SYS_epoll_create1,
     SYS_epoll_ctl, SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2, SYS_futex,
     SYS_nanosleep, SYS_clock_nanosleep, SYS_clock_gettime, SYS_gettimeofday, SYS_time,
-    SYS_getrandom, SYS_uname, SYS_clone3, SYS_fork, SYS_vfork, SYS_execve, SYS_execveat,
+    SYS_getrandom, SYS_uname, SYS_sched_getaffinity, SYS_clone3, SYS_fork, SYS_vfork, SYS_execve, SYS_execveat,
     SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_exit, SYS_exit_group, SYS_getpid,
     SYS_getppid, SYS_gettid, SYS_kill, SYS_tgkill, SYS_tkill, SYS_rt_sigqueueinfo,
     SYS_rt_tgsigqueueinfo, SYS_alarm, SYS_setitimer,

@@ -86,7 +86,9 @@ void epoll_forget(long fd);
 void epoll_note_io(long fd, unsigned events);
 
 // The runtime's own concerns, in the same style.
-// process.cpp: exit, pids, uname, getrandom, signals, and what is not simulated yet.
+// system.cpp: the simulated machine: uname, sched_getaffinity.
+bool system_call(long nr, const long* args, long& result);
+// process.cpp: exit, pids, getrandom, signals, and what is not simulated yet.
 bool process_call(long nr, const long* args, long& result);
 // time.cpp: clocks and sleeps.
 bool time_call(long nr, const long* args, long& result);

@@ -15,11 +15,6 @@ namespace {
 // As Simulation::run: enough for servers to answer what the last process left them.
 constexpr std::size_t kDrainTurns = 10'000;
 
-std::string signal_name(int signal) {
-  const char* abbrev = sigabbrev_np(signal);
-  return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", signal);
-}
-
 std::string outcome(const RemoteProcess& remote, bool aborted) {
   const int status = remote.process->exit_status().value_or(0);
   if (remote.stopped_by == SIGKILL || (aborted && remote.reaped_signal == SIGKILL))

@@ -13,6 +13,7 @@
 
 #include <boost/asio/read.hpp>
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -20,6 +21,7 @@
 
 #include "netsim/errors.hpp"
 #include "netsim/fiber_task.hpp"
+#include "netsim/system.hpp"
 #include "request.hpp"
 
 namespace netsim::shim {
@@ -65,7 +67,25 @@ std::optional<int> zombie_status(pid_t pid) {
   return std::nullopt;
 }
 
+// The caller's environment with the fixed variables (system.hpp) in place of its own.
+std::vector<std::string> children_environment(const std::vector<std::string>& caller, std::uint64_t seed) {
+  const std::vector<std::string> fixed = fixed_environment(seed);
+  std::vector<std::string> env;
+  for (const std::string& entry : caller) {
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    if (std::none_of(fixed.begin(), fixed.end(), [&](const std::string& f) { return f.starts_with(name); }))
+      env.push_back(entry);
+  }
+  env.insert(env.end(), fixed.begin(), fixed.end());
+  return env;
+}
+
 }  // namespace
+
+std::string signal_name(int signal) {
+  const char* abbrev = sigabbrev_np(signal);
+  return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", signal);
+}
 
 SavedSignals::SavedSignals() {
   sigaction(SIGINT, nullptr, &interrupt_);
@@ -80,6 +100,7 @@ SavedSignals::~SavedSignals() {
 Runner::Runner(Simulation& simulation, const RunOptions& options)
     : simulation_(simulation),
       options_(options),
+      env_(children_environment(options.env, options.config.seed)),
       spin_cycles_(0),
       signals_(io_, SIGINT, SIGTERM),
       watchdog_(io_) {
@@ -172,8 +193,18 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   region.spin_cycles = spin_cycles_;
   region.simulated_stdin = simulated_stdin;
   region.sigchld = 0;
-  memset(region.hostname, 0, sizeof region.hostname);
-  fmt::format_to_n(region.hostname, sizeof region.hostname - 1, "{}", process.host().name);
+  const SystemFacts facts = system_facts(process.host());
+  memset(&region.system, 0, sizeof region.system);
+  const auto field = [](char* to, const std::string& value) {
+    fmt::format_to_n(to, sizeof(utsname::nodename) - 1, "{}", value);
+  };
+  field(region.system.sysname, facts.sysname);
+  field(region.system.nodename, facts.nodename);
+  field(region.system.release, facts.release);
+  field(region.system.version, facts.version);
+  field(region.system.machine, facts.machine);
+  field(region.system.domainname, "(none)");  // as on a host where none was set
+  region.cpus = static_cast<std::uint32_t>(facts.cpus);
   for (Slot& slot : region.slots) {
     slot.state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
     slot.signal = 0;
@@ -196,7 +227,7 @@ RemoteProcess& Runner::start(const Command& command) {
   if (remote->region_index < 0) throw std::runtime_error("too many processes");
   fill_region(remote->region_index, process, 1, command.input.has_value());
   remote->region = &pool_[remote->region_index];
-  remote->child = start_child({command.argv, options_.env, options_.shim_path, children_cpus_, pool_fd_,
+  remote->child = start_child({command.argv, env_, options_.shim_path, children_cpus_, pool_fd_,
                                remote->region_index, &sandbox_});
   remote->output =
       std::make_unique<boost::asio::posix::stream_descriptor>(io_, ::dup(remote->child.output_fd));
@@ -399,16 +430,29 @@ void Runner::abort(std::string problem) {
 
 void Runner::stop(RemoteProcess& remote) {
   Scheduler& scheduler = simulation_.kernel().scheduler();
-  const Clock& clock = simulation_.kernel().clock();
-  for (const int signal : {SIGINT, SIGTERM}) {
+  Kernel& kernel = simulation_.kernel();
+  const Clock& clock = kernel.clock();
+  // The chosen signal first (SIGTERM: a handler runs, a program without one ends
+  // silently), SIGTERM next if that was another, SIGKILL last.
+  std::vector<int> signals = {options_.stop_signal};
+  if (options_.stop_signal != SIGTERM) signals.push_back(SIGTERM);
+  for (const int signal : signals) {
     if (remote.process->exited() || aborting_) return;
     // Linux gives a process's signal to its main thread when it can take it.
     Task* target = nullptr;
     for (Task* task : remote.process->tasks())
       if (!target && task->state() != TaskState::done) target = task;
     if (!target) break;
+    // Said once, before the program's own last words: a reader sees who was stopped
+    // and that what follows is its cleanup, not part of the example.
+    kernel.emit_output(*target, 2, remote.stopped_by
+                                       ? fmt::format("netsim: still running {} s after {}: sent {}\n",
+                                                     kStopGrace / kSecond, signal_name(remote.stopped_by),
+                                                     signal_name(signal))
+                                       : fmt::format("netsim: stopped by {} at the end of the run\n",
+                                                     signal_name(signal)));
     remote.signal = remote.stopped_by = signal;
-    Event& event = simulation_.kernel().trace().record(EventKind::kill, clock.elapsed());
+    Event& event = kernel.trace().record(EventKind::kill, clock.elapsed());
     event.pid = remote.process->pid();
     event.value = signal;
     scheduler.interrupt(*target);
@@ -416,6 +460,10 @@ void Runner::stop(RemoteProcess& remote) {
     scheduler.run([&] { return remote.process->exited() || aborting_ || clock.elapsed() >= deadline; });
   }
   if (remote.process->exited()) return;
+  if (!remote.process->tasks().empty())
+    kernel.emit_output(*remote.process->tasks().front(), 2,
+                       fmt::format("netsim: still running {} s after {}: killed (SIGKILL)\n",
+                                   kStopGrace / kSecond, signal_name(remote.stopped_by)));
   remote.stopped_by = SIGKILL;
   kill_now(remote);
   end(remote, *remote.reaped_status, remote.reaped_signal);

@@ -21,6 +21,9 @@
 
 namespace netsim::shim {
 
+// "SIGTERM", as the transcript's netsim: lines and the report name a signal.
+std::string signal_name(int signal);
+
 // A simulated process whose program runs in a real child.
 struct RemoteProcess {
   Process* process = nullptr;
@@ -65,8 +68,9 @@ class Runner {
   // The commands come first, in order, then the processes they forked.
   const std::vector<std::unique_ptr<RemoteProcess>>& processes() const { return processes_; }
 
-  // Ends a process still running at the end of the run as a terminal would: SIGINT,
-  // then SIGTERM, each with a grace period of virtual time, then SIGKILL.
+  // Ends a process still running at the end of the run: RunOptions::stop_signal, then
+  // SIGTERM, each with a grace period of virtual time, then SIGKILL; one netsim: line
+  // on its stderr for each.
   void stop(RemoteProcess& remote);
   // Kills what is left for real, lets the stopped tasks unwind and reaps every child.
   void finish();
@@ -116,6 +120,7 @@ class Runner {
 
   Simulation& simulation_;
   const RunOptions& options_;
+  std::vector<std::string> env_;  // the children's: the caller's, with fixed_environment()
   // Destroyed after the destructor's body has reaped every child simrun started.
   Sandbox sandbox_;
   std::uint64_t spin_cycles_;

@@ -2,9 +2,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "netsim/clock.hpp"
 #include "netsim/scheduler.hpp"
+#include "netsim/short_paths.hpp"
 
 namespace netsim {
 
@@ -23,6 +25,9 @@ struct Config {
   Nanos call_cost = 0;
   // Keep the bytes of send/recv events in the trace (needed for pcap and cassettes).
   bool trace_payload = true;
+  // The transcript's short forms of paths (short_paths.hpp); none: paths as printed.
+  // The trace keeps the bytes as the programs wrote them.
+  std::vector<PathForm> short_paths;
 };
 
 }  // namespace netsim

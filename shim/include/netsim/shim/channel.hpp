@@ -11,6 +11,8 @@
 // Calls are numbered as Linux x86-64 system calls, plus the Call values below. Raw
 // arguments travel in `args`; memory an argument points to travels in `buffer` (what
 // each call puts there is written next to the code that serves it).
+#include <sys/utsname.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -18,7 +20,7 @@
 namespace netsim::shim {
 
 inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
-inline constexpr std::uint32_t kRegionVersion = 3;
+inline constexpr std::uint32_t kRegionVersion = 4;
 inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
 inline constexpr const char* kRegionIndexEnv = "NETSIM_SHIM_REGION";
 
@@ -105,7 +107,10 @@ struct Region {
   std::atomic<std::int64_t> elapsed;
   // getrandom() and /dev/urandom draw from a generator seeded with this.
   std::uint64_t seed;
-  char hostname[64];  // what uname() and gethostname() report
+  // The simulated machine (core's system_facts): what uname() and gethostname()
+  // report, and the CPUs sched_getaffinity() and sysconf() count.
+  struct utsname system;
+  std::uint32_t cpus;
   // Descriptor 0 is simulated (a scripted stdin): the shim routes it to the simulator.
   std::uint32_t simulated_stdin;
   // How long (in TSC cycles) each side polls a slot's state before it sleeps on the

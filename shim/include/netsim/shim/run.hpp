@@ -2,6 +2,8 @@
 // Running real programs on the simulated network: what `simrun` does. Each command
 // is started as a child process with the shim preloaded; its threads become remote
 // tasks of the core, served over the channel (channel.hpp).
+#include <signal.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +28,10 @@ struct RunOptions {
   // the program that was running is named. None: no limit.
   std::optional<double> timeout_seconds;
   std::string trace_path;  // the event trace as JSON lines; empty: none
+  // What stops the processes still running when the last command ends (then SIGTERM,
+  // then SIGKILL). SIGTERM: a program's handler runs, one without ends silently;
+  // SIGINT shows what a terminal's Ctrl-C would (Python's KeyboardInterrupt).
+  int stop_signal = SIGTERM;
 };
 
 struct ProcessReport {
@@ -54,7 +60,7 @@ struct RunReport {
 };
 
 // Runs the commands (in order, each once every earlier one is blocked) until the last
-// ends, stops the others as a terminal's Ctrl-C would (then harder), and returns what
+// ends, stops the others (RunOptions::stop_signal, then harder), and returns what
 // happened. Throws std::runtime_error when a command cannot be started.
 RunReport run_commands(const std::vector<Command>& commands, const RunOptions& options);
 
