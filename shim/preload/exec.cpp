@@ -108,11 +108,13 @@ long exec_call(long nr, const long* a) {
   env[n++] = text;
   put_number(text, kRegionIndexEnv, &region() - pool());
   env[n] = nullptr;
+  plug_low_fds();
   long r;
   if (nr == SYS_execve)
     r = raw(SYS_execve, a[0], a[1], reinterpret_cast<long>(env));
   else
     r = raw(SYS_execveat, a[0], a[1], a[2], reinterpret_cast<long>(env), a[4]);
+  unplug_low_fds(true);  // the exec failed: this image goes on
   munmap(memory, room);
   return r;
 }

@@ -12,10 +12,21 @@ namespace {
 
 constexpr long kMaxFds = 65536;
 FdKind g_kinds[kMaxFds];
+// Below kLoaderFds, the descriptors an exec under way took the close-on-exec flag off
+// (plug_low_fds), to put back if it fails.
+std::uint64_t g_cloexec[kLoaderFds / 64];
 
 }  // namespace
 
 FdKind fd_kind(long fd) { return fd >= 0 && fd < kMaxFds ? g_kinds[fd] : FdKind::none; }
+
+long lowest_free_fd(long floor) {
+  const long fd = raw(SYS_fcntl, pool_fd(), F_DUPFD_CLOEXEC, floor);
+  if (fd < kLoaderFds || fd >= kShimFds) return fd;
+  // In the loader's window, where the trap would not see calls on it.
+  raw(SYS_close, fd);
+  return raw(SYS_fcntl, pool_fd(), F_DUPFD_CLOEXEC, kShimFds);
+}
 
 long reserve_fd(FdKind kind, long at) {
   // A placeholder on /dev/null holds the number, so the process's own open() never
@@ -23,9 +34,9 @@ long reserve_fd(FdKind kind, long at) {
   const long tmp = raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/dev/null"),
                        O_RDWR | O_CLOEXEC);
   if (tmp < 0) return tmp;
-  const long fd = at >= 0 ? raw(SYS_dup3, tmp, at, O_CLOEXEC)
-                          : raw(SYS_fcntl, tmp, F_DUPFD_CLOEXEC, kFirstSimulatedFd);
-  raw(SYS_close, tmp);
+  long fd = at >= 0 ? raw(SYS_dup3, tmp, at, O_CLOEXEC) : tmp;
+  if (at < 0 && tmp >= kLoaderFds && tmp < kShimFds) fd = raw(SYS_fcntl, tmp, F_DUPFD_CLOEXEC, kShimFds);
+  if (fd != tmp) raw(SYS_close, tmp);
   if (fd < 0) return fd;
   if (fd >= kMaxFds) {
     raw(SYS_close, fd);
@@ -33,6 +44,47 @@ long reserve_fd(FdKind kind, long at) {
   }
   g_kinds[fd] = kind;
   return fd;
+}
+
+void plug_low_fds() {
+  std::uint64_t* closes = region().exec_closes;
+  // A vfork child's exec ran in this memory: its marks are not this image's.
+  for (int i = 0; i < kLoaderFds / 64; ++i) g_cloexec[i] = 0;
+  // The first plug; the others are its duplicates.
+  const long null = raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/dev/null"), O_RDONLY);
+  if (null < 0) return;
+  for (long fd = 3; fd < kLoaderFds; ++fd) {
+    const std::uint64_t bit = 1ULL << (fd % 64);
+    if (fd == null) {
+      closes[fd / 64] |= bit;
+      continue;
+    }
+    const long flags = raw(SYS_fcntl, fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) continue;  // the program's, kept by exec
+    // Free, or freed by the exec itself (close-on-exec) before the loader runs: a
+    // plug holds it, and the new image's shim closes it, as if exec had.
+    if (flags >= 0) {
+      raw(SYS_fcntl, fd, F_SETFD, flags & ~FD_CLOEXEC);
+      g_cloexec[fd / 64] |= bit;
+    } else if (raw(SYS_dup3, null, fd, 0) != fd) {
+      continue;
+    }
+    closes[fd / 64] |= bit;
+  }
+  if (null >= kLoaderFds) raw(SYS_close, null);
+}
+
+void unplug_low_fds(bool exec_failed) {
+  std::uint64_t* closes = region().exec_closes;
+  for (long fd = 3; fd < kLoaderFds; ++fd) {
+    const std::uint64_t bit = 1ULL << (fd % 64);
+    if (!(closes[fd / 64] & bit)) continue;
+    if (exec_failed && (g_cloexec[fd / 64] & bit))
+      raw(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+    else
+      raw(SYS_close, fd);
+  }
+  for (int i = 0; i < kLoaderFds / 64; ++i) closes[i] = g_cloexec[i] = 0;
 }
 
 void adopt_fd(long fd, FdKind kind) {

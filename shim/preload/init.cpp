@@ -34,11 +34,11 @@ __attribute__((constructor(101))) void start() {
       mmap(nullptr, sizeof(Region) * kMaxProcesses, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (mapping == MAP_FAILED || index < 0 || index >= kMaxProcesses)
     fail("netsim shim: cannot map the simulator's region\n");
-  // The pool's descriptor stays open for exec, among the simulated numbers, where the
-  // program never expects a file of its own.
-  if (fd < kFirstSimulatedFd) {
-    const int moved = fcntl(fd, F_DUPFD, kFirstSimulatedFd);
-    if (moved < 0) fail("netsim shim: cannot keep the simulator's region\n");
+  // The pool's descriptor stays open for exec, above the program's numbers, which
+  // start at 3 as on Linux.
+  if (fd < kShimFds) {
+    const int moved = fcntl(fd, F_DUPFD, kShimFds);
+    if (moved < 0) fail("netsim shim: cannot keep the simulator's region (is RLIMIT_NOFILE below 512?)\n");
     close(fd);
     fd = moved;
   }
@@ -51,6 +51,7 @@ __attribute__((constructor(101))) void start() {
     fail("netsim shim: the region is not from this version of simrun\n");
   set_pool(static_cast<Region*>(mapping), fd);
   set_region(shared);
+  unplug_low_fds(false);
   set_my_slot(&shared->slots[0]);
   note_thread();
   seed_random(shared->seed);

@@ -561,10 +561,8 @@ long do_fcntl(long fd, long cmd, long arg) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
       if (arg < 0) return -EINVAL;
-      // The lowest free number at or above both the caller's floor and the simulated
-      // range: a native duplicate of the placeholder finds it.
-      const long floor = arg > kFirstSimulatedFd ? arg : kFirstSimulatedFd;
-      const long found = raw(SYS_fcntl, fd, F_DUPFD, floor);
+      // The lowest free number at or above the caller's floor, as on Linux.
+      const long found = lowest_free_fd(arg);
       if (found < 0) return found;
       const long at = reserve_fd(FdKind::socket, found);
       if (at < 0) {

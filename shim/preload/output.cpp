@@ -14,12 +14,12 @@ namespace netsim::shim {
 namespace {
 
 // The stream each low descriptor writes to: 0 for none.
-unsigned char g_stream[kFirstSimulatedFd] = {0, 1, 2};
+unsigned char g_stream[kLoaderFds] = {0, 1, 2};
 
-int stream_of(long fd) { return fd >= 0 && fd < kFirstSimulatedFd ? g_stream[fd] : 0; }
+int stream_of(long fd) { return fd >= 0 && fd < kLoaderFds ? g_stream[fd] : 0; }
 
 void set_stream(long fd, int stream) {
-  if (fd >= 0 && fd < kFirstSimulatedFd) g_stream[fd] = static_cast<unsigned char>(stream);
+  if (fd >= 0 && fd < kLoaderFds) g_stream[fd] = static_cast<unsigned char>(stream);
 }
 
 // Sends the iovecs' bytes, a buffer-full per round trip.

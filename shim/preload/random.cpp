@@ -23,7 +23,7 @@ bool is_random_device(const char* path) {
   return path && (!strcmp(path, "/dev/urandom") || !strcmp(path, "/dev/random"));
 }
 
-// The device's number is a placeholder the seccomp filter routes here (>= 100).
+// The device's number is a placeholder, whose calls dispatch() routes here.
 long open_random() { return reserve_fd(FdKind::random); }
 
 }  // namespace

@@ -51,8 +51,9 @@ constexpr long kTrapped[] = {
     SYS_eventfd, SYS_eventfd2, SYS_setpgid, SYS_getpgid, SYS_getpgrp, SYS_setsid, SYS_getsid,
 };
 
-// Trapped when their descriptor is a standard stream or a simulated one (numbers
-// from kFirstSimulatedFd up); file I/O on the process's own descriptors runs freely.
+// Trapped when their descriptor is outside the loader's window (channel.hpp): where
+// simulated descriptors and the program's own files both are. The shim makes the
+// calls on real files for real.
 constexpr long kTrappedOnFd[] = {
     SYS_read,  SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_pwrite64, SYS_preadv,
     SYS_pwritev, SYS_close, SYS_dup, SYS_dup2, SYS_dup3, SYS_fcntl, SYS_ioctl, SYS_fstat,
@@ -113,18 +114,19 @@ void build(Program& p) {
   for (long nr : kTrappedOnFd) {
     p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 5);
     p.load(kArg0);
-    p.add(BPF_JMP | BPF_JGE | BPF_K, kFirstSimulatedFd, 2, 0);
-    p.add(BPF_JMP | BPF_JGE | BPF_K, 3, 0, 1);
+    p.add(BPF_JMP | BPF_JGE | BPF_K, kLoaderFds, 0, 2);
+    p.add(BPF_JMP | BPF_JGE | BPF_K, kShimFds, 1, 0);
     p.ret(kAllow);
     p.ret(kTrap);
   }
   // fstat() is newfstatat(fd, "", AT_EMPTY_PATH); every stat() is newfstatat(AT_FDCWD,
   // path), which must not pay for a trap.
   for (long nr : {SYS_newfstatat, SYS_statx}) {
-    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 5);
+    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 6);
     p.load(kArg0);
-    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(AT_FDCWD), 1, 0);
-    p.add(BPF_JMP | BPF_JGE | BPF_K, kFirstSimulatedFd, 1, 0);
+    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(AT_FDCWD), 2, 0);
+    p.add(BPF_JMP | BPF_JGE | BPF_K, kLoaderFds, 0, 2);
+    p.add(BPF_JMP | BPF_JGE | BPF_K, kShimFds, 1, 0);
     p.ret(kAllow);
     p.ret(kTrap);
   }

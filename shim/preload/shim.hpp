@@ -54,15 +54,25 @@ long forward(long call, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long
 // stderr, naming `what`) and returns -ENOSYS.
 long unsupported(const char* what);
 
-// Descriptors. A simulated descriptor is a real one reserved at or above
-// kFirstSimulatedFd (a placeholder on /dev/null) and marked here.
+// Descriptors. A simulated descriptor is a real one reserved at the lowest free
+// number outside the loader's window (channel.hpp), a placeholder on /dev/null, and
+// marked here.
 // random: an open /dev/urandom or /dev/random, read from the seeded generator.
 enum class FdKind : unsigned char { none, socket, epoll, random };
 FdKind fd_kind(long fd);
 inline bool is_simulated(long fd) { return fd_kind(fd) == FdKind::socket; }
-// Reserves a placeholder at `at` (dup2 onto it) or at the lowest free number >=
-// kFirstSimulatedFd; returns the number or -errno.
+// Reserves a placeholder at `at` (dup2 onto it) or at the lowest free number outside
+// the loader's window; returns the number or -errno.
 long reserve_fd(FdKind kind, long at = -1);
+// The lowest free number >= floor outside the loader's window, taken (close-on-exec,
+// a duplicate of the pool's descriptor) for the caller to dup onto; or -errno.
+long lowest_free_fd(long floor);
+// Before an exec: fills the numbers below kLoaderFds that are free, or that the exec
+// would free (close-on-exec), with plugs (region().exec_closes), so that the new
+// image's loader opens its libraries in the window. unplug_low_fds() closes them in
+// the new image; after an exec that failed, it restores the program's descriptors.
+void plug_low_fds();
+void unplug_low_fds(bool exec_failed);
 // Closes the placeholder and forgets the mark.
 void release_fd(long fd);
 // Marks a descriptor the process already has (its stdin) as standing for a simulated one.

@@ -193,6 +193,7 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   region.spin_cycles = spin_cycles_;
   region.simulated_stdin = simulated_stdin;
   region.sigchld = 0;
+  memset(region.exec_closes, 0, sizeof region.exec_closes);
   const SystemFacts facts = system_facts(process.host());
   memset(&region.system, 0, sizeof region.system);
   const auto field = [](char* to, const std::string& value) {

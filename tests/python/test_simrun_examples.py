@@ -1,7 +1,9 @@
 """simrun end to end: the seed examples of examples/python, run as real processes by
-`python -m netsim.simrun` exactly as examples/simrun/README.md shows them. Every run
-must print the saved examples/simrun/<name>.transcript byte for byte, bind no real
-port and leave no process behind.
+`python -m netsim.simrun` exactly as examples/simrun/README.md shows them (from
+examples/python). Every run must print the saved examples/simrun/<name>.transcript
+byte for byte, bind no real port and leave no process behind; so must a copy of the
+examples run from other directories, by another user, on another host name, with
+another HOME and PYTHONHASHSEED.
 
 After a deliberate change of behaviour, regenerate the transcripts (from anywhere,
 with netsim importable) and review the diff:
@@ -19,6 +21,7 @@ import difflib
 import errno
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,51 +45,30 @@ WORKERS = 2
 DEADLINE = 120.0
 MARKER = "NETSIM_SIMRUN_E2E"
 
-# The examples run from this path, a symbolic link to examples/python: a Python
-# traceback (the buggy server's, and those of the servers stopped with SIGINT at the
-# end of a run) shows the script's absolute path, which must not depend on where the
-# repository is checked out.
-LINK = "/tmp/netsim-examples"
+# The examples run from the directory of the scripts, as the README says.
+SCRIPTS = REPO / "examples" / "python"
 
 # name -> (the COMMANDs given to simrun, in start order; simrun's exit status, which
 # is the last command's). "{cert}" and "{key}" stand for the TLS files.
 EXAMPLES: dict[str, tuple[list[str], int]] = {
-    "echo": ([f"{LINK}/echo_server.py", f"{LINK}/echo_client.py"], 0),
-    "select": ([f"{LINK}/select_server.py",
-                f"{LINK}/select_client.py Hello",
-                f"{LINK}/select_client.py 'select is neat'",
-                f"{LINK}/select_client.py 'one server, many clients, no threads'"], 0),
-    "asyncio": ([f"{LINK}/asyncio_server.py", f"{LINK}/asyncio_client.py"], 0),
-    "http": ([f"python3 -m http.server -d {LINK}/site 8000", f"{LINK}/http_client.py"], 0),
-    "tls": ([f"{LINK}/tls_server.py {{cert}} {{key}}", f"{LINK}/tls_client.py {{cert}}"], 0),
-    "threaded": ([f"{LINK}/threaded_server.py",
-                  f"{LINK}/threaded_client.py alice",
-                  f"{LINK}/threaded_client.py bob"], 0),
-    "thread_pool": ([f"{LINK}/thread_pool.py"], 0),
+    "echo": (["echo_server.py", "echo_client.py"], 0),
+    "select": (["select_server.py",
+                "select_client.py Hello",
+                "select_client.py 'select is neat'",
+                "select_client.py 'one server, many clients, no threads'"], 0),
+    "asyncio": (["asyncio_server.py", "asyncio_client.py"], 0),
+    "http": (["python3 -m http.server -d site 8000", "http_client.py"], 0),
+    "tls": (["tls_server.py {cert} {key}", "tls_client.py {cert}"], 0),
+    "threaded": (["threaded_server.py", "threaded_client.py alice", "threaded_client.py bob"], 0),
+    "thread_pool": (["thread_pool.py"], 0),
     # The client runs twice: reset by the server's crash, then refused.
-    "buggy": ([f"{LINK}/buggy_server.py", f"{LINK}/buggy_client.py", f"{LINK}/buggy_client.py"], 1),
+    "buggy": (["buggy_server.py", "buggy_client.py", "buggy_client.py"], 1),
 }
 # Where the README makes the TLS files. The tests make theirs in a temporary
 # directory: the scripts print nothing of the paths, so the transcript is the same.
 README_TLS = {"cert": "/tmp/netsim-tls/cert.pem", "key": "/tmp/netsim-tls/key.pem"}
 # The port the echo, select, threaded and buggy servers listen on.
 SERVER_PORT = 10000
-
-
-def link_examples() -> None:
-    """Points LINK at this checkout's examples/python; a link to another checkout's
-    is replaced atomically, so that a run going on elsewhere still finds its scripts."""
-    target = str(REPO / "examples" / "python")
-    if os.path.islink(LINK) and os.readlink(LINK) == target:
-        return
-    temporary = f"{LINK}.{os.getpid()}"
-    os.symlink(target, temporary)
-    os.replace(temporary, LINK)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _examples_linked():
-    link_examples()
 
 
 def openssl_command(tls: dict[str, str]) -> str:
@@ -141,10 +123,13 @@ def new_marker() -> str:
     return uuid.uuid4().hex
 
 
-def start(commands: list[str], marker: str, **popen) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "netsim.simrun", "--seed", str(SEED), *commands],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ, **{MARKER: marker}), **popen)
+def start(commands: list[str], marker: str, cwd: Path = SCRIPTS, env: dict[str, str] | None = None,
+          wrapper: list[str] = (), **popen) -> subprocess.Popen[bytes]:
+    """simrun COMMANDS from `cwd`, with `env` (default: the test's own) and run by the
+    `wrapper` command line when one is given."""
+    return subprocess.Popen([*wrapper, sys.executable, "-m", "netsim.simrun", "--seed", str(SEED), *commands],
+                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ if env is None else env, **{MARKER: marker}), **popen)
 
 
 def finish(run: subprocess.Popen[bytes], marker: str) -> tuple[int, bytes, bytes]:
@@ -161,9 +146,9 @@ def finish(run: subprocess.Popen[bytes], marker: str) -> tuple[int, bytes, bytes
     return run.returncode, out, err
 
 
-def simrun(commands: list[str]) -> tuple[int, bytes, bytes]:
+def simrun(commands: list[str], **start_options) -> tuple[int, bytes, bytes]:
     marker = new_marker()
-    return finish(start(commands, marker), marker)
+    return finish(start(commands, marker, **start_options), marker)
 
 
 def pids() -> list[int]:
@@ -288,6 +273,43 @@ def test_example_prints_its_saved_transcript_on_every_run(commands, name):
         results = list(pool.map(lambda _: simrun(argv), range(RUNS)))
     for i, result in enumerate(results, 1):
         assert_run(result, name, f"{name}, run {i} of {RUNS}")
+
+
+# Two machines as unlike as a test can make them: another directory (deeper, with a
+# space), user, HOME, host name, hash seed, time zone and locale.
+ELSEWHERE = [
+    {"directory": "a", "host": "portable-a", "USER": "alice", "PYTHONHASHSEED": "1", "TZ": "America/New_York",
+     "LANG": "C"},
+    {"directory": "b/deeper dir", "host": "portable-b", "USER": "bob", "PYTHONHASHSEED": "2", "TZ": "Asia/Tokyo",
+     "LANG": "en_US.UTF-8"},
+]
+
+
+def test_a_copy_of_the_examples_elsewhere_prints_the_saved_transcripts(commands, tmp_path):
+    assert shutil.which("unshare"), "unshare (util-linux) is missing: it sets the host name for this test"
+    runs = []
+    for machine in ELSEWHERE:
+        scripts = tmp_path / machine["directory"] / "python"
+        shutil.copytree(SCRIPTS, scripts)
+        home = tmp_path / f"home-{machine['USER']}"
+        home.mkdir()
+        env = dict(os.environ, HOME=str(home), LOGNAME=machine["USER"], LC_ALL=machine["LANG"],
+                   **{key: machine[key] for key in ("USER", "PYTHONHASHSEED", "TZ", "LANG")})
+        # A UTS namespace of its own: the host name changes for this run alone.
+        wrapper = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', machine["host"]]
+        runs += [(name, machine, scripts, env, wrapper) for name in EXAMPLES]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        results = list(pool.map(lambda run: simrun(commands(run[0]), cwd=run[2], env=run[3], wrapper=run[4]),
+                                runs))
+    for (name, machine, *_), result in zip(runs, results):
+        assert_run(result, name, f"{name}, run from {machine['directory']} on {machine['host']}")
+
+
+def test_the_saved_transcripts_name_no_machine_path_and_show_no_shutdown_traceback():
+    for path in HERE.glob("*.transcript"):
+        text = path.read_text()
+        assert not re.search(r"(^|[\s\"'(])/(root|home|tmp|usr|work)/", text, re.M), f"{path.name} names a path"
+        assert "KeyboardInterrupt" not in text and "CancelledError" not in text, path.name
 
 
 def test_thread_pool_reports_exact_virtual_durations(commands):
@@ -460,7 +482,6 @@ def test_readme_shows_each_example_and_each_transcript_is_one():
 if __name__ == "__main__":
     if sys.argv[1:] != ["--update"]:
         sys.exit(f"usage: {sys.argv[0]} --update   (rewrites examples/simrun/*.transcript)")
-    link_examples()
     with tempfile.TemporaryDirectory() as tmp:
         tls = make_tls_files(tmp)
         for name in EXAMPLES:

@@ -20,7 +20,7 @@
 namespace netsim::shim {
 
 inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
-inline constexpr std::uint32_t kRegionVersion = 4;
+inline constexpr std::uint32_t kRegionVersion = 5;
 inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
 inline constexpr const char* kRegionIndexEnv = "NETSIM_SHIM_REGION";
 
@@ -33,11 +33,17 @@ inline constexpr std::size_t kSlotBuffer = 64 * 1024;
 // A Unix socket's name (sun_path's bytes, at most 108) travels at the end of the
 // buffer, after any payload: sends and receives that carry one leave it this room.
 inline constexpr std::size_t kUnixNameAt = kSlotBuffer - 108;
-// Simulated descriptors are real descriptors the shim reserves at or above this
-// number (a placeholder open on /dev/null), so they never collide with the process's
-// own files, and the seccomp filter can route calls on them by number alone. Below
-// 1024, so select() can watch them.
-inline constexpr int kFirstSimulatedFd = 100;
+// Descriptor numbers. A program's descriptors, its real files and its simulated
+// objects alike (a simulated one is a real placeholder on /dev/null), take the lowest
+// free number, as on Linux: a first socket is 3. So the seccomp filter cannot tell
+// them apart by number: it traps calls on every descriptor below kLoaderFds and from
+// kShimFds up, and the shim serves or makes them. Numbers in between run freely:
+// there the loader of an exec'ed image, before the shim is loaded into it, opens its
+// libraries (exec first fills the free numbers below kLoaderFds with placeholders,
+// the plugs, which the new image's shim closes). A simulated descriptor never takes a
+// number in that window; the shim's own (the pool) sit from kShimFds up.
+inline constexpr int kLoaderFds = 256;
+inline constexpr int kShimFds = 320;
 
 // A slot starts idle; after its first call it stays at reply until the next request,
 // so the simulator can poll for "anything but the state I left it in". A request whose
@@ -122,6 +128,10 @@ struct Region {
   // has no handler (the default, or ignored), else kSigchldHandled, with
   // kSigchldRestart for SA_RESTART. The simulator sends SIGCHLD only to a handler.
   std::uint32_t sigchld;
+  // The descriptors below kLoaderFds an exec left open for the loader's sake (a bit
+  // per descriptor: plugs, and those it would have closed itself), for the new
+  // image's shim to close.
+  std::uint64_t exec_closes[kLoaderFds / 64];
   Slot slots[kMaxThreads];
 };
 
