@@ -94,15 +94,14 @@ def shown_date(epoch_ns: int) -> str:
 
 def certificate_hint(transcript: bytes, epoch_ns: int, how: str) -> str:
     """The explanation when a program refused a TLS certificate for its dates, ""
-    otherwise: what the virtual date was, and how to change it (`how`, with {date}:
-    "--epoch {date}")."""
+    otherwise: what the virtual date was, and how to change it (`how`: the option
+    set to now, '--epoch "$(date -u +%FT%TZ)"')."""
     found = _CERTIFICATE_DATE.search(transcript)
     if not found:
         return ""
-    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     return (f"a TLS certificate was refused because it {found.group(1).decode()} at the virtual date, "
-            f"{shown_date(epoch_ns)}, where the run's clock started: start it inside the certificate's "
-            f"validity with {how.format(date=today)} for one made today")
+            f"{shown_date(epoch_ns)}, where the run's clock started: start the clock inside the "
+            f"certificate's validity, e.g. now for one made today: {how}")
 
 
 def check_hash_seed(seed: int) -> None:
@@ -113,8 +112,10 @@ def check_hash_seed(seed: int) -> None:
     wanted = str(_core.python_hash_seed(seed))
     if os.environ.get("PYTHONHASHSEED") != wanted and not _warned:
         _warned = True
-        warnings.warn(
-            f"netsim: this Python's PYTHONHASHSEED is {os.environ.get('PYTHONHASHSEED', 'unset')!s}, and a "
+        # Located in netsim, not in the caller: a notebook cell's file is named by its
+        # kernel's pid, and the warning must not make two runs of a notebook differ.
+        warnings.warn_explicit(
+            f"this Python's PYTHONHASHSEED is {os.environ.get('PYTHONHASHSEED', 'unset')!s}, and a "
             f"simulation of seed {seed} needs {wanted} (as simrun gives its programs): the order of sets "
             f"of strings may change between runs; start Python with PYTHONHASHSEED={wanted}",
-            HashSeedWarning, stacklevel=3)
+            HashSeedWarning, filename="netsim", lineno=0, module="netsim")

@@ -1,11 +1,13 @@
 """The simulated machine for simulated tasks, as the shim gives it to real programs
-(both answer from the core's system_facts): ``os.uname``, ``socket.gethostname``,
+(both answer from the core's system_facts): ``os.uname``, ``platform.uname`` (and so
+``platform.node``...), ``socket.gethostname``,
 ``os.cpu_count`` and ``os.sched_getaffinity`` report the task's simulated host, not
 the real one."""
 
 from __future__ import annotations
 
 import os
+import platform
 import socket
 
 from netsim import _core
@@ -18,6 +20,11 @@ def _uname() -> os.uname_result:
                             facts["version"], facts["machine"]))
 
 
+def _platform_uname() -> platform.uname_result:
+    # platform caches the real machine's at its first call, wherever it was made.
+    return platform.uname_result(*_uname())
+
+
 def _cpu_count() -> int:
     return _core.system_facts()["cpus"]
 
@@ -28,7 +35,7 @@ def _sched_getaffinity(pid) -> set[int]:
 
 def patches():
     """(object, attribute, replacement) for netsim._patch."""
-    simulated = [(os, "uname", _uname), (os, "cpu_count", _cpu_count),
+    simulated = [(os, "uname", _uname), (platform, "uname", _platform_uname), (os, "cpu_count", _cpu_count),
                  (os, "sched_getaffinity", _sched_getaffinity),
                  (socket, "gethostname", lambda: _core.system_facts()["nodename"])]
     return [(module, name, in_tasks(getattr(module, name), fn)) for module, name, fn in simulated]

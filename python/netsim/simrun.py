@@ -143,6 +143,9 @@ class RunReport:
     #: what the user may not guess from the transcript (a TLS certificate refused for
     #: its dates: the virtual date and how to change it); "" when nothing
     hint: str = ""
+    #: the calls netsim does not simulate that the programs made (they failed with
+    #: ENOSYS), each once: "NAME: what (the call failed with ENOSYS)"
+    unsupported: tuple[str, ...] = ()
 
     @property
     def transcript(self) -> str:
@@ -370,7 +373,8 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
         timed_out=out["timed_out"],
         interrupted=out["interrupted"],
         warning=out["warning"],
-        hint=_portable.certificate_hint(out["transcript"], epoch_ns, "--epoch {date}"),
+        hint=_portable.certificate_hint(out["transcript"], epoch_ns, '--epoch "$(date -u +%FT%TZ)"'),
+        unsupported=tuple(out["unsupported"]),
     )
 
 
@@ -551,6 +555,8 @@ def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes 
     status. An interrupted run is not compared: it stopped wherever Ctrl-C caught it."""
     if report.warning:
         print(f"simrun: warning: {report.warning}", file=sys.stderr)
+    for call in report.unsupported:
+        print(f"simrun: not simulated: {call}", file=sys.stderr)
     differs = saved is not None and not report.interrupted and saved != report.transcript_bytes
     try:
         if to_stdout or differs:

@@ -33,6 +33,7 @@ py::dict to_dict(const shim::RunReport& report) {
   out["timed_out"] = report.timed_out;
   out["interrupted"] = report.interrupted;
   out["warning"] = report.warning;
+  out["unsupported"] = report.unsupported;
   return out;
 }
 
@@ -90,8 +91,9 @@ processes still running at the end (then SIGTERM, then SIGKILL); short_paths:
 [(directory, shown)], the transcript's short forms of paths (none: raw). Returns a dict: transcript (bytes),
 exit_status (the last command's), processes ([(name, pid, status, outcome, stopped)] in
 command order), problem (str, "" when the last command ended on its own), and the
-bools deadlock, timed_out, interrupted, and warning (str, why the run had no
-namespaces, "" when it had them). Raises RuntimeError when a command cannot be
+bools deadlock, timed_out, interrupted, warning (str, why the run had no
+namespaces, "" when it had them) and unsupported ([str], the calls not simulated that
+failed with ENOSYS, each once). Raises RuntimeError when a command cannot be
 started.)");
 }
 

@@ -621,10 +621,9 @@ long do_ioctl(long fd, unsigned long request, long arg) {
     case FIONCLEX:
       return raw(SYS_ioctl, fd, request, arg);
     default:
-      // Interface queries (SIOCGIFCONF, SIOCGIFADDR...) would describe the real
-      // machine; everything else is not a socket ioctl (TCGETS from isatty()).
-      if (request >= 0x8910 && request <= 0x89ff)
-        return unsupported("ioctl(SIOCGIF*): network interface queries are not simulated");
+      // Interface queries (SIOCGIFCONF, SIOCGIFADDR...) describe the simulated host;
+      // everything else is not a socket ioctl (TCGETS from isatty()).
+      if (request >= 0x8910 && request <= 0x89ff) return interface_ioctl(request, arg);
       return -ENOTTY;
   }
 }

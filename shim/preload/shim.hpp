@@ -84,6 +84,9 @@ long close_range_call(const long* args);
 // The concern files: each answers the calls it owns (true) and leaves the others.
 // net.cpp: socket calls, and read/write/close/dup/fcntl/ioctl/fstat on sockets.
 bool net_call(long nr, const long* args, long& result);
+// interfaces.cpp: ioctl(SIOCGIF*) on a socket (request 0x8910 to 0x89ff): the
+// simulated host's interfaces.
+long interface_ioctl(unsigned long request, long arg);
 // eventfd.cpp: eventfd and eventfd2, a simulated descriptor net.cpp serves after.
 bool eventfd_call(long nr, const long* args, long& result);
 // poll.cpp: poll, ppoll, select, pselect6 and the epoll calls.

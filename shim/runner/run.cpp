@@ -64,6 +64,7 @@ RunReport run_commands(const std::vector<Command>& commands, const RunOptions& o
   if (runner.aborting()) report.problem = runner.problem();
   report.interrupted = runner.interrupted();
   report.warning = runner.sandbox_warning();
+  report.unsupported = runner.unsupported();
   report.timed_out = runner.timed_out();
   for (std::size_t i = 0; i < started; ++i) {
     const RemoteProcess* remote = runner.processes()[i].get();

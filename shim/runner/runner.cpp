@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <linux/futex.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -206,6 +207,18 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   field(region.system.machine, facts.machine);
   field(region.system.domainname, "(none)");  // as on a host where none was set
   region.cpus = static_cast<std::uint32_t>(facts.cpus);
+  memset(region.interfaces, 0, sizeof region.interfaces);
+  for (std::size_t i = 0; i < facts.interfaces.size() && i < std::size(region.interfaces); ++i) {
+    const Interface& from = facts.interfaces[i];
+    Region::Interface& to = region.interfaces[i];
+    fmt::format_to_n(to.name, sizeof to.name - 1, "{}", from.name);
+    to.index = from.index;
+    if (from.ipv4) memcpy(&to.ipv4, from.ipv4->bytes.data(), 4);
+    to.netmask = htonl(from.prefix ? ~0U << (32 - from.prefix) : 0);
+    to.flags = from.flags;
+    to.mtu = from.mtu;
+    memcpy(to.mac, from.mac.data(), sizeof to.mac);
+  }
   for (Slot& slot : region.slots) {
     slot.state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
     slot.signal = 0;

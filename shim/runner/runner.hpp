@@ -81,6 +81,9 @@ class Runner {
   bool interrupted() const { return interrupted_; }
   bool timed_out() const { return timed_out_; }
   const std::string& problem() const { return problem_; }
+  // The calls the programs made that netsim does not simulate, each once, in order:
+  // "NAME: what (the call failed with ENOSYS)".
+  const std::vector<std::string>& unsupported() const { return unsupported_; }
 
  private:
   Task& add_thread(RemoteProcess& remote, int index, bool staged);
@@ -142,6 +145,7 @@ class Runner {
   bool interrupted_ = false;
   bool timed_out_ = false;
   std::string problem_;
+  std::vector<std::string> unsupported_;
 };
 
 }  // namespace netsim::shim

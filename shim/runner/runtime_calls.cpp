@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "runner.hpp"
@@ -66,7 +67,11 @@ long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot
     case kCallUnsupported: {
       const std::string_view what(reinterpret_cast<const char*>(slot.buffer),
                                   slot.size ? slot.size - 1 : 0);
-      kernel.emit_output(self, 2, fmt::format("netsim: {} (the call fails with ENOSYS)\n", what));
+      // Said once per run, on simrun's stderr: the program's own output (its error
+      // message, if it prints one) is what the transcript shows.
+      const std::string note = fmt::format("{}: {} (the call failed with ENOSYS)", process.name(), what);
+      if (std::find(unsupported_.begin(), unsupported_.end(), note) == unsupported_.end())
+        unsupported_.push_back(note);
       return -ENOSYS;
     }
     case SYS_write:

@@ -381,7 +381,7 @@ def test_output_bytes_are_kept_exactly(tmp_path):
 def test_python_on_path_is_not_used(tmp_path):
     fake_program(tmp_path / "bin", "python3", "echo wrapper; exit 9\n")
     env = dict(os.environ, PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    done = run_simrun("python3 -c 'import sys; print(sys.executable)'", env=env)
+    done = run_simrun("--raw-paths", "python3 -c 'import sys; print(sys.executable)'", env=env)
     assert (done.returncode, done.stdout) == (0, f"python3: {sys.executable}\n".encode()), done.stderr
 
 

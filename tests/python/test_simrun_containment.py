@@ -111,11 +111,12 @@ def test_a_static_program_exec_ed_by_a_simulated_shell_is_refused(tmp_path, real
     run = same_every_time(f"sh -c '{program} {port}; echo status $?'")
     assert run.stdout.decode() == (
         # dash forks (sh-2), and the child's exec fails.
-        f"sh-2: netsim: exec of {program} refused: it is statically linked, and netsim's shim "
-        "reaches dynamically linked programs only (link it dynamically: for C, without -static) "
-        "(the call fails with ENOSYS)\n"
         f"sh-2: sh: 1: {program}: Function not implemented\n"
         "sh: status 126\n")
+    assert run.stderr.decode() == (
+        f"simrun: not simulated: sh-2: exec of {program} refused: it is statically linked, and netsim's "
+        "shim reaches dynamically linked programs only (link it dynamically: for C, without -static) "
+        "(the call failed with ENOSYS)\n")
     assert not real_server.reached()
 
 

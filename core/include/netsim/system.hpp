@@ -3,13 +3,26 @@
 // network: uname(2), the number of CPUs, the user, the locale and time zone. All
 // simulated, the same in both modes (the shim and the in-process package answer from
 // here), so that nothing a program prints depends on the real host.
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "netsim/kernel.hpp"
 
 namespace netsim {
+
+// A network interface, as ioctl(SIOCGIF*) describes it.
+struct Interface {
+  std::string name;  // "lo", "eth0"
+  int index = 0;     // from 1
+  std::optional<Ip> ipv4;  // none: no IPv4 address
+  int prefix = 0;          // the netmask's length
+  unsigned flags = 0;      // IFF_*
+  int mtu = 0;
+  std::array<std::uint8_t, 6> mac{};  // all zero for loopback
+};
 
 struct SystemFacts {
   // uname(2)'s fields; nodename is the host's name (gethostname reads it too).
@@ -21,6 +34,8 @@ struct SystemFacts {
   // What sched_getaffinity, get_nprocs and sysconf(_SC_NPROCESSORS_*) report (CPUs 0
   // to cpus - 1): a small machine's, whatever the real one has.
   int cpus = 0;
+  // The host's interfaces: loopback, then eth0 with the host's first IPv4 address.
+  std::vector<Interface> interfaces;
 };
 
 SystemFacts system_facts(const Host& host);

@@ -20,7 +20,7 @@
 namespace netsim::shim {
 
 inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
-inline constexpr std::uint32_t kRegionVersion = 5;
+inline constexpr std::uint32_t kRegionVersion = 6;
 inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
 inline constexpr const char* kRegionIndexEnv = "NETSIM_SHIM_REGION";
 
@@ -117,6 +117,16 @@ struct Region {
   // report, and the CPUs sched_getaffinity() and sysconf() count.
   struct utsname system;
   std::uint32_t cpus;
+  // Its interfaces, for ioctl(SIOCGIF*): loopback, then eth0.
+  struct Interface {
+    char name[16];
+    std::int32_t index;
+    std::uint32_t ipv4;     // network order; 0: none
+    std::uint32_t netmask;  // network order
+    std::uint32_t flags;    // IFF_*
+    std::int32_t mtu;
+    unsigned char mac[6];
+  } interfaces[2];
   // Descriptor 0 is simulated (a scripted stdin): the shim routes it to the simulator.
   std::uint32_t simulated_stdin;
   // How long (in TSC cycles) each side polls a slot's state before it sleeps on the

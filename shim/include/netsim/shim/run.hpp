@@ -54,6 +54,9 @@ struct RunReport {
   bool deadlock = false;
   bool timed_out = false;
   bool interrupted = false;  // simrun got SIGINT or SIGTERM
+  // The calls netsim does not simulate that the programs made (they failed with
+  // ENOSYS), each once, for simrun's stderr: "NAME: what (the call failed with ENOSYS)".
+  std::vector<std::string> unsupported;
   // Why the run went without the kernel's backstop (no namespaces), for one line on
   // stderr; empty when it had it.
   std::string warning;
