@@ -316,3 +316,46 @@ def test_a_call_not_simulated_is_reported_once_on_stderr_not_in_the_transcript(t
     note = b"simrun: not simulated: raw: socket(SOCK_RAW): raw sockets are not simulated (the call failed with ENOSYS)\n"
     transcript = same_every_time("raw.py", cwd=tmp_path, stderr=note)
     assert transcript == "raw: Function not implemented\n" * 3
+
+
+INTERFACES = """\
+import array, fcntl, socket, struct, sys
+SIOCGIFCONF, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK = 0x8912, 0x8913, 0x8915, 0x891b
+SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFINDEX = 0x8921, 0x8927, 0x8933
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+def ask(request, name):
+    return fcntl.ioctl(s, request, struct.pack("16s24x", name.encode()))
+
+def describe(name):
+    flags = struct.unpack_from("h", ask(SIOCGIFFLAGS, name), 16)[0]
+    address = socket.inet_ntoa(ask(SIOCGIFADDR, name)[20:24])
+    netmask = socket.inet_ntoa(ask(SIOCGIFNETMASK, name)[20:24])
+    mtu = struct.unpack_from("i", ask(SIOCGIFMTU, name), 16)[0]
+    family = struct.unpack_from("H", ask(SIOCGIFHWADDR, name), 16)[0]
+    index = struct.unpack_from("i", ask(SIOCGIFINDEX, name), 16)[0]
+    print(name, hex(flags), address, netmask, mtu, family, index)
+
+describe("lo")
+if sys.argv[1:] == ["all"]:
+    describe("eth0")
+    buffer = array.array("B", bytes(40 * 8))
+    length = struct.unpack("i", fcntl.ioctl(s, SIOCGIFCONF, struct.pack("iL", len(buffer), buffer.buffer_info()[0]))[:4])[0]
+    print("listed", [buffer.tobytes()[i:i + 16].rstrip(b"\\0").decode() for i in range(0, length, 40)])
+    try:
+        ask(SIOCGIFFLAGS, "wlan9")
+    except OSError as e:
+        print("wlan9", e.errno == __import__("errno").ENODEV)
+"""
+
+
+def test_interface_queries_describe_the_simulated_host_as_linux_describes_loopback(tmp_path):
+    (tmp_path / "interfaces.py").write_text(INTERFACES)
+    transcript = same_every_time("interfaces.py all", cwd=tmp_path)
+    native = subprocess.run([sys.executable, "interfaces.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert native.returncode == 0, native.stderr
+    # Loopback as this machine's Linux describes it; eth0 the simulated host's.
+    assert transcript == (f"interfaces: {native.stdout}"
+                          "interfaces: eth0 0x1043 10.0.0.1 255.255.255.0 1500 1 2\n"
+                          "interfaces: listed ['lo', 'eth0']\n"
+                          "interfaces: wlan9 True\n")
