@@ -19,12 +19,9 @@ from __future__ import annotations
 import errno
 import math
 import ssl as _ssl_module
-import time
 
 from netsim import _core, _portable
 from netsim._socket import SimSocket
-
-_real_time_ns = time.time_ns  # taken before netsim's patches replace it
 
 _POLLIN, _POLLOUT = 0x001, 0x004
 _RECORD_HEADER = 5  # content type, version, 16-bit length: the same in every TLS version
@@ -37,10 +34,11 @@ _CERTIFICATE_DATE_CODES = (9, 10)
 def _certificate_date_note() -> str:
     """Why a certificate's dates were refused in a task: OpenSSL, inside this
     process, reads the real clock, not the simulation's."""
-    return (f"netsim: in-process, OpenSSL checks a certificate's dates against the real clock "
-            f"({_portable.shown_date(_real_time_ns())}), not the simulation's "
-            f"({_portable.shown_date(_core.time_ns())}): use a certificate valid today, or run the "
-            f"programs under simrun, whose OpenSSL reads the virtual clock (--epoch)")
+    # The real date stays out: the transcript must not depend on the day it is made.
+    return (f"netsim: in-process, OpenSSL checks a certificate's dates against the real clock, "
+            f"not the simulation's ({_portable.shown_date(_core.time_ns())}): use a certificate "
+            f"valid today, or run the programs under simrun, whose OpenSSL reads the virtual clock "
+            f"(--epoch)")
 
 
 def _want_write() -> _ssl_module.SSLWantWriteError:

@@ -359,3 +359,27 @@ def test_interface_queries_describe_the_simulated_host_as_linux_describes_loopba
                           "interfaces: eth0 0x1043 10.0.0.1 255.255.255.0 1500 1 2\n"
                           "interfaces: listed ['lo', 'eth0']\n"
                           "interfaces: wlan9 True\n")
+
+
+def test_in_process_a_certificate_refused_for_its_dates_carries_a_note(tmp_path):
+    """In-process, OpenSSL reads the real clock: a certificate made under simrun (valid
+    from the virtual date for a day) has expired by now, and the traceback says why."""
+    make = ("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -keyout key.pem -out cert.pem "
+            "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1")
+    assert simrun(make, cwd=tmp_path).returncode == 0
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", netsim.HashSeedWarning)
+            sim = netsim.Simulation(42)
+        sim.spawn_script(None, os.path.join(EXAMPLES, "tls_server.py"), [cert, key])
+        sim.spawn_script(None, os.path.join(EXAMPLES, "tls_client.py"), [cert])
+        return sim.run().transcript
+
+    transcripts = {run() for _ in range(RUNS)}
+    assert len(transcripts) == 1
+    transcript = transcripts.pop()
+    assert "certificate has expired" in transcript
+    assert ("tls_client: netsim: in-process, OpenSSL checks a certificate's dates against the real clock, "
+            "not the simulation's (2024-01-01T00:00:00Z)") in transcript
