@@ -74,7 +74,7 @@ def test_the_table_shows_counts_statuses_diffs_and_quoted_reproduction_lines(rac
     top, second = racy_sweep.outcomes[:2]
     assert top.count >= second.count
     assert f"#2 {second.count:>3} seeds" in table
-    assert "exit statuses: counter_server 0 (stopped), counter_client " in table
+    assert "exit statuses: counter_server 143 (stopped), counter_client " in table
     assert f"   reproduce: {second.command}\n" in table
     assert second.command == shlex.join(["simrun", "--seed", "0", "--schedule-seed", str(second.first.schedule_seed),
                                          "--policy", "random", *RACY])
@@ -86,7 +86,7 @@ def test_outcome_by_exit_status_or_by_a_regular_expression():
     by_exit = netsim.explore(RACY, 30, jobs=1, outcome="exit")
     by_regex = netsim.explore(RACY, 30, jobs=1, outcome=r"count \d")
     lost = {o.first.outcome for o in by_exit.outcomes}
-    assert lost <= {"counter_server 0 (stopped), counter_client 0", "counter_server 0 (stopped), counter_client 1"}
+    assert lost <= {"counter_server 143 (stopped), counter_client 0", "counter_server 143 (stopped), counter_client 1"}
     assert {o.first.outcome for o in by_regex.outcomes} <= {"count 2", "count 3", "count 4"}
     assert len(by_regex.outcomes) >= len(by_exit.outcomes)
 
