@@ -1,8 +1,8 @@
 #include "runner.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <linux/futex.h>
-#include <arpa/inet.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/read.hpp>
 #include <cerrno>
-#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
