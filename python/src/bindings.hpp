@@ -3,10 +3,12 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "netsim/config.hpp"
+#include "netsim/trace.hpp"
 
 namespace netsim::python {
 
@@ -19,5 +21,14 @@ Config make_config(std::uint64_t seed, const std::string& policy, std::optional<
 void bind_calls(pybind11::module_& m);
 // runner_binding.cpp: run_commands, the engine of simrun.
 void bind_runner(pybind11::module_& m);
+
+// A run's trace as Python holds it: simrun's own (owned), or a Simulation's (not
+// owned: the Python object keeps the Simulation alive).
+struct TraceHandle {
+  std::shared_ptr<const Trace> trace;
+  Nanos epoch = 0;  // the virtual wall clock at the start
+};
+// trace_binding.cpp: Trace (JSON lines, transcript lines, pcap).
+void bind_trace(pybind11::module_& m);
 
 }  // namespace netsim::python

@@ -18,7 +18,7 @@ namespace py = pybind11;
 
 namespace {
 
-py::dict to_dict(const shim::RunReport& report) {
+py::dict to_dict(shim::RunReport& report, Nanos epoch) {
   py::list processes;
   for (const shim::ProcessReport& p : report.processes)
     processes.append(py::make_tuple(p.name, p.pid, p.status, p.outcome, p.stopped));
@@ -31,6 +31,7 @@ py::dict to_dict(const shim::RunReport& report) {
   out["timed_out"] = report.timed_out;
   out["interrupted"] = report.interrupted;
   out["warning"] = report.warning;
+  out["trace"] = TraceHandle{std::make_shared<const Trace>(std::move(report.trace)), epoch};
   return out;
 }
 
@@ -69,7 +70,7 @@ void bind_runner(py::module_& m) {
           py::gil_scoped_release release;
           report = shim::run_commands(list, options);
         }
-        return to_dict(report);
+        return to_dict(report, options.config.epoch);
       },
       py::arg("commands"), py::kw_only(), py::arg("seed"), py::arg("shim"), py::arg("env"),
       py::arg("timeout") = py::none(), py::arg("trace") = "", py::arg("epoch_ns") = py::none(),

@@ -1,14 +1,28 @@
 #pragma once
 // The transcript: every line the processes printed, "NAME: line", in simulated order.
 #include <string>
+#include <vector>
 
 #include "netsim/trace.hpp"
 
 namespace netsim {
 
+// One line a process printed, for outputs that show more than "NAME: line" (JSON,
+// HTML, timestamps).
+struct TranscriptLine {
+  int pid = 0;
+  std::string name;  // the process's
+  int stream = 1;    // 1: stdout, 2: stderr
+  Nanos time = 0;    // when its newline was written (or the process ended)
+  std::string text;  // the bytes, without the newline
+};
+
 // Lines are emitted when their newline is written; a partial line is emitted when
 // its process exits (or at the end of the trace), with a newline added. stdout and
 // stderr are kept apart per process so one stream never splits the other's line.
+std::vector<TranscriptLine> transcript_lines(const Trace& trace);
+
+// The lines as "NAME: line\n".
 std::string make_transcript(const Trace& trace);
 
 }  // namespace netsim
