@@ -180,7 +180,9 @@ def mermaid(diagram: Diagram) -> str:
 
 
 # The SVG's geometry, in pixels.
-_COLUMN = 170
+# A lifeline's column: wide enough for the longest label between neighbours, within
+# these bounds (a longer one is cut, with the whole label as its tooltip).
+_COLUMN = (170, 480)
 _ROW = 30
 _TOP = 50
 _LEFT = 90  # the time column
@@ -192,10 +194,12 @@ def svg(diagram: Diagram) -> str:
     virtual time on the left."""
     keys = list(diagram.participants) or ["netsim"]
     shown = diagram.participants or {"netsim": "netsim"}
-    x = {key: _LEFT + _COLUMN // 2 + i * _COLUMN for i, key in enumerate(keys)}
+    longest = max((len(_label(m)) for m in diagram.messages if not m.note), default=0)
+    column = max(_COLUMN[0], min(_COLUMN[1], longest * _CHAR + 30))
+    x = {key: _LEFT + column // 2 + i * column for i, key in enumerate(keys)}
     colour = {key: _formats.PALETTE[i % len(_formats.PALETTE)] for i, key in enumerate(keys)}
     rows = len(diagram.messages) + (1 if diagram.left_out else 0)
-    width = _LEFT + _COLUMN * len(keys)
+    width = _LEFT + column * len(keys)
     height = _TOP + _ROW * (rows + 1)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="ui-monospace,monospace" font-size="12">',
@@ -206,10 +210,10 @@ def svg(diagram: Diagram) -> str:
     for key in keys:
         out.append(f'<line x1="{x[key]}" y1="{_TOP - 10}" x2="{x[key]}" y2="{height - 8}" '
                    f'stroke="{colour[key]}" stroke-dasharray="4 3"/>')
-        out.append(f'<rect x="{x[key] - _COLUMN // 2 + 10}" y="{_TOP - 40}" width="{_COLUMN - 20}" height="26" '
+        out.append(f'<rect x="{x[key] - column // 2 + 10}" y="{_TOP - 40}" width="{column - 20}" height="26" '
                    f'rx="4" fill="#fff" stroke="{colour[key]}"/>')
         out.append(f'<text x="{x[key]}" y="{_TOP - 22}" text-anchor="middle" font-weight="bold" '
-                   f'fill="{colour[key]}">{html.escape(_fit(shown[key], 20))}</text>')
+                   f'fill="{colour[key]}">{_shown(shown[key], (column - 30) // _CHAR)}</text>')
     for i, m in enumerate(diagram.messages):
         y = _TOP + _ROW * (i + 1)
         out.append(f'<text x="8" y="{y}" fill="#777">{_formats.seconds(m.time_ns)}</text>')
