@@ -64,6 +64,11 @@ class TraceOutputs:
     def _events(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self._trace_object().jsonl().splitlines()]
 
+    @functools.cached_property
+    def _notebook_diagram(self) -> _diagram.Diagram:
+        # A notebook redraws a result often; reading a long trace costs more than drawing.
+        return _diagram.build(self._events())
+
     def _repr_markdown_(self) -> str:
         """Notebooks that prefer Markdown: the transcript in a fenced block."""
         return self.formatted("markdown").decode()
@@ -72,7 +77,7 @@ class TraceOutputs:
         """The transcript as HTML for notebooks: one colour per process (in start
         order), every byte of output escaped, a summary, and the sequence diagram
         when the processes talked over the network."""
-        diagram = _diagram.build(self._events())
+        diagram = self._notebook_diagram
         picture = ""
         if any(not m.note for m in diagram.messages):
             picture = ('<details class="netsim-diagram" open><summary>sequence diagram</summary>'

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import pty
 import re
 import shutil
@@ -211,6 +212,24 @@ def test_simrun_writes_every_output_the_same_over_20_runs(tmp_path):
     assert b"<b>echo_client</b>: sending b&#x27;This is the message." in html
     assert mermaid.startswith(b"```mermaid\nsequenceDiagram\n")
     assert pcap[:4] == struct.pack("<I", 0xA1B23C4D)
+
+
+def test_run_commands_reports_give_every_output_the_same_over_20_runs():
+    first = every_output(netsim.run_commands(ECHO, seed=42))
+    for _ in range(RUNS - 1):
+        assert every_output(netsim.run_commands(ECHO, seed=42)) == first
+    assert first["text"] == netsim.run_commands(ECHO, seed=42).transcript_bytes
+    assert b'echo_client-->>echo_server' not in first["diagram-mermaid"]  # ids, not names
+    assert b"p1001-->>p1000: connect 127.0.0.1:10000" in first["diagram-mermaid"]
+
+
+def test_a_pickled_report_keeps_its_outputs_but_not_its_trace():
+    report = netsim.run_commands(ECHO, seed=42)
+    lines = report.lines
+    copy = pickle.loads(pickle.dumps(report))
+    assert copy.transcript_bytes == report.transcript_bytes and copy.lines == lines
+    with pytest.raises(RuntimeError, match="this report has no trace: it was made in another process"):
+        copy.pcap()
 
 
 def test_format_json_and_check(tmp_path):
