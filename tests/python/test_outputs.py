@@ -391,6 +391,31 @@ def test_tshark_reads_udp_and_ipv6_from_the_python_api(tmp_path):
         ("::1", "5353", "1", b"query"), ("::1", rows[1][1], "1", b"answer to query")]
 
 
+def test_tshark_sees_the_simulated_hosts_addresses(tmp_path):
+    def web():
+        with socket.create_server(("10.0.0.2", 80)) as listener:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(conn.recv(100).upper())
+
+    def laptop():
+        with socket.create_connection(("10.0.0.2", 80)) as sock:
+            sock.sendall(b"hello")
+            print(sock.recv(100))
+
+    sim = netsim.Simulation(5)
+    sim.add_host("web", "10.0.0.2")
+    sim.add_host("laptop", "10.0.0.3")
+    sim.spawn("web", web, host="web")
+    sim.spawn("laptop", laptop, host="laptop")
+    pcap = tmp_path / "hosts.pcap"
+    pcap.write_bytes(sim.run().pcap())
+    rows = tshark_fields(pcap, "ip.src", "ip.dst", "tcp.dstport")
+    assert rows[0] == ["10.0.0.3", "10.0.0.2", "80"]
+    assert {(r[0], r[1]) for r in rows} == {("10.0.0.3", "10.0.0.2"), ("10.0.0.2", "10.0.0.3")}
+    assert follow(pcap, 0)[2:] == (b"hello", b"HELLO")
+
+
 # --- Chromium opens the HTML ------------------------------------------------------
 
 
