@@ -81,9 +81,9 @@ def render(lines: Sequence[Line], fmt: str, *, names: Sequence[str] = (), timest
 
 def _plain(lines: Sequence[Line], timestamps: bool) -> list[bytes]:
     """"NAME: line", exactly as the transcript has it, after the time if asked."""
-    width = _time_width(lines) if timestamps else 0
-    stamp = (lambda line: seconds(line.time_ns).rjust(width).encode() + b" ") if timestamps else (lambda line: b"")
-    return [stamp(line) + line.name.encode() + b": " + line.data for line in lines]
+    width = _time_width(lines)
+    return [(seconds(line.time_ns).rjust(width).encode() + b" " if timestamps else b"")
+            + line.name.encode() + b": " + line.data for line in lines]
 
 
 def text_lines(lines: Sequence[Line], timestamps: bool = False) -> str:
