@@ -64,6 +64,7 @@ long datagram_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::stri
   const bool refused = !receiver || (receiver->remote && as_family(*receiver->remote, Family::inet6) !=
                                                              as_family(from, Family::inet6));
   Event& event = record(kernel, EventKind::send, &self, fd, &socket);
+  event.local = from;  // the address the datagram carries, never the wildcard
   event.remote = dest;
   event.value = static_cast<std::int64_t>(data.size());
   if (kernel.trace().keep_payload()) event.data = data;

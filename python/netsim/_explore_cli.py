@@ -50,8 +50,6 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                             "(the exit statuses), or a regular expression (its matches)")
     group.add_argument("--stop-on", metavar="REGEX",
                        help="with --explore: stop at the first seed whose transcript matches")
-    group.add_argument("--format", choices=("text", "json"), default=None,
-                       help="text (default) or, with --explore, json: JSON lines, a record per seed")
     group.add_argument("--verify", action="store_true",
                        help="run twice with the same seed; exit 1 with the first difference")
     group.add_argument("--verify-runs", metavar="N", help="with --verify: how many runs (default 2)")
@@ -62,8 +60,6 @@ def wanted(args: argparse.Namespace) -> bool:
     UsageError for a sweep's option without a sweep."""
     if args.explore or args.seeds or args.verify:
         return True
-    if args.format == "json":
-        raise simrun.UsageError("--format json goes with --explore (JSON lines of seed records)")
     for option, value in (("--jobs", args.jobs), ("--stop-on", args.stop_on)):
         if value is not None:
             raise simrun.UsageError(f"{option} goes with --explore; see simrun --help")

@@ -22,11 +22,12 @@ import shlex
 import shutil
 import signal
 import sys
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import netsim
-from netsim import _core, _explore_cli, _portable
+from netsim import _core, _explore_cli, _outputs_cli, _portable
+from netsim._outputs import TraceOutputs, coloured_name
 
 _EPILOG = """\
 A COMMAND is a Python script (server.py), run with simrun's own Python, or a quoted
@@ -126,8 +127,10 @@ class ProcessReport:
 
 
 @dataclass(frozen=True)
-class RunReport:
-    """What a run produced. ``str(report)`` is the transcript."""
+class RunReport(TraceOutputs):
+    """What a run produced. ``str(report)`` is the transcript; ``formatted()``,
+    ``diagram()`` and ``pcap()`` give simrun's other outputs, and a notebook shows
+    it as HTML (the transcript, a summary, the sequence diagram)."""
 
     transcript_bytes: bytes  #: every line the programs wrote, "NAME: line", exactly
     exit_status: int  #: of the last command
@@ -146,6 +149,7 @@ class RunReport:
     #: the calls netsim does not simulate that the programs made (they failed with
     #: ENOSYS), each once: "NAME: what (the call failed with ENOSYS)"
     unsupported: tuple[str, ...] = ()
+    _trace: Any = field(default=None, repr=False, compare=False)  #: netsim._core.Trace
 
     @property
     def transcript(self) -> str:
@@ -154,6 +158,21 @@ class RunReport:
 
     def __str__(self) -> str:
         return self.transcript
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The trace stays in the process that ran (netsim.explore's workers send
+        # their reports back pickled).
+        return {**self.__dict__, "_trace": None}
+
+    def _core_trace(self) -> Any:
+        return self._trace
+
+    def _names(self) -> list[str]:
+        return [p.name for p in self.processes]
+
+    def _summary_html(self) -> str:
+        return "; ".join(f"{coloured_name(p.name, i)} (pid {p.pid}): {p.outcome}"
+                         for i, p in enumerate(self.processes))
 
 
 def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
@@ -375,6 +394,7 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
         warning=out["warning"],
         hint=_portable.certificate_hint(out["transcript"], epoch_ns, '--epoch "$(date -u +%FT%TZ)"'),
         unsupported=tuple(out["unsupported"]),
+        _trace=out["trace"],
     )
 
 
@@ -388,7 +408,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> _Parser:
     parser = _Parser(
         prog="simrun", usage="simrun [options] COMMAND [COMMAND ...]", allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG + "\n" + _explore_cli.HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG + "\n" + _explore_cli.HELP + "\n" + _outputs_cli.HELP,
         description="Runs real programs together on netsim's simulated network, in virtual\n"
                     "time, and prints one transcript: the same seed gives the same bytes on\n"
                     "every run.")
@@ -423,6 +443,7 @@ def _parser() -> _Parser:
     parser.add_argument("--raw-paths", action="store_true",
                         help="show paths as the programs printed them, not in their short forms")
     _explore_cli.add_options(parser)
+    _outputs_cli.add_options(parser)
     return parser
 
 
@@ -529,6 +550,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         schedule = _explore_cli.run_options(args)
         portable = _portable_options(args.epoch, args.stop_signal, args.raw_paths, "--epoch",
                                      "--stop-signal")
+        _outputs_cli.check(args, explore)
+        for option, path in _outputs_cli.files(args):
+            _check_writable(option, path)
     except (UsageError, FileNotFoundError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
@@ -539,29 +563,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
+    printed = _outputs_cli.printed(report, args)
     if args.output is not None:
         try:
             with open(args.output, "wb") as f:
-                f.write(report.transcript_bytes)
+                f.write(printed)
         except OSError as e:
             print(f"simrun: cannot write the transcript to -o {args.output}: {e.strerror}", file=sys.stderr)
             return 1
-    return _finish(report, args.output is None and args.check is None, args.check, saved, args.strict)
+    failed = _outputs_cli.write_files(report, args)
+    if failed:
+        print(f"simrun: {failed}", file=sys.stderr)
+        return 1
+    to_stdout = args.output is None and args.check is None
+    shown = _outputs_cli.on_stdout(report, args, sys.stdout, printed) if to_stdout else printed
+    return _finish(report, to_stdout, args.check, saved, args.strict, printed, shown)
 
 
 def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes | None,
-            strict: bool) -> int:
-    """Prints the transcript or the diff, then what went wrong; returns the exit
-    status. An interrupted run is not compared: it stopped wherever Ctrl-C caught it."""
+            strict: bool, printed: bytes, shown: bytes) -> int:
+    """Prints the transcript (``shown``: ``printed`` as stdout shows it) or the
+    diff of ``printed`` against the saved one, then what went wrong; returns the
+    exit status. An interrupted run is not compared: it stopped wherever Ctrl-C
+    caught it."""
     if report.warning:
         print(f"simrun: warning: {report.warning}", file=sys.stderr)
     for call in report.unsupported:
         print(f"simrun: not simulated: {call}", file=sys.stderr)
-    differs = saved is not None and not report.interrupted and saved != report.transcript_bytes
+    differs = saved is not None and not report.interrupted and saved != printed
     try:
         if to_stdout or differs:
             out = sys.stdout.buffer
-            out.write(report.transcript_bytes if to_stdout else _diff(saved, check, report.transcript_bytes))
+            out.write(shown if to_stdout else _diff(saved, check, printed))
             out.flush()
     except OSError as e:
         # What is still buffered would fail again as the interpreter exits, with a
@@ -607,10 +640,11 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _check_distinct_files(args: argparse.Namespace) -> None:
-    """-o, --check and --trace name three different files: writing one would destroy
+    """-o, --check, --trace, --diagram and --pcap name different files: writing one would destroy
     the other (a saved transcript overwritten by the run checked against it)."""
     files = [(option, path) for option, path in (("-o", args.output), ("--check", args.check),
                                                   ("--trace", args.trace)) if path is not None]
+    files += _outputs_cli.files(args)
     for i, (option, path) in enumerate(files):
         for other, other_path in files[i + 1:]:
             if _same_regular_file(path, other_path):
@@ -644,4 +678,9 @@ def _check_writable(option: str, path: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # As `python -m netsim.simrun` this file is __main__, a second copy of the module:
+    # the option modules raise netsim.simrun's UsageError, which this copy's main()
+    # would not catch. The console script's entry runs the one copy.
+    from netsim._simrun_command import main as _command
+
+    sys.exit(_command())

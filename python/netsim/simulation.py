@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 import datetime
 import functools
-import html
 import importlib.util
 import json
 import os
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from netsim import _core, _exit, _patch, _portable, _threading
+from netsim._outputs import TraceOutputs, coloured_name
 from netsim._traceback import format_exception
 
 DeadlockError = _core.DeadlockError
@@ -32,8 +32,10 @@ class ProcessResult:
 
 
 @dataclass(frozen=True)
-class Result:
-    """What a run produced. ``str(result)`` is the transcript."""
+class Result(TraceOutputs):
+    """What a run produced. ``str(result)`` is the transcript; ``formatted()``,
+    ``diagram()`` and ``pcap()`` give the other outputs of the run, and a notebook
+    shows it as HTML (the transcript, a summary, the sequence diagram)."""
 
     transcript_bytes: bytes  #: every line the tasks printed, "name: line", exactly
     exit_status: int  #: of the last spawned process, as with ``simrun``
@@ -46,7 +48,7 @@ class Result:
     @functools.cached_property
     def trace_jsonl(self) -> str:
         """The core's event trace, one JSON object per line."""
-        return self._sim.trace_jsonl()
+        return self._sim.trace().jsonl()
 
     @property
     def transcript(self) -> str:
@@ -65,41 +67,20 @@ class Result:
         """IPython's terminal display: the transcript, as print() shows it."""
         printer.text(self.transcript)
 
-    def _repr_html_(self) -> str:
-        """The transcript as HTML for notebooks: one colour per process (in spawn
-        order), a line saying how each process ended, and every byte of output
-        escaped. Depends only on the result, so the same seed renders the same."""
-        names = list(dict.fromkeys(p.name for p in self.processes))
-        colour = {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(names)}
-        # Longest first: a line "web-2: x" belongs to "web-2", not to "web".
-        by_length = sorted(names, key=len, reverse=True)
+    def _core_trace(self) -> Any:
+        return self._sim.trace()
 
-        def row(line: str) -> str:
-            name = next((n for n in by_length if line.startswith(n + ": ")), None)
-            if name is None:  # not expected from the core; shown rather than dropped
-                return html.escape(line)
-            text = line[len(name) + 2:]
-            return (f'<span style="color:{colour[name]}"><b>{html.escape(name)}</b>: '
-                    f"{html.escape(text)}</span>")
+    def _names(self) -> list[str]:
+        return [p.name for p in self.processes]
 
-        def ending(p: ProcessResult) -> str:
+    def _summary_html(self) -> str:
+        def ending(i: int, p: ProcessResult) -> str:
             how = "stopped at the end" if p.killed else f"exit {p.status}"
-            return (f'<span style="color:{colour[p.name]}"><b>{html.escape(p.name)}</b></span> '
-                    f"(pid {p.pid}): {how}")
+            return f"{coloured_name(p.name, i)} (pid {p.pid}): {how}"
 
-        summary = (f"{len(self.processes)} process{'es' if len(self.processes) != 1 else ''}, "
-                   f"{self.elapsed:.6f} s virtual, exit status {self.exit_status}: "
-                   + "; ".join(ending(p) for p in self.processes))
-        # split("\n"), not splitlines(): output may hold \f or \x1c, which are not line ends here.
-        lines = self.transcript.split("\n")[:-1] if self.transcript else []
-        body = "\n".join(row(line) for line in lines) if lines else "<i>(no output)</i>"
-        return (f'<div class="netsim-result"><pre class="netsim-transcript" style="margin:0">{body}</pre>'
-                f'<div class="netsim-summary" style="font-size:smaller;opacity:0.8">{summary}</div></div>')
-
-
-# Matplotlib's "tab10" colours: distinct from one another and readable on light and
-# dark notebook themes.
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+        return (f"{len(self.processes)} process{'es' if len(self.processes) != 1 else ''}, "
+                f"{self.elapsed:.6f} s virtual, exit status {self.exit_status}: "
+                + "; ".join(ending(i, p) for i, p in enumerate(self.processes)))
 
 
 _OnError = Callable[[BaseException], None]

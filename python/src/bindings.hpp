@@ -3,12 +3,14 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "netsim/config.hpp"
+#include "netsim/trace.hpp"
 
 namespace netsim::python {
 
@@ -23,5 +25,15 @@ Config make_config(std::uint64_t seed, const std::string& policy, std::optional<
 void bind_calls(pybind11::module_& m);
 // runner_binding.cpp: run_commands, the engine of simrun.
 void bind_runner(pybind11::module_& m);
+
+// A run's trace as Python holds it: simrun's own (owned), or a Simulation's (not
+// owned: the Python object keeps the Simulation alive).
+struct TraceHandle {
+  std::shared_ptr<const Trace> trace;
+  Nanos epoch = 0;  // the virtual wall clock at the start
+  std::vector<PathForm> short_paths;  // how its lines show paths (Config::short_paths)
+};
+// trace_binding.cpp: Trace (JSON lines, transcript lines, pcap).
+void bind_trace(pybind11::module_& m);
 
 }  // namespace netsim::python

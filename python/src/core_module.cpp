@@ -11,6 +11,7 @@
 PYBIND11_MODULE(_core, m) {
   m.doc() = "netsim's C++ core (internal; use the netsim package).";
   m.attr("__version__") = NETSIM_VERSION;
+  netsim::python::bind_trace(m);
   netsim::python::bind_simulation(m);
   netsim::python::bind_calls(m);
   netsim::python::bind_runner(m);

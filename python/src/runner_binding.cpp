@@ -20,7 +20,7 @@ namespace py = pybind11;
 
 namespace {
 
-py::dict to_dict(const shim::RunReport& report) {
+py::dict to_dict(shim::RunReport& report, const Config& config) {
   py::list processes;
   for (const shim::ProcessReport& p : report.processes)
     processes.append(py::make_tuple(p.name, p.pid, p.status, p.outcome, p.stopped));
@@ -34,6 +34,8 @@ py::dict to_dict(const shim::RunReport& report) {
   out["interrupted"] = report.interrupted;
   out["warning"] = report.warning;
   out["unsupported"] = report.unsupported;
+  out["trace"] = TraceHandle{std::make_shared<const Trace>(std::move(report.trace)), config.epoch,
+                             config.short_paths};
   return out;
 }
 
@@ -74,7 +76,7 @@ void bind_runner(py::module_& m) {
           py::gil_scoped_release release;
           report = shim::run_commands(list, options);
         }
-        return to_dict(report);
+        return to_dict(report, options.config);
       },
       py::arg("commands"), py::kw_only(), py::arg("seed"), py::arg("shim"), py::arg("env"),
       py::arg("timeout") = py::none(), py::arg("trace") = "", py::arg("epoch_ns") = py::none(),

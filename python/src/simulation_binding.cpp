@@ -116,7 +116,13 @@ void bind_simulation(py::module_& m) {
            })
       .def("stop", &Simulation::stop, "Ends the run at the next switch between tasks.")
       .def("transcript", [](const Simulation& sim) { return py::bytes(sim.transcript()); })
-      .def("trace_jsonl", [](const Simulation& sim) { return sim.trace().to_jsonl(); });
+      .def(
+          "trace",
+          [](Simulation& sim) {
+            return TraceHandle{std::shared_ptr<const Trace>(&sim.trace(), [](const Trace*) {}),
+                               sim.kernel().clock().epoch(), sim.kernel().config().short_paths};
+          },
+          py::keep_alive<0, 1>(), "The run's trace (netsim._core.Trace); keeps the Simulation alive.");
 
   m.def(
       "start_thread",

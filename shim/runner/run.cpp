@@ -75,6 +75,7 @@ RunReport run_commands(const std::vector<Command>& commands, const RunOptions& o
   report.exit_status = report.processes.back().status;
   report.transcript = simulation.transcript();
   if (!options.trace_path.empty()) write_trace(kernel.trace(), options.trace_path);
+  report.trace = std::move(kernel.trace());
   return report;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "netsim/config.hpp"
+#include "netsim/trace.hpp"
 
 namespace netsim::shim {
 
@@ -60,6 +61,7 @@ struct RunReport {
   // Why the run went without the kernel's backstop (no namespaces), for one line on
   // stderr; empty when it had it.
   std::string warning;
+  Trace trace;  // every event of the run, for the outputs derived from it (pcap, diagrams)
 };
 
 // Runs the commands (in order, each once every earlier one is blocked) until the last
