@@ -170,8 +170,24 @@ void Scheduler::interrupt(Task& task) {
   wake(task, true);
 }
 
+Scheduler::CallKey Scheduler::call_at(Nanos deadline, std::function<void()> fn) {
+  const CallKey key{deadline, ++timer_seq_};
+  calls_.emplace(key, std::move(fn));
+  return key;
+}
+
 void Scheduler::fire_due_timers() {
-  while (!timers_.empty() && timers_.top().deadline <= clock_.elapsed()) {
+  // Task timers and calls in one order: deadline, then the order they were set.
+  for (;;) {
+    const bool timer_due = !timers_.empty() && timers_.top().deadline <= clock_.elapsed();
+    const bool call_due = !calls_.empty() && calls_.begin()->first.first <= clock_.elapsed();
+    if (!timer_due && !call_due) return;
+    if (call_due && (!timer_due || calls_.begin()->first < CallKey{timers_.top().deadline, timers_.top().seq})) {
+      const auto fn = std::move(calls_.begin()->second);
+      calls_.erase(calls_.begin());
+      fn();
+      continue;
+    }
     const Timer timer = timers_.top();
     timers_.pop();
     if (timer.task->wait_generation_ == timer.generation) wake(*timer.task, true);
@@ -245,8 +261,11 @@ Scheduler::Stop Scheduler::loop(const std::function<bool()>& until) {
            (timers_.top().task->state_ != TaskState::blocked ||
             timers_.top().task->wait_generation_ != timers_.top().generation))
       timers_.pop();
-    if (!timers_.empty()) {
-      clock_.advance_to(timers_.top().deadline);
+    const bool calls = live_ > 0 && !calls_.empty();
+    if (!timers_.empty() || calls) {
+      Nanos next = calls ? calls_.begin()->first.first : timers_.top().deadline;
+      if (!timers_.empty() && timers_.top().deadline < next) next = timers_.top().deadline;
+      clock_.advance_to(next);
       continue;
     }
     return live_ == 0 ? Stop::idle : Stop::deadlock;

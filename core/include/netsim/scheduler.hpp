@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -100,6 +101,14 @@ class Scheduler {
   // Where run()'s thread waits while tasks with direct batons pass turns around.
   Baton& home() { return *home_; }
 
+  // Timers no task waits on (an alarm, a timerfd): `fn` is called between two tasks,
+  // or on the task that ends its turn, once virtual time (elapsed) reaches `deadline`.
+  // A pending call, like a blocked task's timer, keeps the run from being a deadlock
+  // while a task lives. Returns the key that cancel_call() takes.
+  using CallKey = std::pair<Nanos, std::uint64_t>;
+  CallKey call_at(Nanos deadline, std::function<void()> fn);
+  void cancel_call(const CallKey& key) { calls_.erase(key); }
+
   // Blocked tasks in id order: what the deadlock report lists.
   std::vector<const Task*> blocked_tasks() const;
   std::size_t live_tasks() const { return live_; }
@@ -140,7 +149,8 @@ class Scheduler {
   std::deque<Task*> staged_;
   std::vector<Task*> all_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
-  std::uint64_t timer_seq_ = 0;
+  std::uint64_t timer_seq_ = 0;  // orders task timers and calls of the same deadline
+  std::map<CallKey, std::function<void()>> calls_;
   int fruitless_polls_ = 0;
   // PCT: the scheduling points with a choice so far, the change points still ahead
   // (latest first) and the priority the next one gives (d-1 down to 1).
