@@ -76,6 +76,7 @@ long close_range_call(const long* args);
 bool net_call(long nr, const long* args, long& result);
 // eventfd.cpp: eventfd and eventfd2, a simulated descriptor net.cpp serves after.
 bool eventfd_call(long nr, const long* args, long& result);
+bool timer_call(long nr, const long* args, long& result);
 // poll.cpp: poll, ppoll, select, pselect6 and the epoll calls.
 bool poll_call(long nr, const long* args, long& result);
 // paths.cpp: unlink/unlinkat of a simulated Unix socket's path.
