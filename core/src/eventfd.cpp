@@ -46,6 +46,7 @@ long eventfd_read(Kernel& kernel, Task& self, int fd, Socket& event, char* out, 
 }
 
 long eventfd_write(Kernel& kernel, Task& self, int fd, Socket& event, std::string_view data) {
+  if (event.timerfd) return -EINVAL;
   std::uint64_t value = 0;
   if (data.size() < sizeof value) return -EINVAL;
   std::memcpy(&value, data.data(), sizeof value);
@@ -60,7 +61,7 @@ long eventfd_write(Kernel& kernel, Task& self, int fd, Socket& event, std::strin
 short eventfd_readiness(const Socket& event) {
   short state = 0;
   if (event.counter > 0) state |= POLLIN;
-  if (event.counter < kMaxCounter) state |= POLLOUT;
+  if (event.counter < kMaxCounter && !event.timerfd) state |= POLLOUT;
   return state;
 }
 

@@ -32,7 +32,7 @@ Kernel::Kernel(const Config& config)
       // Another stream than rng_'s even when both come from `seed`.
       schedule_rng_(config.schedule_seed.value_or(config.seed) ^ kScheduleStream),
       trace_(config.trace_payload),
-      scheduler_(clock_, schedule_rng_, config.policy) {
+      scheduler_(clock_, schedule_rng_, config.policy, config.pct) {
   // The default host needs an address of its own besides loopback: a named host it
   // connects to must see, and be able to answer, a real source address.
   hosts_.push_back(std::make_unique<Host>(

@@ -1,6 +1,8 @@
 #include "netsim/scheduler.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <stdexcept>
 #include <utility>
 
 #include "netsim/baton.hpp"
@@ -9,12 +11,38 @@
 
 namespace netsim {
 
-Scheduler::Scheduler(Clock& clock, Rng& rng, Policy policy)
-    : clock_(clock), rng_(rng), policy_(policy), home_(std::make_unique<Baton>()) {}
+Scheduler::Scheduler(Clock& clock, Rng& rng, Policy policy, Pct pct)
+    : clock_(clock), rng_(rng), policy_(policy), home_(std::make_unique<Baton>()) {
+  if (policy_ != Policy::pct) return;
+  if (pct.depth < 1 || pct.horizon < 1)
+    throw std::invalid_argument("PCT takes a depth and a horizon of 1 or more");
+  next_low_priority_ = static_cast<std::uint64_t>(pct.depth - 1);
+  for (int i = 1; i < pct.depth; ++i) change_points_.push_back(1 + rng_.below(pct.horizon));
+  std::sort(change_points_.begin(), change_points_.end(), std::greater<>());
+}
 
 Scheduler::~Scheduler() = default;
 
+void Scheduler::prioritise(Task& task) {
+  // Above the d-1 priorities that change points give, distinct but for a chance of
+  // one in 2^62 per pair (then the lower id wins).
+  if (policy_ == Policy::pct) task.priority_ = next_low_priority_ + 1 + rng_.below(std::uint64_t{1} << 62);
+}
+
+bool Scheduler::outranks(const Task& a, const Task& b) {
+  return a.priority_ != b.priority_ ? a.priority_ > b.priority_ : a.id() < b.id();
+}
+
+void Scheduler::count_choice_point(Task& self) {
+  ++choice_points_;
+  while (!change_points_.empty() && change_points_.back() <= choice_points_) {
+    change_points_.pop_back();
+    self.priority_ = next_low_priority_--;
+  }
+}
+
 void Scheduler::admit(Task& task) {
+  prioritise(task);
   task.scheduler_ = this;
   all_.push_back(&task);
   ++live_;
@@ -22,6 +50,7 @@ void Scheduler::admit(Task& task) {
 }
 
 void Scheduler::stage(Task& task) {
+  prioritise(task);
   task.scheduler_ = this;
   all_.push_back(&task);
   ++live_;
@@ -35,6 +64,13 @@ void Scheduler::make_ready(Task& task) {
 }
 
 Task& Scheduler::pick() {
+  if (policy_ == Policy::pct) {
+    const auto best = std::min_element(ready_.begin(), ready_.end(),
+                                       [](const Task* a, const Task* b) { return outranks(*a, *b); });
+    Task* task = *best;
+    ready_.erase(best);
+    return *task;
+  }
   if (policy_ != Policy::random) {
     Task* task = ready_.front();
     ready_.pop_front();
@@ -85,7 +121,12 @@ bool Scheduler::block(Task& self, Wait wait, std::span<WaitQueue* const> queues,
 }
 
 void Scheduler::yield_point(Task& self) {
-  if (policy_ != Policy::random || ready_.empty()) return;
+  if (policy_ == Policy::run_until_block || ready_.empty()) return;
+  if (policy_ == Policy::pct) {
+    count_choice_point(self);
+    if (std::none_of(ready_.begin(), ready_.end(), [&](const Task* other) { return outranks(*other, self); }))
+      return;
+  }
   make_ready(self);
   switch_away(self);
 }
@@ -104,6 +145,9 @@ void Scheduler::spin(Task& self) {
       clock_.advance_to(clock_.elapsed() + kSpinQuantum);
     }
   }
+  // Under PCT a poller of high priority would be picked again and again while the
+  // task it waits for never runs: it drops below every other, as at a change point.
+  if (policy_ == Policy::pct) self.priority_ = 0;
   make_ready(self);
   switch_away(self);
 }
@@ -126,8 +170,24 @@ void Scheduler::interrupt(Task& task) {
   wake(task, true);
 }
 
+Scheduler::CallKey Scheduler::call_at(Nanos deadline, std::function<void()> fn) {
+  const CallKey key{deadline, ++timer_seq_};
+  calls_.emplace(key, std::move(fn));
+  return key;
+}
+
 void Scheduler::fire_due_timers() {
-  while (!timers_.empty() && timers_.top().deadline <= clock_.elapsed()) {
+  // Task timers and calls in one order: deadline, then the order they were set.
+  for (;;) {
+    const bool timer_due = !timers_.empty() && timers_.top().deadline <= clock_.elapsed();
+    const bool call_due = !calls_.empty() && calls_.begin()->first.first <= clock_.elapsed();
+    if (!timer_due && !call_due) return;
+    if (call_due && (!timer_due || calls_.begin()->first < CallKey{timers_.top().deadline, timers_.top().seq})) {
+      const auto fn = std::move(calls_.begin()->second);
+      calls_.erase(calls_.begin());
+      fn();
+      continue;
+    }
     const Timer timer = timers_.top();
     timers_.pop();
     if (timer.task->wait_generation_ == timer.generation) wake(*timer.task, true);
@@ -201,8 +261,11 @@ Scheduler::Stop Scheduler::loop(const std::function<bool()>& until) {
            (timers_.top().task->state_ != TaskState::blocked ||
             timers_.top().task->wait_generation_ != timers_.top().generation))
       timers_.pop();
-    if (!timers_.empty()) {
-      clock_.advance_to(timers_.top().deadline);
+    const bool calls = live_ > 0 && !calls_.empty();
+    if (!timers_.empty() || calls) {
+      Nanos next = calls ? calls_.begin()->first.first : timers_.top().deadline;
+      if (!timers_.empty() && timers_.top().deadline < next) next = timers_.top().deadline;
+      clock_.advance_to(next);
       continue;
     }
     return live_ == 0 ? Stop::idle : Stop::deadlock;

@@ -47,6 +47,8 @@ struct Datagram {
 
 enum class SockState : std::uint8_t { open, listening, connecting, connected, closed };
 
+class VirtualTimer;
+
 struct Socket : std::enable_shared_from_this<Socket> {
   std::uint64_t id = 0;  // creation order: names sockets in descriptions
   bool stream = true;    // SOCK_STREAM, else SOCK_DGRAM
@@ -93,6 +95,11 @@ struct Socket : std::enable_shared_from_this<Socket> {
   bool eventfd = false;
   bool semaphore = false;  // EFD_SEMAPHORE
   std::uint64_t counter = 0;
+  // A timerfd (timers.cpp) is an eventfd whose counter counts its timer's expirations;
+  // it cannot be written.
+  bool timerfd = false;
+  int clockid = 0;
+  std::shared_ptr<VirtualTimer> timer;
 
   std::size_t room() const { return rx.size() < rcvbuf ? rcvbuf - rx.size() : 0; }
 };

@@ -17,9 +17,11 @@ HELP = """\
 schedules:
   --policy run-until-block (the default for one run) lets a thread run until it
   blocks; --policy random draws, at every scheduling point (each call a program
-  makes, each block), which ready thread runs next. Its draws come from
-  --schedule-seed (default: --seed), and nothing else does: ports and random bytes
-  stay those of --seed.
+  makes, each block), which ready thread runs next; --policy pct gives each thread
+  a seeded priority, runs the highest ready one, and at d-1 seeded points drops the
+  running thread below all others (pct:D sets the depth d, default 3). Their draws
+  come from --schedule-seed (default: --seed), and nothing else does: ports and
+  random bytes stay those of --seed.
   --explore N runs the commands with N schedule seeds (0 to N-1, or from
   --schedule-seed) under --policy (default random), --jobs at a time, and prints
   the distinct outcomes: how many schedule seeds gave each, their exit statuses,
@@ -36,8 +38,9 @@ schedules:
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("schedules (see below)")
-    group.add_argument("--policy", choices=ex.POLICIES, metavar="NAME",
-                       help="the scheduling policy: run-until-block (default) or random")
+    group.add_argument("--policy", metavar="NAME",
+                       help="the scheduling policy: run-until-block (default), random, or pct "
+                            "(pct:D for depth D, default 3)")
     group.add_argument("--schedule-seed", metavar="N",
                        help="seeds the random policy's choices alone (default: --seed)")
     group.add_argument("--explore", metavar="N",
@@ -77,7 +80,9 @@ def run_options(args: argparse.Namespace) -> dict[str, object]:
         schedule_seed = _whole("--schedule-seed", args.schedule_seed, 0)
         if schedule_seed >= 2**64:
             raise simrun.UsageError(f"--schedule-seed takes an integer below 2**64, not {args.schedule_seed!r}")
-    return {"policy": args.policy or "run-until-block", "schedule_seed": schedule_seed}
+    policy = args.policy or "run-until-block"
+    ex._check_policy(policy)
+    return {"policy": policy, "schedule_seed": schedule_seed}
 
 
 def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],

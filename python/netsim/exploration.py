@@ -31,10 +31,10 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
-from netsim import _verify, simrun
+from netsim import _policy, _verify, simrun
 
 #: The scheduling policies, as ``--policy`` and ``policy=`` name them.
-POLICIES = ("run-until-block", "random")
+POLICIES = _policy.POLICIES
 #: The policy :func:`explore` uses unless told otherwise: each schedule seed, an interleaving.
 EXPLORING_POLICY = "random"
 # A sweep's runs get this wall-clock watchdog unless given one: a run that hangs
@@ -440,8 +440,8 @@ def _regex(option: str, text: str) -> re.Pattern[str]:
 
 
 def _check_policy(policy: str) -> None:
-    if policy not in POLICIES:
-        raise simrun.UsageError(f"--policy takes {' or '.join(POLICIES)}, not {policy!r}")
+    if (problem := _policy.problem(policy)) is not None:
+        raise simrun.UsageError(problem)
 
 
 def _jobs(jobs: int | None) -> int:

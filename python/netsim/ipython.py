@@ -33,10 +33,11 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from netsim._policy import POLICIES
 from netsim.simulation import DeadlockError, Result, Simulation
 
 _USAGE = """\
-%%netsim [--seed N] [--policy run-until-block|random] [--epoch SECONDS]
+%%netsim [--seed N] [--policy run-until-block|random|pct] [--epoch SECONDS]
          [--result VARIABLE] NAME=FUNC[(ARGS)] ...
 
 Runs the cell in the notebook's namespace, then spawns each FUNC as a process called
@@ -74,7 +75,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> _Parser:
     parser = _Parser(prog="%%netsim", add_help=False)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--policy", default="run-until-block", choices=["run-until-block", "random"])
+    parser.add_argument("--policy", default="run-until-block", choices=POLICIES)
     parser.add_argument("--epoch", type=float, default=None)
     parser.add_argument("--result", default="netsim_result")
     parser.add_argument("-h", "--help", action="store_true")

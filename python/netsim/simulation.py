@@ -14,7 +14,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from netsim import _core, _exit, _patch, _portable, _threading
+from netsim import _core, _exit, _interrupt, _patch, _policy, _portable, _threading
 from netsim._outputs import TraceOutputs, coloured_name
 from netsim._traceback import format_exception
 
@@ -162,8 +162,8 @@ def _check_arguments(seed: object, policy: object, socket_buffer: object,
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
     if seed >= 2**64:
         raise ValueError(f"seed must be below 2**64, not {seed!r}")
-    if policy not in ("run-until-block", "random"):
-        raise ValueError(f"policy must be 'run-until-block' or 'random', not {policy!r}")
+    if (policy_problem := _policy.problem(policy)) is not None:
+        raise ValueError(policy_problem)
     if not integer(socket_buffer):
         raise TypeError(f"socket_buffer must be an integer number of bytes, not "
                         f"{type(socket_buffer).__name__}")
@@ -192,8 +192,9 @@ class Simulation:
     def __init__(self, seed: int = 0, *, policy: str = "run-until-block",
                  epoch: float | str | datetime.date | None = None, socket_buffer: int = 64 * 1024,
                  raise_errors: bool = False, raw_paths: bool = False) -> None:
-        """``policy``: "run-until-block" (a task runs until it blocks) or "random"
-        (a seeded choice at every scheduling point, to explore interleavings).
+        """``policy``: "run-until-block" (a task runs until it blocks), "random"
+        (a seeded choice at every scheduling point, to explore interleavings) or
+        "pct" (seeded priorities changed at a few seeded points; "pct:D" for depth D).
         ``epoch``: the virtual wall clock at the start, in seconds since 1970, an
         ISO 8601 date or date and time ("2026-12-03", UTC unless it says), or a
         ``datetime``/``date`` (default 2024-01-01T00:00:00Z). ``socket_buffer``: each
@@ -256,13 +257,16 @@ class Simulation:
         """Runs every process; see the class docstring. Raises DeadlockError (with
         the core's report of who waits for what) when every task is blocked and no
         timer is pending. With ``raise_errors``, raises a task's uncaught exception,
-        which then carries the run's Result as ``netsim_result``."""
+        which then carries the run's Result as ``netsim_result``. A Ctrl-C (SIGINT,
+        on the main thread) stops the run: every task is unwound, and run() raises
+        KeyboardInterrupt, carrying the Result too."""
         if self._ran:
             raise RuntimeError("run() was called already: make a new Simulation to run again")
         self._ran = True
         _patch.install()
         try:
-            outcome = self._sim.run()
+            with _interrupt.sigint_watched() as wakeup_fd:
+                outcome = self._sim.run(wakeup_fd)
         finally:
             _patch.uninstall()
         result = Result(
@@ -272,6 +276,10 @@ class Simulation:
             processes=[ProcessResult(*p) for p in outcome["processes"]],
             _sim=self._sim,
         )
+        if outcome["interrupted"]:
+            interrupt = KeyboardInterrupt()
+            interrupt.netsim_result = result
+            raise interrupt
         if self._error is not None:
             self._error.netsim_result = result
             raise self._error

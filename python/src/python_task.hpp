@@ -23,6 +23,12 @@ TaskContext& current();
 int add_python_task(Kernel& kernel, Process& process, std::string name, py::object main,
                     bool staged);
 
+// Raises `error` in every Python task of `kernel` whose code has started, at its next
+// bytecode: how a Ctrl-C reaches a task that computes without making a call. A task
+// blocked in the kernel meets it when it resumes, which the stop then makes it do.
+// Call with the GIL held.
+void raise_in_tasks(const Kernel& kernel, PyObject* error);
+
 // netsim._core.TaskCancelled: raised into a task the simulation stops. It derives
 // from BaseException so that `except Exception` in user code lets it through.
 py::object task_cancelled_type();

@@ -9,6 +9,7 @@
 #include "netsim/errors.hpp"
 #include "netsim/simulation.hpp"
 #include "bindings.hpp"
+#include "interrupt_watcher.hpp"
 #include "python_task.hpp"
 
 namespace netsim::python {
@@ -34,6 +35,16 @@ Ip parse_ip(const std::string& text) {
   return *ip;
 }
 
+// "pct" is PCT of the default depth, "pct:D" of depth D (1 to 999).
+std::optional<int> pct_depth(const std::string& policy) {
+  if (policy == "pct") return Pct{}.depth;
+  const std::string digits = policy.starts_with("pct:") ? policy.substr(4) : "";
+  if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const int depth = std::stoi(digits);
+  return depth >= 1 ? std::optional<int>(depth) : std::nullopt;
+}
+
 }  // namespace
 
 Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
@@ -43,8 +54,12 @@ Config make_config(std::uint64_t seed, const std::string& policy, std::optional<
   config.seed = seed;
   if (policy == "random") {
     config.policy = Policy::random;
+  } else if (const std::optional<int> depth = pct_depth(policy)) {
+    config.policy = Policy::pct;
+    config.pct.depth = *depth;
   } else if (policy != "run-until-block") {
-    throw py::value_error("policy is 'run-until-block' or 'random', not '" + policy + "'");
+    throw py::value_error("policy is 'run-until-block', 'random', 'pct' or 'pct:D' (D from 1 to 999), not '" +
+                          policy + "'");
   }
   if (epoch_ns) config.epoch = *epoch_ns;
   return config;
@@ -57,6 +72,9 @@ void bind_simulation(py::module_& m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const TaskCancelled&) {
+      // The stop reaches this task here; a Ctrl-C's TaskCancelled still pending for it
+      // (raise_in_tasks) would otherwise cut its clean-up short.
+      PyThreadState_SetAsyncExc(PyThread_get_thread_ident(), nullptr);
       PyErr_SetNone(task_cancelled_type().ptr());
     } catch (const DeadlockError& e) {
       PyErr_SetString(deadlock.ptr(), e.what());
@@ -99,11 +117,14 @@ void bind_simulation(py::module_& m) {
           py::arg("name"), py::arg("main"), py::arg("host") = py::none(),
           "Adds a process whose first task calls main(), which returns the exit status.")
       .def("run",
-           [](Simulation& sim) {
+           [](Simulation& sim, int wakeup_fd) {
              RunResult result;
+             bool interrupted = false;
              {
                py::gil_scoped_release release;
+               InterruptWatcher watcher(wakeup_fd, sim);
                result = sim.run();
+               interrupted = watcher.fired();
              }
              py::list processes;
              for (const ProcessResult& p : result.processes)
@@ -112,8 +133,12 @@ void bind_simulation(py::module_& m) {
              out["elapsed_ns"] = result.elapsed;
              out["exit_status"] = result.exit_status;
              out["processes"] = processes;
+             out["interrupted"] = interrupted;
              return out;
-           })
+           },
+           py::arg("wakeup_fd") = -1,
+           "Runs the simulation; a SIGINT byte on wakeup_fd (Python's signal wakeup fd) "
+           "stops it, and the result says so.")
       .def("stop", &Simulation::stop, "Ends the run at the next switch between tasks.")
       .def("transcript", [](const Simulation& sim) { return py::bytes(sim.transcript()); })
       .def(

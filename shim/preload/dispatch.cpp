@@ -58,7 +58,9 @@ long libc_result(long r) {
 
 long dispatch(long nr, const long* a) {
   long r = 0;
-  if (system_call(nr, a, r) || process_call(nr, a, r) || time_call(nr, a, r) || thread_call(nr, a, r)) return r;
+  if (system_call(nr, a, r) || process_call(nr, a, r) || time_call(nr, a, r) || thread_call(nr, a, r) ||
+      timer_call(nr, a, r))
+    return r;
   // A thread outside the simulation (not started by pthread_create under the shim, or
   // past its end) has no slot to call through: its calls are made for real, except
   // those on the virtual network or its sockets, which fail (a close still frees the

@@ -89,6 +89,7 @@ bool net_call(long nr, const long* args, long& result);
 long interface_ioctl(unsigned long request, long arg);
 // eventfd.cpp: eventfd and eventfd2, a simulated descriptor net.cpp serves after.
 bool eventfd_call(long nr, const long* args, long& result);
+bool timer_call(long nr, const long* args, long& result);
 // poll.cpp: poll, ppoll, select, pselect6 and the epoll calls.
 bool poll_call(long nr, const long* args, long& result);
 // paths.cpp: unlink/unlinkat of a simulated Unix socket's path.

@@ -12,6 +12,7 @@
 //   SYS_setpgid pid, pgid -> 0;  SYS_getpgid pid -> pgid;  SYS_setsid -> sid;
 //   SYS_getsid pid -> sid (pid 0: the caller, as Linux)
 //   SYS_eventfd2 initval, flags, at                                  -> at
+//   SYS_alarm, SYS_setitimer, SYS_getitimer, SYS_timerfd_*: as shim/preload/timers.cpp says
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
@@ -89,9 +90,41 @@ bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& s
       result = kernel.eventfd(self, static_cast<unsigned>(args[0]), static_cast<int>(args[1]),
                               static_cast<int>(args[2]));
       return true;
+    case SYS_alarm:
+      result = kernel.alarm(self, static_cast<unsigned>(args[0]));
+      return true;
+    case SYS_setitimer:
+    case SYS_getitimer:
+    case SYS_timerfd_settime:
+    case SYS_timerfd_gettime:
+      result = timer_call(self, slot);
+      return true;
+    case SYS_timerfd_create:
+      result = kernel.timerfd_create(self, static_cast<int>(args[0]), static_cast<int>(args[1]),
+                                     static_cast<int>(args[2]));
+      return true;
     default:
       return false;
   }
+}
+
+long Runner::timer_call(Task& self, Slot& slot) {
+  Kernel& kernel = simulation_.kernel();
+  const auto* args = slot.args;
+  Kernel::TimerValue value;
+  long result = 0;
+  switch (slot.call) {
+    case SYS_setitimer: result = kernel.setitimer(self, {args[0], args[1]}, &value); break;
+    case SYS_getitimer: result = kernel.getitimer(self, &value); break;
+    case SYS_timerfd_settime:
+      result = kernel.timerfd_settime(self, static_cast<int>(args[0]), static_cast<int>(args[1]),
+                                      {args[2], args[3]}, &value);
+      break;
+    default: result = kernel.timerfd_gettime(self, static_cast<int>(args[0]), &value); break;
+  }
+  slot.args[1] = value.value;
+  slot.args[2] = value.interval;
+  return result;
 }
 
 long Runner::fork(RemoteProcess& parent, Slot& slot) {

@@ -55,13 +55,19 @@ Shape shape_of(std::int64_t call) {
     case SYS_getsockopt:
     case SYS_fcntl:
     case SYS_ioctl: return {.fds = 1u << 0};
-    case SYS_eventfd2: return {.fds = 1u << 2};
+    case SYS_eventfd2:
+    case SYS_timerfd_create: return {.fds = 1u << 2};
+    case SYS_timerfd_settime:
+    case SYS_timerfd_gettime: return {.fds = 1u << 0};
     case SYS_write:
     case SYS_poll:
     case kCallResolve:
     case kCallReverseResolve:
     case kCallUnsupported: return {.payload = true};
     case SYS_unlink:
+    case SYS_alarm:
+    case SYS_setitimer:
+    case SYS_getitimer:
     case SYS_nanosleep:
     case SYS_futex:
     case SYS_wait4:

@@ -105,6 +105,10 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
       spin_cycles_(0),
       signals_(io_, SIGINT, SIGTERM),
       watchdog_(io_) {
+  // A timer's signal (SIGALRM) reaches its process as kill() between processes does.
+  simulation_.kernel().set_signal_hook([this](Process& process, int signal) {
+    if (RemoteProcess* target = find_remote(process.pid())) deliver(*target, signal);
+  });
   pool_fd_ = memfd_create("netsim-regions", MFD_CLOEXEC);
   if (pool_fd_ < 0 || ftruncate(pool_fd_, kPoolSize) != 0)
     throw std::runtime_error(std::string("cannot make the shim's regions: ") + strerror(errno));

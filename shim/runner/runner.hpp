@@ -94,6 +94,9 @@ class Runner {
   // process_calls.cpp: fork, exec, wait and kill between simulated processes.
   bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);
   long fork(RemoteProcess& parent, Slot& slot);
+  // setitimer, getitimer, timerfd_settime, timerfd_gettime: the old or current value
+  // goes back in args[1] and args[2].
+  long timer_call(Task& self, Slot& slot);
   long forked(const RemoteProcess& parent, const std::int64_t* args);
   long exec(RemoteProcess& remote, int index, Slot& slot);
   // kill(2) from `caller`: one process, or every process of a group in pid order; the

@@ -249,15 +249,52 @@ TEST_CASE("scheduler: a pending timer is not a deadlock", "[scheduler]") {
   CHECK(got == "late");
 }
 
-TEST_CASE("scheduler: Policy::random with the same seed gives the same run", "[scheduler]") {
-  for (std::uint64_t seed : {1ULL, 2ULL, 99ULL}) {
-    INFO("seed " << seed);
-    Simulation a(Config{.seed = seed, .policy = Policy::random});
-    Simulation b(Config{.seed = seed, .policy = Policy::random});
-    run_racy(a);
-    run_racy(b);
-    CHECK(a.transcript() == b.transcript());
-    CHECK(a.trace().to_jsonl() == b.trace().to_jsonl());
+TEST_CASE("scheduler: Policy::random and Policy::pct with the same seed give the same run",
+          "[scheduler]") {
+  for (const Policy policy : {Policy::random, Policy::pct}) {
+    for (std::uint64_t seed : {1ULL, 2ULL, 99ULL}) {
+      INFO("seed " << seed << ", pct " << (policy == Policy::pct));
+      const Config config{.seed = seed, .policy = policy, .pct = {.depth = 3, .horizon = 12}};
+      Simulation a(config);
+      Simulation b(config);
+      run_racy(a);
+      run_racy(b);
+      CHECK(a.transcript() == b.transcript());
+      CHECK(a.trace().to_jsonl() == b.trace().to_jsonl());
+    }
+  }
+}
+
+// How many times the racy threads' lines change hands ("a0 a1 b0 b1 a2..." twice).
+int hand_overs(const std::string& transcript) {
+  int changes = 0;
+  char last = 0;
+  for (std::size_t at = 0; (at = transcript.find("racy: ", at)) != std::string::npos; at += 6) {
+    const char who = transcript[at + 6];
+    if (last != 0 && who != last) ++changes;
+    last = who;
+  }
+  return changes;
+}
+
+TEST_CASE("scheduler: Policy::pct changes the order only at its d-1 change points", "[scheduler]") {
+  // Depth 1: no change point, so the thread of higher priority prints all its lines
+  // first. Depth 2: one change point, where the running thread drops below the other:
+  // at most two hand-overs (a a b b b b b a a a). Both orders, and a run that changes
+  // hands in the middle, show up across the seeds.
+  for (const int depth : {1, 2}) {
+    std::set<std::string> seen;
+    std::set<int> changes;
+    for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+      const std::string t = racy_transcript(
+          Config{.seed = seed, .policy = Policy::pct, .pct = {.depth = depth, .horizon = 12}});
+      INFO("depth " << depth << ", seed " << seed << ":\n" << t);
+      CHECK(hand_overs(t) <= depth);
+      seen.insert(t);
+      changes.insert(hand_overs(t));
+    }
+    CHECK(seen.size() >= 2);
+    if (depth == 2) CHECK(changes.count(2) == 1);
   }
 }
 

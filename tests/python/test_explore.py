@@ -55,6 +55,22 @@ def test_each_reproduction_line_reproduces_its_outcome_10_times_of_10(racy_sweep
             assert done.returncode == dict((n, s) for n, s, _ in outcome.first.statuses)["counter_client"]
 
 
+def test_pct_finds_the_lost_increment_and_its_lines_reproduce():
+    """PCT (seeded priorities, d-1 change points) finds the race too, every schedule
+    seed of it repeats exactly, and a poller of high priority does not starve the
+    task it waits for (each run ends on its own: no problem)."""
+    found = netsim.explore(RACY, 40, policy="pct", jobs=2)
+    counts = {o.transcript.strip().rpartition(": ")[2] for o in found.outcomes}
+    assert "count 4, expected 4" in counts and len(counts) >= 2
+    assert all(not run.problem for o in found.outcomes for run in o.runs)
+    rare = found.outcomes[-1]
+    assert "--policy pct " in rare.command
+    words = shlex.split(rare.command)
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-m", "netsim.simrun", *words[1:]], capture_output=True)
+        assert done.stdout == rare.first.transcript_bytes
+
+
 def test_a_program_without_a_race_has_one_outcome_over_200_seeds(netsim_explore):
     found = netsim_explore(LOCKED, 200, jobs=2)
     assert [o.transcript for o in found.outcomes] == [
@@ -153,7 +169,8 @@ def test_policy_and_schedule_seed_reach_a_single_run(capsys, racy_sweep):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--policy", "fifo"], "argument --policy: invalid choice: 'fifo'"),
+    (["--policy", "fifo"], "policy is 'run-until-block', 'random', 'pct' or 'pct:D'"),
+    (["--policy", "pct:x"], "policy is 'run-until-block', 'random', 'pct' or 'pct:D'"),
     (["--explore", "0"], "--explore takes a whole number, 1 or more, not '0'"),
     (["--explore", "x"], "--explore takes a whole number, 1 or more, not 'x'"),
     (["--seeds", "9-3"], "--seeds takes a range A-B of seeds, A <= B (e.g. 0-99), not '9-3'"),

@@ -18,6 +18,8 @@ struct Config {
   // it varies only the interleaving: ephemeral ports and random bytes stay those of
   // `seed`, so two runs differ only where the schedule made them differ.
   std::optional<std::uint64_t> schedule_seed;
+  // Policy::pct's depth and horizon.
+  Pct pct{};
   // Receive buffer of a socket (SO_RCVBUF): a sender blocks when its peer's is full.
   std::size_t socket_buffer = 64 * 1024;
   // Virtual time each kernel call costs. Zero for in-process tasks; a shimmed process

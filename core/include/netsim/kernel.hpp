@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,6 +85,8 @@ inline constexpr const char* kDefaultHostIpv6 = "fd00::1";
 inline constexpr int kKilledStatus = 128 + 15;
 // First virtual pid, as in Shadow: well clear of 0 and 1, identical on every run.
 inline constexpr int kFirstPid = 1000;
+
+class VirtualTimer;
 
 class Kernel {
  public:
@@ -173,6 +176,29 @@ class Kernel {
   // eventfd2(2) (eventfd.cpp): flags EFD_NONBLOCK, EFD_CLOEXEC (the caller's
   // business) and EFD_SEMAPHORE. recvfrom and sendto on it read and add to the counter.
   long eventfd(Task& self, unsigned initval, int flags, int at = -1);
+  // Timers in virtual time (timers.cpp). A value is the time left until the timer
+  // expires and its period; a value of 0 disarms it.
+  struct TimerValue {
+    Nanos value = 0;
+    Nanos interval = 0;
+  };
+  // How a timer's signal reaches its process: the front-end's (simrun's runner
+  // delivers it at the call the process is blocked in). Without one, the calls whose
+  // timers signal fail with ENOSYS: nobody could deliver the signal.
+  void set_signal_hook(std::function<void(Process&, int)> hook) { signal_hook_ = std::move(hook); }
+  // setitimer(ITIMER_REAL)/getitimer(2): SIGALRM at expiry, then every interval. Not
+  // inherited by a fork's child; kept across exec.
+  long setitimer(Task& self, TimerValue next, TimerValue* old);
+  long getitimer(Task& self, TimerValue* current);
+  // alarm(2) on the same timer: the previous alarm's seconds left, rounded as Linux does.
+  long alarm(Task& self, unsigned seconds);
+  // timerfd_create/settime/gettime(2): a descriptor whose read (8 bytes or more)
+  // takes the number of expirations since the last read, as a u64, and blocks while it
+  // is 0; poll sees it readable above 0. Clocks: realtime, monotonic and boottime
+  // (and their _ALARM forms); settime takes TFD_TIMER_ABSTIME.
+  long timerfd_create(Task& self, int clockid, int flags, int at = -1);
+  long timerfd_settime(Task& self, int fd, int flags, TimerValue next, TimerValue* old);
+  long timerfd_gettime(Task& self, int fd, TimerValue* current);
   // Process groups and sessions (groups.cpp), as setpgid(2), getpgid(2), setsid(2) and
   // getsid(2) for the caller; pid 0 is the caller.
   long setpgid(Task& self, int pid, int pgid);
@@ -227,6 +253,8 @@ class Kernel {
   std::vector<std::unique_ptr<Process>> processes_;
   std::vector<std::unique_ptr<Task>> tasks_;
   std::unique_ptr<Net> net_;
+  std::function<void(Process&, int)> signal_hook_;
+  std::map<int, std::shared_ptr<VirtualTimer>> real_timers_;  // ITIMER_REAL's, by pid
   // Declared after tasks_, so destroyed first: a queue unregisters its waiters.
   std::map<std::uint64_t, WaitQueue> futexes_;
 };

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -22,6 +23,23 @@ enum class Policy : std::uint8_t {
   // At every scheduling point (each kernel call, each block) a seeded choice among the
   // tasks that can run, to explore other interleavings of a racy program.
   random,
+  // PCT, probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): each task
+  // gets a seeded random priority when it is created, and at every scheduling point the
+  // ready task of highest priority runs. At d-1 seeded change points, drawn among the
+  // first k scheduling points where another task could run (Pct::horizon), the running
+  // task drops below every other (the depth d, Pct::depth). Where the random policy
+  // switches at almost every point and so rarely keeps one order for long, PCT runs a
+  // task for long stretches and changes the order at a few points: a bug that needs d
+  // orderings to show, among n tasks and k points, is found by one run with probability
+  // at least 1/(n k^(d-1)).
+  pct,
+};
+
+// Policy::pct's parameters.
+struct Pct {
+  int depth = 3;  // d: d-1 priority change points per run; 1 or more
+  // k: the change points are drawn among this many scheduling points with a choice.
+  std::uint64_t horizon = 100;
 };
 
 // A polling loop that finds nothing to do lets virtual time move on by this much when
@@ -32,7 +50,8 @@ inline constexpr int kPollsBeforeIdle = 64;
 
 class Scheduler {
  public:
-  Scheduler(Clock& clock, Rng& rng, Policy policy);
+  // pct: ignored by the other policies.
+  Scheduler(Clock& clock, Rng& rng, Policy policy, Pct pct = {});
   ~Scheduler();
 
   Policy policy() const { return policy_; }
@@ -82,6 +101,14 @@ class Scheduler {
   // Where run()'s thread waits while tasks with direct batons pass turns around.
   Baton& home() { return *home_; }
 
+  // Timers no task waits on (an alarm, a timerfd): `fn` is called between two tasks,
+  // or on the task that ends its turn, once virtual time (elapsed) reaches `deadline`.
+  // A pending call, like a blocked task's timer, keeps the run from being a deadlock
+  // while a task lives. Returns the key that cancel_call() takes.
+  using CallKey = std::pair<Nanos, std::uint64_t>;
+  CallKey call_at(Nanos deadline, std::function<void()> fn);
+  void cancel_call(const CallKey& key) { calls_.erase(key); }
+
   // Blocked tasks in id order: what the deadlock report lists.
   std::vector<const Task*> blocked_tasks() const;
   std::size_t live_tasks() const { return live_; }
@@ -108,6 +135,11 @@ class Scheduler {
   void fire_due_timers();
   void switch_away(Task& self);
   void take_interrupt(Task& self);
+  // PCT: a new task's priority; the running task's drop at a change point.
+  void prioritise(Task& task);
+  void count_choice_point(Task& self);
+  // PCT's order: the higher priority first, then the lower id.
+  static bool outranks(const Task& a, const Task& b);
 
   Clock& clock_;
   Rng& rng_;
@@ -117,8 +149,14 @@ class Scheduler {
   std::deque<Task*> staged_;
   std::vector<Task*> all_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
-  std::uint64_t timer_seq_ = 0;
-  int fruitless_polls_ = 0;  // spins since a task last blocked
+  std::uint64_t timer_seq_ = 0;  // orders task timers and calls of the same deadline
+  std::map<CallKey, std::function<void()>> calls_;
+  int fruitless_polls_ = 0;
+  // PCT: the scheduling points with a choice so far, the change points still ahead
+  // (latest first) and the priority the next one gives (d-1 down to 1).
+  std::uint64_t choice_points_ = 0;
+  std::vector<std::uint64_t> change_points_;
+  std::uint64_t next_low_priority_ = 0;  // spins since a task last blocked
   bool draining_ = false;
   const std::function<bool()>* until_ = nullptr;  // run()'s condition, while it runs
   Task* deferred_ = nullptr;  // picked by end_turn() for run() to resume

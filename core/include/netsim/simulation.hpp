@@ -7,6 +7,7 @@
 //   sim.spawn("client", ask);
 //   auto result = sim.run();
 //   std::cout << sim.transcript();
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -68,8 +69,9 @@ class Simulation {
   RunResult run();
 
   // Asks run() to end at the next switch between tasks, as if the last process had
-  // exited; processes still running are stopped. Callable from a task.
-  void stop() { stop_requested_ = true; }
+  // exited; processes still running are stopped. Callable from a task, and from any
+  // other thread (a Ctrl-C watcher): the flag is atomic.
+  void stop() { stop_requested_.store(true); }
 
   std::string transcript() const;
   const Trace& trace() const;
@@ -83,7 +85,7 @@ class Simulation {
 
   std::unique_ptr<Kernel> kernel_;
   bool ran_ = false;
-  bool stop_requested_ = false;
+  std::atomic<bool> stop_requested_{false};
 };
 
 }  // namespace netsim

@@ -99,6 +99,7 @@ class Task {
   bool cancel_ = false;
   bool cancel_delivered_ = false;
   bool interrupt_ = false;
+  std::uint64_t priority_ = 0;  // PCT's: the ready task with the highest runs
 };
 
 }  // namespace netsim
