@@ -541,18 +541,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sys.stdout is None and (args.output is None or args.check is not None):
             raise UsageError("stdout is closed, and the transcript (or --check's diff) goes there: "
                              "give -o FILE, or run simrun with an open stdout")
-        # Checked before the run, as a shell checks its redirections: a path that
-        # cannot be written is reported before the programs run, not after.
-        for option, path in (("-o", args.output), ("--trace", args.trace)):
-            if path is not None:
-                _check_writable(option, path)
         explore = _explore_cli.wanted(args)
         schedule = _explore_cli.run_options(args)
         portable = _portable_options(args.epoch, args.stop_signal, args.raw_paths, "--epoch",
                                      "--stop-signal")
         _outputs_cli.check(args, explore)
-        for option, path in _outputs_cli.files(args):
-            _check_writable(option, path)
+        # Checked before the run, as a shell checks its redirections: a path that
+        # cannot be written is reported before the programs run, not after (and after
+        # every other usage error, since checking creates the file).
+        for option, path in (("-o", args.output), ("--trace", args.trace), *_outputs_cli.files(args)):
+            if path is not None:
+                _check_writable(option, path)
     except (UsageError, FileNotFoundError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2

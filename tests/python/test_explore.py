@@ -187,8 +187,10 @@ def test_policy_and_schedule_seed_reach_a_single_run(capsys, racy_sweep):
     (["--verify", "--verify-runs", "1"], "--verify-runs takes a whole number, 2 or more, not '1'"),
     (["--schedule-seed", "-1"], "--schedule-seed takes a whole number, 0 or more, not '-1'"),
 ])
-def test_usage_errors_are_one_line_with_status_2(capsys, argv, message):
+def test_usage_errors_are_one_line_with_status_2(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
     status, out, err = simrun_main(capsys, *argv, *RACY)
+    assert list(tmp_path.iterdir()) == []  # no file made for a run that never starts
     assert status == 2
     assert out == ""
     assert err.startswith(f"simrun: {message}")
