@@ -60,8 +60,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def wanted(args: argparse.Namespace) -> bool:
     """Whether simrun is to explore or verify rather than run once. Raises
-    UsageError for a sweep's option without a sweep."""
+    UsageError for a sweep's option without a sweep, or a single run's with one."""
     if args.explore or args.seeds or args.verify:
+        _check_combination(args)
         return True
     for option, value in (("--jobs", args.jobs), ("--stop-on", args.stop_on)):
         if value is not None:
@@ -88,7 +89,6 @@ def run_options(args: argparse.Namespace) -> dict[str, object]:
 def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
          seed: int, timeout: float | None) -> int:
     try:
-        _check_combination(args)
         if args.verify:
             return _verify(args, commands, inputs, seed, timeout)
         seeds = _seeds(args)
