@@ -1,5 +1,7 @@
 """simrun's --policy, --explore, --seeds, --verify and their companions: the options,
-and what simrun does with them (see netsim.exploration for the sweep itself)."""
+and what simrun does with them (see netsim.exploration for the sweep itself). Every
+simrun imports this module to parse its command line; the sweep's own modules
+(multiprocessing and concurrent.futures among them) only a sweep does."""
 
 from __future__ import annotations
 
@@ -7,11 +9,15 @@ import argparse
 import re
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from netsim import _verify as _verify_runs
-from netsim import exploration as ex
 from netsim import simrun
+
+if TYPE_CHECKING:
+    from netsim import exploration
+
+#: The scheduling policies, as ``--policy`` and ``policy=`` name them.
+POLICIES = ("run-until-block", "random")
 
 HELP = """\
 schedules:
@@ -36,7 +42,7 @@ schedules:
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("schedules (see below)")
-    group.add_argument("--policy", choices=ex.POLICIES, metavar="NAME",
+    group.add_argument("--policy", choices=POLICIES, metavar="NAME",
                        help="the scheduling policy: run-until-block (default) or random")
     group.add_argument("--schedule-seed", metavar="N",
                        help="seeds the random policy's choices alone (default: --seed)")
@@ -86,6 +92,8 @@ def run_options(args: argparse.Namespace) -> dict[str, object]:
 
 def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
          seed: int, timeout: float | None) -> int:
+    from netsim import exploration as ex
+
     try:
         _check_combination(args)
         if args.verify:
@@ -121,6 +129,8 @@ def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs
 
 def _verify(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
             seed: int, timeout: float | None) -> int:
+    from netsim import _verify as _verify_runs
+
     runs = _whole("--verify-runs", args.verify_runs, 2) if args.verify_runs is not None else 2
     options = run_options(args)
     difference = _verify_runs.first_difference(commands, inputs, seed, options["policy"],
@@ -185,7 +195,7 @@ class _Progress:
         self.out, self.total, self.start = out, total, time.monotonic()
         self.keys: set[str] = set()
 
-    def update(self, run: ex.SeedRun, done: int) -> None:
+    def update(self, run: exploration.SeedRun, done: int) -> None:
         self.keys.add(run.outcome)
         rate = done / max(time.monotonic() - self.start, 1e-9)
         filled = 30 * done // self.total

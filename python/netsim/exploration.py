@@ -32,9 +32,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
 from netsim import _verify, simrun
-
-#: The scheduling policies, as ``--policy`` and ``policy=`` name them.
-POLICIES = ("run-until-block", "random")
+from netsim._explore_cli import POLICIES
 #: The policy :func:`explore` uses unless told otherwise: each schedule seed, an interleaving.
 EXPLORING_POLICY = "random"
 # A sweep's runs get this wall-clock watchdog unless given one: a run that hangs

@@ -14,15 +14,13 @@ notebook, a test)::
 from __future__ import annotations
 
 import argparse
-import difflib
 import math
 import os
 import re
 import shlex
 import shutil
 import sys
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import netsim
 from netsim import _core, _explore_cli
@@ -102,8 +100,9 @@ class UsageError(ValueError):
     one line that says what is wrong and what to do."""
 
 
-@dataclass(frozen=True)
-class ProcessReport:
+# The reports are named tuples rather than dataclasses: every simrun imports this
+# module, and dataclasses (with inspect) would be a third of its import time.
+class ProcessReport(NamedTuple):
     """How one program ended."""
 
     name: str
@@ -115,8 +114,7 @@ class ProcessReport:
     stopped: bool  #: still running when the last command ended, so simrun stopped it
 
 
-@dataclass(frozen=True)
-class RunReport:
+class RunReport(NamedTuple):
     """What a run produced. ``str(report)`` is the transcript."""
 
     transcript_bytes: bytes  #: every line the programs wrote, "NAME: line", exactly
@@ -427,6 +425,8 @@ def _parse_names(pairs: list[str]) -> dict[str, str]:
 
 def _diff(saved: bytes, path: str, transcript: bytes) -> bytes:
     """A unified diff, as diff -u prints it, of transcripts that need not be UTF-8."""
+    import difflib  # for --check alone
+
     lines = difflib.diff_bytes(difflib.unified_diff, saved.splitlines(keepends=True),
                                transcript.splitlines(keepends=True),
                                os.fsencode(path), b"this run")
