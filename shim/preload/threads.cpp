@@ -100,6 +100,8 @@ void end_simulated_thread() {
   forward(SYS_futex, reinterpret_cast<long>(&g_done[index]), FUTEX_WAKE, INT_MAX);
   forward(kCallThreadExit);
   set_my_slot(nullptr);
+  // The reply is read: the simulator may give the slot to a new thread.
+  slot->state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_release);
 }
 
 // SYS_futex is forwarded as args = (address, FUTEX_WAIT, timeout in ns or -1, shared)

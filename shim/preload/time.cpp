@@ -10,7 +10,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -70,12 +69,14 @@ long sleep_ns(long long ns) {
   return forward(SYS_nanosleep, ns);
 }
 
-// Overwrites the start of a vDSO function with `movabs $target, %rax; jmp *%rax`;
-// the vDSO is writable meanwhile (patch_vdso).
+// Overwrites the start of a vDSO function with `movabs $target, %rax; jmp *%rax`.
 void redirect(void* function, void* target) {
+  const auto page = reinterpret_cast<std::uintptr_t>(function) & ~std::uintptr_t{4095};
   unsigned char jump[12] = {0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe0};
   memcpy(jump + 2, &target, sizeof target);
+  if (raw(SYS_mprotect, page, 8192, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return;
   memcpy(function, jump, sizeof jump);
+  raw(SYS_mprotect, page, 8192, PROT_READ | PROT_EXEC);
 }
 
 }  // namespace
@@ -95,14 +96,6 @@ void patch_vdso() {
       bias = base - phdrs[i].p_vaddr + phdrs[i].p_offset;
       break;
     }
-  // The whole vDSO is made writable once for the three patches (it is a page or two;
-  // a private copy of it is what gets written), rather than once per patch: every
-  // process pays this at start-up.
-  std::uintptr_t end = base;
-  for (int i = 0; i < elf->e_phnum; ++i)
-    if (phdrs[i].p_type == PT_LOAD) end = std::max<std::uintptr_t>(end, bias + phdrs[i].p_vaddr + phdrs[i].p_memsz);
-  const long size = static_cast<long>((end - base + 4095) & ~std::uintptr_t{4095});
-  if (raw(SYS_mprotect, static_cast<long>(base), size, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return;
   const auto* sections = reinterpret_cast<const Elf64_Shdr*>(base + elf->e_shoff);
   for (int i = 0; i < elf->e_shnum; ++i) {
     if (sections[i].sh_type != SHT_DYNSYM) continue;
@@ -118,7 +111,6 @@ void patch_vdso() {
       if (target) redirect(reinterpret_cast<void*>(bias + symbols[s].st_value), target);
     }
   }
-  raw(SYS_mprotect, static_cast<long>(base), size, PROT_READ | PROT_EXEC);
 }
 
 bool time_call(long nr, const long* a, long& r) {

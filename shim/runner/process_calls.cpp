@@ -153,8 +153,10 @@ long Runner::forked(const RemoteProcess& parent, const std::int64_t* args) {
 long Runner::exec(RemoteProcess& remote, int index, Slot& slot) {
   if (index != 0) return -EINVAL;
   // exec leaves the calling thread alone in the process.
-  for (std::size_t i = 1; i < remote.threads.size(); ++i)
+  for (std::size_t i = 1; i < remote.threads.size(); ++i) {
     if (Task* task = std::exchange(remote.threads[i], nullptr)) simulation_.kernel().scheduler().cancel(*task);
+    remote.region->slots[i].state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
+  }
   // exec puts caught signals back to their default.
   remote.region->sigchld = 0;
   const std::vector<int> fds = simulation_.kernel().fds_of(*remote.process);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <boost/asio/read.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
@@ -156,6 +157,7 @@ int Runner::grow_pool() {
   void* mapping = mmap(nullptr, kRegionStride, PROT_READ | PROT_WRITE, MAP_SHARED, pool_fd_, region_offset(index));
   if (mapping == MAP_FAILED) return -1;
   regions_.push_back(static_cast<Region*>(mapping));
+  slots_used_.push_back(1);
   return index;
 }
 
@@ -174,12 +176,10 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   region.sigchld = 0;
   memset(region.hostname, 0, sizeof region.hostname);
   fmt::format_to_n(region.hostname, sizeof region.hostname - 1, "{}", process.host().name);
-  reset_slot(region.slots[0]);
-}
-
-void Runner::reset_slot(Slot& slot) {
-  slot.state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
-  slot.signal = 0;
+  for (int i = 0; i < slots_used_[index]; ++i) {
+    region.slots[i].state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
+    region.slots[i].signal = 0;
+  }
 }
 
 RemoteProcess* Runner::find_remote(int pid) const {
@@ -215,6 +215,7 @@ RemoteProcess& Runner::start(const Command& command) {
 Task& Runner::add_thread(RemoteProcess& remote, int index, bool staged) {
   Kernel& kernel = simulation_.kernel();
   if (remote.threads.size() <= static_cast<std::size_t>(index)) remote.threads.resize(index + 1);
+  slots_used_[remote.region_index] = std::max(slots_used_[remote.region_index], index + 1);
   auto task = std::make_unique<FiberTask>(
       kernel.next_task_id(), *remote.process, remote.process->name(),
       [this, &remote, index](Task& self) { serve(remote, index, self); });

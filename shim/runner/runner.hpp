@@ -85,9 +85,8 @@ class Runner {
   int claim_region();
   // A new region at the end of the pool; -1 when it cannot grow.
   int grow_pool();
+  // A region for a new process, its slots idle up to the highest its last owner used.
   void fill_region(int index, const Process& process, int ppid, bool simulated_stdin);
-  // A slot about to be handed to a new thread: idle, no signal pending.
-  static void reset_slot(Slot& slot);
   RemoteProcess* find_remote(int pid) const;
   // process_calls.cpp: fork, exec, wait and kill between simulated processes.
   bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);
@@ -129,6 +128,7 @@ class Runner {
   std::optional<cpu_set_t> children_cpus_;  // none: one CPU for everybody
   int pool_fd_ = -1;  // the region pool (channel.hpp)
   std::vector<Region*> regions_;  // its regions so far, mapped
+  std::vector<int> slots_used_;    // per region: one past the highest slot ever given out
   int was_subreaper_ = 0;
   std::vector<std::unique_ptr<RemoteProcess>> processes_;
   RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report

@@ -41,8 +41,14 @@ long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot
       if (index == 0) remote.region->started = 1;
       return 0;
     case kCallThreadCreate: {
+      // A slot is free once its task has ended and its thread has read the last reply
+      // (the shim then sets it idle): a new thread must not take that reply for its own.
+      const auto free = [&](int i) {
+        return !remote.threads[i] && holds(remote.region->slots[i].state.load(std::memory_order_acquire),
+                                           SlotState::idle);
+      };
       int i = 1;
-      while (i < static_cast<int>(remote.threads.size()) && remote.threads[i]) ++i;
+      while (i < static_cast<int>(remote.threads.size()) && !free(i)) ++i;
       if (i == kMaxThreads) {
         kernel.emit_output(self, 2,
                            fmt::format("netsim: {} (pid {}) cannot start another thread: {} threads at once is "
@@ -50,7 +56,6 @@ long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot
                                        process.name(), process.pid(), kMaxThreads));
         return -EAGAIN;
       }
-      reset_slot(remote.region->slots[i]);
       add_thread(remote, i, false);
       return i;
     }
