@@ -16,7 +16,9 @@
 //                                 threads on one CPU or on two, and the rate differs
 //                                 by a factor of about three between the two)
 //   task_switches_per_sec         switches from one fiber task to another (see below)
-//   fiber_vs_loopback_rtt_ratio   sim_echo_rtt_per_sec / loopback_echo_rtt_per_sec
+//   fiber_vs_loopback_rtt_ratio   sim_echo_rtt_per_sec / the best of the loopback
+//                                 figures (placed by Linux, on one CPU, on two CPUs):
+//                                 against the fastest the real thing can be placed
 //
 // Every figure is the best of three repetitions. Wall time comes from
 // std::chrono::steady_clock, read only here, outside the simulation. Every echo is
@@ -456,7 +458,8 @@ Measures how fast netsim's fiber tasks exchange messages and prints one
   loopback_echo_rtt_per_sec_two_cpus
                                 the same with the threads pinned to two CPUs
   task_switches_per_sec         hand-overs of control between two fiber tasks
-  fiber_vs_loopback_rtt_ratio   sim_echo_rtt_per_sec / loopback_echo_rtt_per_sec
+  fiber_vs_loopback_rtt_ratio   sim_echo_rtt_per_sec / the best loopback figure
+                                of the three placements
 
 Each figure is the best of 3 repetitions; every echoed byte is checked, and a
 failed check ends the program with status 1.
@@ -504,6 +507,7 @@ int main(int argc, char** argv) {
   });
   if (loopback < 0) return 1;
   std::cout << fmt::format("loopback_echo_rtt_per_sec {:.0f}", loopback) << std::endl;
+  double best_loopback = loopback;
 
   const std::vector<int> cpus = allowed_cpus();
   if (cpus.empty()) {
@@ -515,6 +519,7 @@ int main(int argc, char** argv) {
     });
     if (one_cpu < 0) return 1;
     std::cout << fmt::format("loopback_echo_rtt_per_sec_one_cpu {:.0f}", one_cpu) << std::endl;
+    best_loopback = std::max(best_loopback, one_cpu);
   }
   if (cpus.size() < 2) {
     std::cerr << "# only one CPU available: no loopback_echo_rtt_per_sec_two_cpus\n";
@@ -525,6 +530,7 @@ int main(int argc, char** argv) {
     });
     if (two_cpus < 0) return 1;
     std::cout << fmt::format("loopback_echo_rtt_per_sec_two_cpus {:.0f}", two_cpus) << std::endl;
+    best_loopback = std::max(best_loopback, two_cpus);
   }
 
   const double switches = best_rate("task_switches_per_sec", [&](long* units) {
@@ -535,6 +541,6 @@ int main(int argc, char** argv) {
   if (switches < 0) return 1;
   std::cout << fmt::format("task_switches_per_sec {:.0f}", switches) << std::endl;
 
-  std::cout << fmt::format("fiber_vs_loopback_rtt_ratio {:.1f}", sim / loopback) << std::endl;
+  std::cout << fmt::format("fiber_vs_loopback_rtt_ratio {:.1f}", sim / best_loopback) << std::endl;
   return 0;
 }

@@ -25,14 +25,15 @@ Host& Simulation::add_host(std::string name, std::vector<Ip> addresses) {
   return kernel_->add_host(std::move(name), std::move(addresses));
 }
 
-std::string Simulation::unique_name(const std::string& name) const {
+std::string Simulation::unique_name(const std::string& name) {
   // The same script started twice must still be told apart in the transcript.
-  std::string unique = name;
-  for (int n = 2;; ++n) {
-    bool taken = false;
-    for (const auto& process : kernel_->processes()) taken = taken || process->name() == unique;
-    if (!taken) return unique;
-    unique = fmt::format("{}-{}", name, n);
+  const auto& processes = kernel_->processes();
+  for (; names_seen_ < processes.size(); ++names_seen_) names_.insert(processes[names_seen_]->name());
+  if (!names_.contains(name)) return name;
+  int& n = next_suffix_.try_emplace(name, 2).first->second;
+  for (;; ++n) {
+    std::string unique = fmt::format("{}-{}", name, n);
+    if (!names_.contains(unique)) return unique;
   }
 }
 

@@ -1,5 +1,7 @@
 """simrun's --policy, --explore, --seeds, --verify and their companions: the options,
-and what simrun does with them (see netsim.exploration for the sweep itself)."""
+and what simrun does with them (see netsim.exploration for the sweep itself). Every
+simrun imports this module to parse its command line; the sweep's own modules
+(multiprocessing and concurrent.futures among them) only a sweep does."""
 
 from __future__ import annotations
 
@@ -7,11 +9,12 @@ import argparse
 import re
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from netsim import _verify as _verify_runs
-from netsim import exploration as ex
-from netsim import simrun
+from netsim import _policy, simrun
+
+if TYPE_CHECKING:
+    from netsim import exploration
 
 HELP = """\
 schedules:
@@ -82,12 +85,15 @@ def run_options(args: argparse.Namespace) -> dict[str, object]:
         if schedule_seed >= 2**64:
             raise simrun.UsageError(f"--schedule-seed takes an integer below 2**64, not {args.schedule_seed!r}")
     policy = args.policy or "run-until-block"
-    ex._check_policy(policy)
+    if (problem := _policy.problem(policy)) is not None:
+        raise simrun.UsageError(problem)
     return {"policy": policy, "schedule_seed": schedule_seed}
 
 
 def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
          seed: int, timeout: float | None) -> int:
+    from netsim import exploration as ex
+
     try:
         if args.verify:
             return _verify(args, commands, inputs, seed, timeout)
@@ -122,6 +128,8 @@ def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs
 
 def _verify(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
             seed: int, timeout: float | None) -> int:
+    from netsim import _verify as _verify_runs
+
     runs = _whole("--verify-runs", args.verify_runs, 2) if args.verify_runs is not None else 2
     options = run_options(args)
     difference = _verify_runs.first_difference(commands, inputs, seed, options["policy"],
@@ -186,7 +194,7 @@ class _Progress:
         self.out, self.total, self.start = out, total, time.monotonic()
         self.keys: set[str] = set()
 
-    def update(self, run: ex.SeedRun, done: int) -> None:
+    def update(self, run: exploration.SeedRun, done: int) -> None:
         self.keys.add(run.outcome)
         rate = done / max(time.monotonic() - self.start, 1e-9)
         filled = 30 * done // self.total

@@ -14,7 +14,6 @@ notebook, a test)::
 from __future__ import annotations
 
 import argparse
-import difflib
 import math
 import os
 import re
@@ -23,7 +22,7 @@ import shutil
 import signal
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import netsim
 from netsim import _core, _explore_cli, _outputs_cli, _portable
@@ -113,8 +112,9 @@ class UsageError(ValueError):
     one line that says what is wrong and what to do."""
 
 
-@dataclass(frozen=True)
-class ProcessReport:
+# The reports are named tuples rather than dataclasses: every simrun imports this
+# module, and dataclasses (with inspect) would be a third of its import time.
+class ProcessReport(NamedTuple):
     """How one program ended."""
 
     name: str
@@ -511,6 +511,8 @@ def _parse_names(pairs: list[str]) -> dict[str, str]:
 
 def _diff(saved: bytes, path: str, transcript: bytes) -> bytes:
     """A unified diff, as diff -u prints it, of transcripts that need not be UTF-8."""
+    import difflib  # for --check alone
+
     lines = difflib.diff_bytes(difflib.unified_diff, saved.splitlines(keepends=True),
                                transcript.splitlines(keepends=True),
                                os.fsencode(path), b"this run")

@@ -2,6 +2,7 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cerrno>
 
@@ -11,20 +12,27 @@ namespace netsim::shim {
 namespace {
 
 Region* g_region = nullptr;
-Region* g_pool = nullptr;
+int g_region_index = -1;
 int g_pool_fd = -1;
 // Static TLS (see CMakeLists.txt): safe to read from the SIGSYS handler.
 thread_local Slot* t_slot = nullptr;
 
 }  // namespace
 
-void set_region(Region* region) { g_region = region; }
 Region& region() { return *g_region; }
-Region* pool() { return g_pool; }
+int region_index() { return g_region_index; }
 int pool_fd() { return g_pool_fd; }
-void set_pool(Region* pool, int fd) {
-  g_pool = pool;
-  g_pool_fd = fd;
+void set_pool_fd(int fd) { g_pool_fd = fd; }
+
+bool map_region(int index) {
+  if (index < 0 || index >= kMaxProcesses) return false;
+  const long mapping = raw(SYS_mmap, 0, kRegionStride, PROT_READ | PROT_WRITE, MAP_SHARED, g_pool_fd,
+                           region_offset(index));
+  if (mapping < 0 && mapping > -4096) return false;
+  if (g_region) raw(SYS_munmap, reinterpret_cast<long>(g_region), kRegionStride);
+  g_region = reinterpret_cast<Region*>(mapping);
+  g_region_index = index;
+  return true;
 }
 Slot* my_slot() { return t_slot; }
 void set_my_slot(Slot* slot) { t_slot = slot; }

@@ -106,7 +106,7 @@ long exec_call(long nr, const long* a) {
   env[n++] = text;
   text = put_number(text, kRegionFdEnv, pool_fd());
   env[n++] = text;
-  put_number(text, kRegionIndexEnv, &region() - pool());
+  put_number(text, kRegionIndexEnv, region_index());
   env[n] = nullptr;
   plug_low_fds();
   long r;

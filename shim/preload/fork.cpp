@@ -26,7 +26,8 @@ long fork_call(long flags, long parent_tid, long child_tid, long tls) {
       flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID | CLONE_SETTLS);
   const long pid = raw(SYS_clone, real_flags, 0, parent_tid, child_tid, tls);
   if (pid == 0) {
-    set_region(pool() + index);
+    // The parent's region goes: nothing here may call on its slots.
+    if (!map_region(static_cast<int>(index))) raw(SYS_exit_group, 127);
     set_my_slot(&region().slots[0]);
     forget_threads();
     note_thread();

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "shim.hpp"
@@ -28,29 +27,24 @@ __attribute__((constructor(101))) void start() {
     (void)!write(2, message, sizeof message - 1);
     _exit(127);
   }
-  int fd = atoi(fd_text);
-  const int index = atoi(index_text);
-  void* mapping =
-      mmap(nullptr, sizeof(Region) * kMaxProcesses, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (mapping == MAP_FAILED || index < 0 || index >= kMaxProcesses)
-    fail("netsim shim: cannot map the simulator's region\n");
+  const int fd = atoi(fd_text);
+  set_pool_fd(fd);
+  if (!map_region(atoi(index_text))) fail("netsim shim: cannot map the simulator's region\n");
   // The pool's descriptor stays open for exec, above the program's numbers, which
   // start at 3 as on Linux.
   if (fd < kShimFds) {
     const int moved = fcntl(fd, F_DUPFD, kShimFds);
     if (moved < 0) fail("netsim shim: cannot keep the simulator's region (is RLIMIT_NOFILE below 512?)\n");
     close(fd);
-    fd = moved;
+    set_pool_fd(moved);
   }
   // The program's environment is its own again; exec puts these back.
   unsetenv(kRegionFdEnv);
   unsetenv(kRegionIndexEnv);
   remember_preload(getenv("LD_PRELOAD"));
-  auto* shared = static_cast<Region*>(mapping) + index;
+  Region* shared = &region();
   if (shared->magic != kRegionMagic || shared->version != kRegionVersion)
     fail("netsim shim: the region is not from this version of simrun\n");
-  set_pool(static_cast<Region*>(mapping), fd);
-  set_region(shared);
   unplug_low_fds(false);
   set_my_slot(&shared->slots[0]);
   note_thread();

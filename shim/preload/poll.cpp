@@ -2,7 +2,8 @@
 // Kernel::poll (timeouts in virtual time). The simulator's side is the SYS_poll case
 // of shim/runner/net_calls.cpp:
 //   SYS_poll  args: nfds, timeout in ns (< 0: none); buffer: nfds struct pollfd, the
-//             simulated descriptors only  -> the count; buffer: the same with revents.
+//             simulated descriptors only  -> the count; buffer: the ready ones.
+// A list longer than kPollPart goes in parts (kCallPollPart, channel.hpp).
 //
 // Descriptors that are not simulated (real files, a pipe, /dev/null as stdin) are
 // polled natively, with a zero timeout, before the simulated ones. If one is ready
@@ -12,7 +13,7 @@
 // call waits does not end the wait (nothing outside the simulation can wake it).
 //
 // epoll lives here, in the shim: an epoll descriptor is a placeholder (FdKind::epoll)
-// and its interest list a fixed table, so no path allocates. Level-triggered;
+// and its interest list a table of pages of its own, grown as it fills (mremap). Level-triggered;
 // EPOLLONESHOT honoured. EPOLLET on a simulated socket: an event is reported once,
 // then again only after the program has done I/O on the socket that may have
 // consumed the readiness (a read or accept that returned something or EAGAIN, a
@@ -25,16 +26,19 @@
 // open file until its last descriptor closes). A real descriptor closed behind
 // epoll's back is dropped when a wait finds it closed.
 //
-// Limits: 4096 descriptors per poll/select call (the slot's room), 64 epoll
-// instances of 1024 descriptors each; an epoll descriptor inside poll/select or
-// another epoll instance is reported as unsupported.
+// Limits: 64 epoll instances at once, each with as many descriptors as the process
+// may open; at most kPollPart ready descriptors reported by one poll (the others at
+// the next); an epoll descriptor inside poll/select or another epoll instance is
+// reported as unsupported.
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -48,12 +52,38 @@ namespace netsim::shim {
 
 namespace {
 
-// The slot buffer's upper half holds the caller's whole descriptor list while the
-// lower half carries the simulated part to the simulator, so at most this many.
-constexpr std::size_t kMaxPollFds = kSlotBuffer / (2 * sizeof(pollfd));
+static_assert(kPollPart * sizeof(pollfd) <= kSlotBuffer / 2);
 
-pollfd* whole_list(Slot& s) { return reinterpret_cast<pollfd*>(s.buffer + kSlotBuffer / 2); }
 pollfd* sent_list(Slot& s) { return reinterpret_cast<pollfd*>(s.buffer); }
+
+// Room for a call's own copy of a descriptor list, while the slot's lower half
+// carries the simulated part: the upper half, or for a longer list pages of its own
+// for the length of the call.
+class Scratch {
+ public:
+  Scratch(Slot& s, std::size_t bytes) {
+    if (bytes <= kSlotBuffer / 2) {
+      at_ = s.buffer + kSlotBuffer / 2;
+      return;
+    }
+    const long mapping = raw(SYS_mmap, 0, static_cast<long>(bytes), PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapping < 0 && mapping > -4096) return;
+    at_ = reinterpret_cast<unsigned char*>(mapping);
+    mapped_ = bytes;
+  }
+  ~Scratch() {
+    if (mapped_) raw(SYS_munmap, reinterpret_cast<long>(at_), static_cast<long>(mapped_));
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  // Null when no memory was to be had.
+  unsigned char* at() const { return at_; }
+
+ private:
+  unsigned char* at_ = nullptr;
+  std::size_t mapped_ = 0;
+};
 
 constexpr short kAlways = POLLERR | POLLHUP | POLLNVAL;
 
@@ -139,14 +169,20 @@ long wait_list(Slot& s, pollfd* fds, std::size_t n, long long timeout, const sig
     if (ready_real < 0) return ready_real;
     if (ready_real > 0 && simulated == 0) return ready_real;
   }
+  // The simulated entries, in parts of kPollPart: every full one but the last ahead.
   pollfd* sent = sent_list(s);
   std::size_t k = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    if (fds[i].fd >= 0 && is_simulated(fds[i].fd))
-      sent[k++] = pollfd{fds[i].fd, kernel_events(fds[i].events), 0};
-  s.call = SYS_poll;
-  s.args[0] = static_cast<long>(k);
-  s.args[1] = ready_real > 0 ? 0 : timeout;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (fds[i].fd < 0 || !is_simulated(fds[i].fd)) continue;
+    if (k == kPollPart) {
+      set_call(s, kCallPollPart, static_cast<long>(k));
+      s.size = k * sizeof(pollfd);
+      if (const long r = forward(s); r < 0) return r;
+      k = 0;
+    }
+    sent[k++] = pollfd{fds[i].fd, kernel_events(fds[i].events), 0};
+  }
+  set_call(s, SYS_poll, static_cast<long>(k), ready_real > 0 ? 0 : timeout);
   s.size = k * sizeof(pollfd);
   long r;
   {
@@ -160,10 +196,15 @@ long wait_list(Slot& s, pollfd* fds, std::size_t n, long long timeout, const sig
   if (real && ready_real == 0 && timeout != 0) {
     if (const long again = poll_native(fds, n); again < 0) return again;
   }
-  k = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    if (fds[i].fd >= 0 && is_simulated(fds[i].fd))
-      fds[i].revents = user_revents(sent[k++].revents, fds[i].events);
+  // The reply lists the ready ones by their place among the simulated entries.
+  const pollfd* ready = sent;
+  const pollfd* const ready_end = sent + s.size / sizeof(pollfd);
+  long place = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (fds[i].fd < 0 || !is_simulated(fds[i].fd)) continue;
+    if (ready != ready_end && ready->fd == place) fds[i].revents = user_revents((ready++)->revents, fds[i].events);
+    ++place;
+  }
   long count = 0;
   for (std::size_t i = 0; i < n; ++i)
     if (fds[i].revents) ++count;
@@ -201,10 +242,12 @@ long long remaining(long long timeout, long long start) {
 
 long do_poll(pollfd* user, unsigned long n, long long timeout, const sigset_t* mask,
              long mask_size) {
-  if (n > kMaxPollFds) return unsupported("poll() of more than 4096 descriptors");
+  if (n > kMaxPollList) return -EINVAL;  // Linux: more than RLIMIT_NOFILE
   if (n > 0 && user == nullptr) return -EFAULT;
   Slot& s = *my_slot();
-  pollfd* fds = whole_list(s);
+  const Scratch scratch(s, n * sizeof(pollfd));
+  if (!scratch.at()) return -ENOMEM;
+  auto* fds = reinterpret_cast<pollfd*>(scratch.at());
   std::memcpy(fds, user, n * sizeof(pollfd));
   const long r = wait_list(s, fds, n, timeout, mask, mask_size);
   if (r < 0) return r;
@@ -231,7 +274,8 @@ long do_select(long nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv, const
   }
   if (nfds > FD_SETSIZE) nfds = FD_SETSIZE;  // glibc's fd_set holds no more
   Slot& s = *my_slot();
-  pollfd* fds = whole_list(s);
+  const Scratch scratch(s, FD_SETSIZE * sizeof(pollfd));
+  auto* fds = reinterpret_cast<pollfd*>(scratch.at());
   std::size_t n = 0;
   for (int fd = 0; fd < nfds; ++fd) {
     short events = 0;
@@ -239,7 +283,6 @@ long do_select(long nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv, const
     if (fd_isset(wr, fd)) events |= POLLOUT;
     if (fd_isset(ex, fd)) events |= POLLPRI;
     if (events == 0) continue;
-    if (n == kMaxPollFds) return unsupported("select() of more than 4096 descriptors");
     fds[n++] = pollfd{fd, events, 0};
   }
   const long long start = now_ns();
@@ -279,7 +322,6 @@ long do_select(long nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv, const
 // ---------------------------------------------------------------- epoll
 
 constexpr int kMaxEpolls = 64;
-constexpr int kMaxEntries = 1024;
 // EPOLLET bookkeeping is per descriptor number, for numbers below this one.
 constexpr long kTrackedFds = 65536;
 
@@ -306,14 +348,29 @@ struct Instance {
   int fd;
   int count;
   int cursor;  // where the next scan starts: Linux's ready list rotates
-  Entry entries[kMaxEntries];
+  int capacity;
+  Entry* entries;  // pages of their own, `capacity` entries' worth
 };
 
 Instance g_epolls[kMaxEpolls];
 std::uint32_t g_read_gen[kTrackedFds];
 std::uint32_t g_write_gen[kTrackedFds];
-// Which entry each pollfd of the list stands for, during one epoll_wait.
-unsigned short g_order[kMaxEntries];
+
+// Room for one more entry; false when there is no memory for it.
+bool make_room(Instance& instance) {
+  if (instance.count < instance.capacity) return true;
+  const std::size_t old_bytes = static_cast<std::size_t>(instance.capacity) * sizeof(Entry);
+  const std::size_t bytes = old_bytes ? 2 * old_bytes : kPageSize;
+  const long mapping =
+      instance.entries
+          ? raw(SYS_mremap, reinterpret_cast<long>(instance.entries), static_cast<long>(old_bytes),
+                static_cast<long>(bytes), MREMAP_MAYMOVE)
+          : raw(SYS_mmap, 0, static_cast<long>(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapping < 0 && mapping > -4096) return false;
+  instance.entries = reinterpret_cast<Entry*>(mapping);
+  instance.capacity = static_cast<int>(bytes / sizeof(Entry));
+  return true;
+}
 
 Instance* find_instance(long epfd) {
   if (epfd < 0) return nullptr;
@@ -405,8 +462,7 @@ long do_epoll_ctl(long epfd, long op, long fd, const epoll_event* event) {
   switch (op) {
     case EPOLL_CTL_ADD: {
       if (index >= 0) return -EEXIST;
-      if (instance->count == kMaxEntries)
-        return unsupported("epoll_ctl: more than 1024 descriptors in one epoll instance");
+      if (!make_room(*instance)) return -ENOMEM;
       Entry& e = instance->entries[instance->count++];
       e.fd = static_cast<int>(fd);
       e.events = event->events;
@@ -440,14 +496,19 @@ long do_epoll_wait(long epfd, epoll_event* out, long max, long long timeout, con
   if (out == nullptr) return -EFAULT;
   Slot& s = *my_slot();
   const long long start = now_ns();
-  // Entries that answered only with bits they may not report (EPOLLET), left out of
-  // the next round of this call so that it can block.
-  bool skip[kMaxEntries];
-  std::memset(skip, 0, sizeof skip);
+  // Per entry: its pollfd in the list, which entry each pollfd stands for, and whether
+  // it answered only with bits it may not report (EPOLLET), left out of the next round
+  // of this call so that it can block.
+  const auto entries = static_cast<std::size_t>(instance->count);
+  const Scratch scratch(s, entries * (sizeof(pollfd) + sizeof(int) + 1));
+  if (!scratch.at()) return -ENOMEM;
+  auto* fds = reinterpret_cast<pollfd*>(scratch.at());
+  auto* order = reinterpret_cast<int*>(fds + entries);
+  auto* skip = reinterpret_cast<bool*>(order + entries);
+  std::memset(skip, 0, entries);
   for (;;) {
-    pollfd* fds = whole_list(s);
     std::size_t n = 0;
-    const int count = instance->count;
+    const int count = std::min(instance->count, static_cast<int>(entries));  // a handler may add some
     for (int step = 0; step < count; ++step) {
       const int i = (instance->cursor + step) % count;
       Entry& e = instance->entries[i];
@@ -455,7 +516,7 @@ long do_epoll_wait(long epfd, epoll_event* out, long max, long long timeout, con
       const std::uint32_t may = armed(e);
       const std::uint32_t wanted = e.events & kPollBits & may;
       if (wanted == 0 && !(may & (EPOLLERR | EPOLLHUP))) continue;
-      g_order[n] = static_cast<unsigned short>(i);
+      order[n] = i;
       fds[n++] = pollfd{e.fd, static_cast<short>(wanted), 0};
     }
     const long r = wait_list(s, fds, n, remaining(timeout, start), mask, mask_size);
@@ -465,7 +526,7 @@ long do_epoll_wait(long epfd, epoll_event* out, long max, long long timeout, con
     bool closed = false;
     for (std::size_t j = 0; j < n && delivered < max; ++j) {
       if (fds[j].revents == 0) continue;
-      const int i = g_order[j];
+      const int i = order[j];
       Entry& e = instance->entries[i];
       if (fds[j].revents & POLLNVAL) {
         // A real descriptor closed behind epoll's back: Linux would have dropped it.
@@ -503,7 +564,14 @@ long do_epoll_wait(long epfd, epoll_event* out, long max, long long timeout, con
 }
 
 long do_epoll_close(long epfd) {
-  if (Instance* instance = find_instance(epfd)) instance->used = false;
+  if (Instance* instance = find_instance(epfd)) {
+    instance->used = false;
+    if (instance->entries)
+      raw(SYS_munmap, reinterpret_cast<long>(instance->entries),
+          static_cast<long>(instance->capacity) * static_cast<long>(sizeof(Entry)));
+    instance->entries = nullptr;
+    instance->capacity = 0;
+  }
   release_fd(epfd);
   return 0;
 }

@@ -29,13 +29,16 @@ long dispatch(long nr, const long* args);
 // The same from a libc wrapper: -1 and errno on failure.
 long libc_result(long r);
 
+// The process's region of the pool (channel.hpp) and its index there.
 Region& region();
-void set_region(Region* region);
-// The run's pool of regions (channel.hpp), mapped whole, and its descriptor, which
-// stays open across exec for the next image: the program cannot close it.
-Region* pool();
+int region_index();
+// The pool's descriptor, which stays open across exec for the next image: the
+// program cannot close it.
 int pool_fd();
-void set_pool(Region* pool, int fd);
+void set_pool_fd(int fd);
+// Maps region `index` of the pool as the process's own, in place of the one it had
+// (a forked child's parent's); false when it cannot be mapped.
+bool map_region(int index);
 // The calling thread's slot; null when the thread is not simulated (not started by
 // the simulator, or already past its kCallThreadExit).
 Slot* my_slot();

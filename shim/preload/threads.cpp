@@ -29,6 +29,9 @@ int g_done[kMaxThreads];
 // Per slot: the thread's real id, which a signal to it by its virtual id needs; 0
 // while the slot has no thread.
 long g_real_tids[kMaxThreads];
+// One past the highest slot a thread of this process has had: the tables above are
+// looked at up to here only, so that a process with few threads never touches the rest.
+long g_slots_used = 1;
 
 template <typename F>
 F real(const char* name) {
@@ -47,7 +50,7 @@ void* trampoline(void* p) {
 }
 
 long slot_of(pthread_t thread) {
-  for (long i = 1; i < kMaxThreads; ++i)
+  for (long i = 1; i < g_slots_used; ++i)
     if (g_threads[i] == thread) return i;
   return -1;
 }
@@ -65,11 +68,12 @@ long long futex_timeout_ns(const long* a, int command) {
 }  // namespace
 
 void forget_threads() {
-  for (long i = 0; i < kMaxThreads; ++i) {
+  for (long i = 0; i < g_slots_used; ++i) {
     g_threads[i] = 0;
     g_done[i] = 0;
     g_real_tids[i] = 0;
   }
+  g_slots_used = 1;
 }
 
 void note_thread() {
@@ -77,10 +81,10 @@ void note_thread() {
 }
 
 long real_tid_of(long tid) {
-  for (long i = 0; i < kMaxThreads; ++i)
+  for (long i = 0; i < g_slots_used; ++i)
     if (g_real_tids[i] && virtual_tid(i) == tid) return g_real_tids[i];
   // pthread_kill() names another thread by the real id the kernel gave glibc.
-  for (long i = 0; i < kMaxThreads; ++i)
+  for (long i = 0; i < g_slots_used; ++i)
     if (g_real_tids[i] == tid) return tid;
   return -ESRCH;
 }
@@ -96,6 +100,8 @@ void end_simulated_thread() {
   forward(SYS_futex, reinterpret_cast<long>(&g_done[index]), FUTEX_WAKE, INT_MAX);
   forward(kCallThreadExit);
   set_my_slot(nullptr);
+  // The reply is read: the simulator may give the slot to a new thread.
+  slot->state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_release);
 }
 
 // SYS_futex is forwarded as args = (address, FUTEX_WAIT, timeout in ns or -1, shared)
@@ -148,14 +154,15 @@ extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
   }
   *start = {routine, arg, index};
   netsim::shim::g_done[index] = 0;
+  if (index >= netsim::shim::g_slots_used) netsim::shim::g_slots_used = index + 1;
   const int rc = real_create(thread, attr, netsim::shim::trampoline, start);
   if (rc != 0) {
     free(start);
     forward(netsim::shim::kCallThreadAbandon, index);
   } else {
     // A pthread_t is reused once its thread is gone: only the newest slot may claim it.
-    for (auto& known : netsim::shim::g_threads)
-      if (known == *thread) known = 0;
+    for (long i = 1; i < netsim::shim::g_slots_used; ++i)
+      if (netsim::shim::g_threads[i] == *thread) netsim::shim::g_threads[i] = 0;
     netsim::shim::g_threads[index] = *thread;
   }
   return rc;

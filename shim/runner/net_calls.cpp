@@ -27,8 +27,11 @@
 //   SYS_fcntl       fd, F_GETFL | F_SETFL, flags                    -> flags | 0
 //   SYS_ioctl       fd, FIONBIO, on                                 -> 0
 //                   fd, FIONREAD                                    -> bytes readable
-//   SYS_poll        nfds, timeout ns (< 0: none); buffer: struct pollfd[nfds]
-//                   -> the count; buffer: the same with revents
+//   SYS_poll        nfds, timeout ns (< 0: none); buffer: struct pollfd[nfds], the
+//                   list's last part (channel.hpp: kCallPollPart brought the others)
+//                   -> the count; buffer: the ready entries, at most kPollPart, each
+//                   as {fd = its index in the whole list, 0, revents}
+//   kCallPollPart   nfds; buffer: struct pollfd[nfds] -> 0, or -EINVAL past kMaxPollList
 //   kCallResolve, kCallReverseResolve: as channel.hpp says.
 // An address is three arguments: A0 = family | port << 16 (host order), A1 and A2 the
 // 16 address bytes (IPv4 in the first four, the rest zero); A0 = 0 is no address.
@@ -177,14 +180,39 @@ long serve_fionread(Kernel& kernel, Task& task, Slot& slot, int fd) {
   return r < 0 ? 0 : r;
 }
 
-long serve_poll(Kernel& kernel, Task& task, Slot& slot) {
+long serve_poll_part(Slot& slot, std::vector<pollfd>& list) {
   const auto n = static_cast<std::size_t>(slot.args[0]);
-  if (n > kSlotBuffer / sizeof(pollfd)) return -EINVAL;
+  if (list.size() + n > kMaxPollList) {
+    list.clear();
+    return -EINVAL;
+  }
+  const auto* fds = reinterpret_cast<const pollfd*>(slot.buffer);
+  list.insert(list.end(), fds, fds + n);
+  return 0;
+}
+
+long serve_poll(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& list) {
+  const auto n = static_cast<std::size_t>(slot.args[0]);
   const std::int64_t timeout = slot.args[1];
   auto* fds = reinterpret_cast<pollfd*>(slot.buffer);
-  const long r = kernel.poll(task, std::span<pollfd>(fds, n),
-                             timeout < 0 ? std::nullopt : std::optional<Nanos>(timeout));
-  slot.size = n * sizeof(pollfd);
+  // The list is over with this call, however it ends (a wait can be interrupted).
+  struct Clear {
+    std::vector<pollfd>& list;
+    ~Clear() { list.clear(); }
+  } clear{list};
+  // A list of one part is polled where it lies.
+  std::span<pollfd> whole(fds, n);
+  if (!list.empty()) {
+    list.insert(list.end(), fds, fds + n);
+    whole = list;
+  }
+  const long r = kernel.poll(task, whole, timeout < 0 ? std::nullopt : std::optional<Nanos>(timeout));
+  // Written over the request from its start: the k-th ready entry is never behind
+  // the k-th entry of the list.
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < whole.size() && k < kPollPart; ++i)
+    if (whole[i].revents) fds[k++] = pollfd{static_cast<int>(i), 0, whole[i].revents};
+  slot.size = k * sizeof(pollfd);
   return r;
 }
 
@@ -246,7 +274,7 @@ long serve_reverse(Kernel& kernel, Slot& slot) {
 
 }  // namespace
 
-bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
+bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll_list, long& result) {
   std::int64_t* a = slot.args;
   const int fd = static_cast<int>(a[0]);
   switch (slot.call) {
@@ -396,7 +424,10 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, long& result) {
       return true;
     }
     case SYS_poll:
-      result = serve_poll(kernel, task, slot);
+      result = serve_poll(kernel, task, slot, poll_list);
+      return true;
+    case kCallPollPart:
+      result = serve_poll_part(slot, poll_list);
       return true;
     case kCallResolve:
       result = serve_resolve(kernel, slot);

@@ -51,7 +51,7 @@ bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& s
   const auto* args = slot.args;
   switch (slot.call) {
     case kCallFork:
-      result = fork(remote, slot);
+      result = fork(remote, self, slot);
       return true;
     case kCallForked:
       result = forked(remote, args);
@@ -127,17 +127,24 @@ long Runner::timer_call(Task& self, Slot& slot) {
   return result;
 }
 
-long Runner::fork(RemoteProcess& parent, Slot& slot) {
+long Runner::fork(RemoteProcess& parent, Task& self, Slot& slot) {
   const int index = claim_region();
-  if (index < 0) return -EAGAIN;
+  if (index < 0) {
+    simulation_.kernel().emit_output(
+        self, 2,
+        fmt::format("netsim: {} (pid {}) cannot fork: no room for another process ({} at once is simrun's "
+                    "limit, or the shim's shared memory could not grow)\n",
+                    parent.process->name(), parent.process->pid(), kMaxProcesses));
+    return -EAGAIN;
+  }
   Process& process = simulation_.fork_process(*parent.process, parent.base_name);
   fill_region(index, process, parent.process->pid(), false);
-  pool_[index].sigchld = parent.region->sigchld;
+  regions_[index]->sigchld = parent.region->sigchld;
   auto remote = std::make_unique<RemoteProcess>();
   remote->process = &process;
   remote->base_name = parent.base_name;
   remote->region_index = index;
-  remote->region = &pool_[index];
+  remote->region = regions_[index];
   remote->child.forked = true;
   RemoteProcess& added = *remote;
   processes_.push_back(std::move(remote));
@@ -179,7 +186,7 @@ long Runner::forked(const RemoteProcess& parent, const std::int64_t* args) {
 long Runner::exec(RemoteProcess& remote, int index, Slot& slot) {
   if (index != 0) return -EINVAL;
   // exec leaves the calling thread alone in the process.
-  for (int i = 1; i < kMaxThreads; ++i) {
+  for (std::size_t i = 1; i < remote.threads.size(); ++i) {
     if (Task* task = std::exchange(remote.threads[i], nullptr)) simulation_.kernel().scheduler().cancel(*task);
     remote.region->slots[i].state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
   }

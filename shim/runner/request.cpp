@@ -61,6 +61,7 @@ Shape shape_of(std::int64_t call) {
     case SYS_timerfd_gettime: return {.fds = 1u << 0};
     case SYS_write:
     case SYS_poll:
+    case kCallPollPart:
     case kCallResolve:
     case kCallReverseResolve:
     case kCallUnsupported: return {.payload = true};
@@ -115,8 +116,9 @@ std::string check_arguments(const Slot& s, std::uint64_t size) {
         return fmt::format("call {}, {} bytes to receive > {}", s.call, a[1], kSlotBuffer);
       return {};
     case SYS_poll:
-      if (a[0] < 0 || static_cast<std::uint64_t>(a[0]) > kSlotBuffer / sizeof(pollfd))
-        return fmt::format("call {}, {} descriptors > {}", s.call, a[0], kSlotBuffer / sizeof(pollfd));
+    case kCallPollPart:
+      if (a[0] < 0 || static_cast<std::uint64_t>(a[0]) > kPollPart)
+        return fmt::format("call {}, {} descriptors > {}", s.call, a[0], kPollPart);
       if (static_cast<std::uint64_t>(a[0]) * sizeof(pollfd) != size)
         return fmt::format("call {}, {} descriptors in {} bytes", s.call, a[0], size);
       return {};

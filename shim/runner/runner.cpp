@@ -51,8 +51,6 @@ std::uint64_t seed_for(std::uint64_t seed, int pid) {
   return seed * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(pid);
 }
 
-constexpr std::size_t kPoolSize = sizeof(Region) * kMaxProcesses;
-
 // The status a dead process that is not simrun's child left (as waitpid encodes it),
 // from its zombie's /proc/PID/stat: waitid cannot reach it.
 std::optional<int> zombie_status(pid_t pid) {
@@ -110,14 +108,7 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
     if (RemoteProcess* target = find_remote(process.pid())) deliver(*target, signal);
   });
   pool_fd_ = memfd_create("netsim-regions", MFD_CLOEXEC);
-  if (pool_fd_ < 0 || ftruncate(pool_fd_, kPoolSize) != 0)
-    throw std::runtime_error(std::string("cannot make the shim's regions: ") + strerror(errno));
-  void* mapping = mmap(nullptr, kPoolSize, PROT_READ | PROT_WRITE, MAP_SHARED, pool_fd_, 0);
-  if (mapping == MAP_FAILED) {
-    close(pool_fd_);
-    throw std::runtime_error(std::string("cannot map the shim's regions: ") + strerror(errno));
-  }
-  pool_ = static_cast<Region*>(mapping);
+  if (pool_fd_ < 0) throw std::runtime_error(std::string("cannot make the shim's regions: ") + strerror(errno));
   // A forked process whose parent dies is reparented here rather than to init, so
   // that it is still ours to reap (and its pidfd still ours to kill).
   prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper_);
@@ -168,25 +159,35 @@ Runner::~Runner() {
     remote->output.reset();
     release_child(remote->child);
   }
-  munmap(pool_, kPoolSize);
+  for (Region* region : regions_) munmap(region, kRegionStride);
   close(pool_fd_);
   prctl(PR_SET_CHILD_SUBREAPER, was_subreaper_);
 }
 
 int Runner::claim_region() {
-  if (pool_used_ < kMaxProcesses) return pool_used_++;
-  // A region is free again once its process has ended in the simulation and for real.
+  // A region is free again once its process has ended in the simulation and for real;
+  // the pool grows only when none is, so that its memory follows the processes alive.
   for (auto& remote : processes_) {
     if (remote->region_index < 0 || !remote->process->exited()) continue;
     pollfd dead = {remote->child.pidfd, POLLIN, 0};
     if (remote->child.pidfd >= 0 && !remote->reaped_status && ::poll(&dead, 1, 0) <= 0) continue;
     return std::exchange(remote->region_index, -1);
   }
-  return -1;
+  return grow_pool();
+}
+
+int Runner::grow_pool() {
+  const int index = static_cast<int>(regions_.size());
+  if (index == kMaxProcesses || ftruncate(pool_fd_, region_offset(index + 1)) != 0) return -1;
+  void* mapping = mmap(nullptr, kRegionStride, PROT_READ | PROT_WRITE, MAP_SHARED, pool_fd_, region_offset(index));
+  if (mapping == MAP_FAILED) return -1;
+  regions_.push_back(static_cast<Region*>(mapping));
+  slots_used_.push_back(1);
+  return index;
 }
 
 void Runner::fill_region(int index, const Process& process, int ppid, bool simulated_stdin) {
-  Region& region = pool_[index];
+  Region& region = *regions_[index];
   region.magic = kRegionMagic;
   region.version = kRegionVersion;
   region.pid = process.pid();
@@ -223,9 +224,9 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
     to.mtu = from.mtu;
     memcpy(to.mac, from.mac.data(), sizeof to.mac);
   }
-  for (Slot& slot : region.slots) {
-    slot.state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
-    slot.signal = 0;
+  for (int i = 0; i < slots_used_[index]; ++i) {
+    region.slots[i].state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
+    region.slots[i].signal = 0;
   }
 }
 
@@ -242,9 +243,12 @@ RemoteProcess& Runner::start(const Command& command) {
   remote->base_name = command.name;
   if (command.input) simulation_.kernel().install_input(process, 0, *command.input);
   remote->region_index = claim_region();
-  if (remote->region_index < 0) throw std::runtime_error("too many processes");
+  if (remote->region_index < 0)
+    throw std::runtime_error(fmt::format("cannot start {}: no room for another process ({} at most at once, "
+                                         "or the shim's shared memory could not grow)",
+                                         command.name, kMaxProcesses));
   fill_region(remote->region_index, process, 1, command.input.has_value());
-  remote->region = &pool_[remote->region_index];
+  remote->region = regions_[remote->region_index];
   remote->child = start_child({command.argv, env_, options_.shim_path, children_cpus_, pool_fd_,
                                remote->region_index, &sandbox_});
   remote->output =
@@ -258,6 +262,8 @@ RemoteProcess& Runner::start(const Command& command) {
 
 Task& Runner::add_thread(RemoteProcess& remote, int index, bool staged) {
   Kernel& kernel = simulation_.kernel();
+  if (remote.threads.size() <= static_cast<std::size_t>(index)) remote.threads.resize(index + 1);
+  slots_used_[remote.region_index] = std::max(slots_used_[remote.region_index], index + 1);
   auto task = std::make_unique<FiberTask>(
       kernel.next_task_id(), *remote.process, remote.process->name(),
       [this, &remote, index](Task& self) { serve(remote, index, self); });
@@ -270,7 +276,8 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
   Slot& slot = remote.region->slots[index];
   // The request being served, out of the child's reach (request.hpp); one per thread,
   // as a call that blocks keeps its own until its reply.
-  const auto mine = std::make_unique<Slot>();
+  const auto mine = std::make_unique_for_overwrite<Slot>();
+  std::vector<pollfd> poll_list;  // a long poll list's parts, until its last comes
   Kernel& kernel = simulation_.kernel();
   for (;;) {
     if (!wait_request(remote, slot)) {
@@ -292,7 +299,7 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     bool last = false;
     mine->signal = 0;
     try {
-      result = serve_call(remote, index, self, *mine, last);
+      result = serve_call(remote, index, self, *mine, poll_list, last);
     } catch (const TaskInterrupted&) {
       result = -EINTR;
       mine->signal = static_cast<std::uint32_t>(remote.signal);
@@ -305,7 +312,9 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     }
     take_turn(slot);
     serving_ = nullptr;
-    if (!mine->signal) mine->signal = static_cast<std::uint32_t>(std::exchange(remote.pending, 0));
+    // Not in the middle of a poll list, whose parts come with nothing in between.
+    if (!mine->signal && mine->call != kCallPollPart)
+      mine->signal = static_cast<std::uint32_t>(std::exchange(remote.pending, 0));
     // An exec ended the thread while its call was under way: nobody waits for the reply.
     if (remote.threads[index] != &self && !last) return;
     mine->result = result;

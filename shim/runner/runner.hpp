@@ -2,6 +2,7 @@
 // The simulator's side of simrun: the real children, the remote tasks that serve
 // their threads' calls, and simrun's own events (its signals, the watchdog, what
 // children write around the shim), polled with Boost.Asio while a child runs.
+#include <poll.h>
 #include <signal.h>
 
 #include <array>
@@ -31,7 +32,7 @@ struct RemoteProcess {
   int region_index = -1;   // in the pool; -1 once given to another process
   Region* region = nullptr;
   Child child;
-  std::array<Task*, kMaxThreads> threads{};  // the task serving each slot, while it lives
+  std::vector<Task*> threads{nullptr};  // the task serving each slot used so far, while it lives
   std::string stray;       // bytes the child wrote to its real stdout/stderr (the loader's)
   std::optional<int> reaped_status;  // as a shell reports it, once waited for
   int reaped_signal = 0;             // the signal that killed it, if one did
@@ -87,13 +88,16 @@ class Runner {
 
  private:
   Task& add_thread(RemoteProcess& remote, int index, bool staged);
-  // A region of the pool for a new process; -1 when all are taken.
+  // A region of the pool for a new process, mapped; -1 when all are taken.
   int claim_region();
+  // A new region at the end of the pool; -1 when it cannot grow.
+  int grow_pool();
+  // A region for a new process, its slots idle up to the highest its last owner used.
   void fill_region(int index, const Process& process, int ppid, bool simulated_stdin);
   RemoteProcess* find_remote(int pid) const;
   // process_calls.cpp: fork, exec, wait and kill between simulated processes.
   bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);
-  long fork(RemoteProcess& parent, Slot& slot);
+  long fork(RemoteProcess& parent, Task& self, Slot& slot);
   // setitimer, getitimer, timerfd_settime, timerfd_gettime: the old or current value
   // goes back in args[1] and args[2].
   long timer_call(Task& self, Slot& slot);
@@ -109,7 +113,8 @@ class Runner {
   void serve(RemoteProcess& remote, int index, Task& self);
   // runtime_calls.cpp: the calls of the shim's runtime (threads, exit, output, time,
   // futexes); the socket calls go to serve_net.
-  long serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot, bool& last);
+  long serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot, std::vector<pollfd>& poll_list,
+                  bool& last);
   // The calling task has the turn while serving `slot`: if another task had it in the
   // middle of a call, that call blocked, and its thread is told to stop polling.
   void take_turn(Slot& slot);
@@ -132,9 +137,9 @@ class Runner {
   std::uint64_t spin_cycles_;
   std::optional<cpu_set_t> saved_cpus_;     // simrun's own, given back after the run
   std::optional<cpu_set_t> children_cpus_;  // none: one CPU for everybody
-  int pool_fd_ = -1;  // the region pool (channel.hpp), mapped at pool_
-  Region* pool_ = nullptr;
-  int pool_used_ = 0;  // regions handed out at least once
+  int pool_fd_ = -1;  // the region pool (channel.hpp)
+  std::vector<Region*> regions_;  // its regions so far, mapped
+  std::vector<int> slots_used_;    // per region: one past the highest slot ever given out
   int was_subreaper_ = 0;
   std::vector<std::unique_ptr<RemoteProcess>> processes_;
   RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report

@@ -30,23 +30,36 @@ bool has_live_thread(const RemoteProcess& remote) {
 
 }  // namespace
 
-long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot, bool& last) {
+long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot,
+                        std::vector<pollfd>& poll_list, bool& last) {
   Kernel& kernel = simulation_.kernel();
   long result = 0;
-  if (serve_net(kernel, self, slot, result)) return result;
+  if (serve_net(kernel, self, slot, poll_list, result)) return result;
   Process& process = *remote.process;
   const auto* args = slot.args;
   switch (slot.call) {
     case kCallStart:
       if (index == 0) remote.region->started = 1;
       return 0;
-    case kCallThreadCreate:
-      for (int i = 1; i < kMaxThreads; ++i)
-        if (!remote.threads[i]) {
-          add_thread(remote, i, false);
-          return i;
-        }
-      return -EAGAIN;
+    case kCallThreadCreate: {
+      // A slot is free once its task has ended and its thread has read the last reply
+      // (the shim then sets it idle): a new thread must not take that reply for its own.
+      const auto free = [&](int i) {
+        return !remote.threads[i] && holds(remote.region->slots[i].state.load(std::memory_order_acquire),
+                                           SlotState::idle);
+      };
+      int i = 1;
+      while (i < static_cast<int>(remote.threads.size()) && !free(i)) ++i;
+      if (i == kMaxThreads) {
+        kernel.emit_output(self, 2,
+                           fmt::format("netsim: {} (pid {}) cannot start another thread: {} threads at once is "
+                                       "simrun's limit per process\n",
+                                       process.name(), process.pid(), kMaxThreads));
+        return -EAGAIN;
+      }
+      add_thread(remote, i, false);
+      return i;
+    }
     case kCallThreadAbandon: {
       const auto i = static_cast<std::size_t>(args[0]);
       if (i == 0 || i >= remote.threads.size() || !remote.threads[i]) return -EINVAL;

@@ -70,21 +70,17 @@ Region* g_region = nullptr;
   std::exit(2);
 }
 
-// The calling process's region in the pool the shim mapped, found by its virtual pid
-// (a forked worker has a region of its own).
+// The calling process's region of the pool, the one the shim mapped (a forked worker
+// maps a region of its own), checked by its virtual pid.
 Slot& my_slot() {
   FILE* maps = std::fopen("/proc/self/maps", "r");
   if (!maps) die("cannot read /proc/self/maps");
   char line[512];
-  Region* pool = nullptr;
-  while (!pool && std::fgets(line, sizeof line, maps))
-    if (std::strstr(line, "netsim-regions")) pool = reinterpret_cast<Region*>(std::strtoull(line, nullptr, 16));
+  while (!g_region && std::fgets(line, sizeof line, maps))
+    if (std::strstr(line, "netsim-regions")) g_region = reinterpret_cast<Region*>(std::strtoull(line, nullptr, 16));
   std::fclose(maps);
-  if (!pool) die("the shim's region pool is not mapped: run under simrun");
-  const int pid = getpid();
-  for (int i = 0; i < kMaxProcesses; ++i)
-    if (pool[i].magic == kRegionMagic && pool[i].pid == pid) g_region = &pool[i];
-  if (!g_region) die("no region has this process's pid");
+  if (!g_region) die("the shim's region is not mapped: run under simrun");
+  if (g_region->magic != kRegionMagic || g_region->pid != getpid()) die("the mapped region is not this process's");
   return g_region->slots[0];
 }
 

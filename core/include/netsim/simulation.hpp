@@ -11,6 +11,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "netsim/address.hpp"
@@ -79,11 +81,17 @@ class Simulation {
 
  private:
   // `name`, or "name-2", "name-3"... when a process has it already.
-  std::string unique_name(const std::string& name) const;
+  std::string unique_name(const std::string& name);
   // Stops every process still running; returns their pids.
   std::vector<int> stop_all();
 
   std::unique_ptr<Kernel> kernel_;
+  // For unique_name, which would otherwise look at every process for every try: the
+  // names of the first names_seen_ processes (processes are never removed, so a name
+  // once taken stays taken), and per name the suffix its next try starts from.
+  std::unordered_set<std::string> names_;
+  std::size_t names_seen_ = 0;
+  std::unordered_map<std::string, int> next_suffix_;
   bool ran_ = false;
   std::atomic<bool> stop_requested_{false};
 };

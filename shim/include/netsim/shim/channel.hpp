@@ -1,9 +1,13 @@
 #pragma once
 // The channel between a shimmed process and the simulator (simrun), shared by both
 // sides. One shared-memory pool per run (a memfd every process inherits, its number in
-// NETSIM_SHIM_FD) holds a region per process (its index in NETSIM_SHIM_REGION), mapped
-// whole by everyone, so a forked child switches to its own region with no new mapping;
-// in a region, one slot per simulated thread. A call is one round trip:
+// NETSIM_SHIM_FD) holds a region per process (its index in NETSIM_SHIM_REGION), each
+// at region_offset(index); a process maps its own region only (a forked child maps
+// its own and drops its parent's). In a region, one slot per simulated thread. The
+// pool grows by a region when a run needs one more than ever before, and its memory
+// is what the processes touch: a region is mostly address space, a slot is paid for
+// when its thread first calls, a buffer's pages when a call fills them. A call is one
+// round trip:
 // the thread fills its slot and sets `state` to request, the simulator serves it and
 // sets `state` to reply; each side futex-waits on `state`. No allocation, no copy but
 // the payload into the slot's buffer.
@@ -20,14 +24,16 @@
 namespace netsim::shim {
 
 inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
-inline constexpr std::uint32_t kRegionVersion = 6;
+inline constexpr std::uint32_t kRegionVersion = 7;
 inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
 inline constexpr const char* kRegionIndexEnv = "NETSIM_SHIM_REGION";
 
-// Processes a run may have alive at once (a region each).
-inline constexpr int kMaxProcesses = 128;
-// Threads a process may have alive at once.
-inline constexpr int kMaxThreads = 64;
+// Processes a run may have alive at once (a region each): Linux's default pid_max.
+inline constexpr int kMaxProcesses = 32768;
+// Threads a process may have alive at once. Linux's own limit is memory (threads-max,
+// RLIMIT_NPROC: tens of thousands on a default system); this one bounds a region's
+// address space (about 540 MB, see kRegionStride), which costs no memory.
+inline constexpr int kMaxThreads = 8192;
 // Payload room per call; larger sends and receives are split by the shim.
 inline constexpr std::size_t kSlotBuffer = 64 * 1024;
 // A Unix socket's name (sun_path's bytes, at most 108) travels at the end of the
@@ -85,7 +91,17 @@ enum Call : std::int64_t {
   // Reply buffer: the process's simulated descriptors (int32 each); result: their
   // count. Those the exec closed (close-on-exec) the shim then closes with SYS_close.
   kCallExec,
+  // args[0] = n; buffer: n struct pollfd, a part of a poll list longer than kPollPart
+  // that is not its last (SYS_poll brings the last, and the reply is the whole list's).
+  kCallPollPart,
 };
+
+// A poll list travels in parts of at most this many struct pollfd (8 bytes each):
+// half the buffer, the shim keeping its own copy of the list in the other half. The
+// reply to SYS_poll lists the ready entries only, as many as fit a part.
+inline constexpr std::size_t kPollPart = kSlotBuffer / 2 / 8;
+// The longest poll list a thread may send: Linux's default nr_open.
+inline constexpr std::size_t kMaxPollList = 1 << 20;
 
 struct alignas(64) Slot {
   std::atomic<std::uint32_t> state;  // SlotState; the futex word of both sides
@@ -144,6 +160,13 @@ struct Region {
   std::uint64_t exec_closes[kLoaderFds / 64];
   Slot slots[kMaxThreads];
 };
+
+// Where each region lies in the pool's memfd: a whole number of pages apart.
+inline constexpr std::size_t kPageSize = 4096;
+inline constexpr std::size_t kRegionStride = (sizeof(Region) + kPageSize - 1) / kPageSize * kPageSize;
+inline constexpr std::int64_t region_offset(int index) {
+  return static_cast<std::int64_t>(index) * static_cast<std::int64_t>(kRegionStride);
+}
 
 inline constexpr std::uint32_t kSigchldHandled = 1;
 inline constexpr std::uint32_t kSigchldRestart = 2;
