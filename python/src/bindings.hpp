@@ -17,7 +17,7 @@ void bind_simulation(pybind11::module_& m);
 Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns);
 // calls.cpp: the kernel calls of Python code in simulated tasks.
 void bind_calls(pybind11::module_& m);
-// runner_binding.cpp: run_commands, the engine of simrun.
+// runner_binding.cpp: run_commands, the engine of simrun (in a build with the shim).
 void bind_runner(pybind11::module_& m);
 
 }  // namespace netsim::python
