@@ -162,6 +162,23 @@ def _allocate_lock():
     return _Lock() if _core.in_task() else _real["allocate_lock"]()
 
 
+class _LockFactory(type):
+    """The type of threading.Lock while simulations run. Lock must stay a class (as
+    on 3.13, where it is _thread.lock) or builtin-like: a class that stores it
+    (werkzeug's ``Map.lock_class = Lock``) calls ``self.lock_class()``, and a plain
+    function there would be bound and receive ``self``."""
+
+    def __call__(cls):
+        return _allocate_lock()
+
+    def __instancecheck__(cls, instance) -> bool:
+        return isinstance(instance, (_Lock, _real_lock_type))
+
+
+_real_lock_type = _thread.LockType
+_ThreadingLock = _LockFactory("lock", (), {"__module__": "_thread", "__doc__": _real_lock_type.__doc__})
+
+
 def _rlock(*args, **kwargs):
     # threading's pure-Python RLock, on _allocate_lock and get_ident, both patched.
     return threading._PyRLock(*args, **kwargs) if _core.in_task() else _real["RLock"](*args, **kwargs)
@@ -259,6 +276,19 @@ def start_process(on_error: Callable[[BaseException], None] | None = None) -> No
     state = _TaskState(_Process(on_error), _core.pid(), None)
     _tls.state = state
     state.thread = state.process.main = _MainThread(state.ident)
+    # Where CPython keeps its main thread too: code that looks the main thread up by
+    # its ident (gevent's monkey.patch_all) finds it.
+    with threading._active_limbo_lock:
+        threading._active[state.ident] = state.thread
+
+
+def end_process() -> None:
+    """Forgets the calling task's process, its main thread's entry in particular."""
+    main = _state().process.main
+    with threading._active_limbo_lock:
+        for ident, thread in list(threading._active.items()):
+            if thread is main:
+                del threading._active[ident]
 
 
 def shutdown() -> None:
@@ -383,7 +413,7 @@ def patches():
     out += [(threading, name, fn) for name, fn in [
         ("_start_new_thread", _start_new_thread),
         ("_allocate_lock", _allocate_lock),
-        ("Lock", _allocate_lock),
+        ("Lock", _ThreadingLock),
         ("_CRLock", _rlock),
         ("get_ident", _get_ident),
         ("get_native_id", _get_native_id),
