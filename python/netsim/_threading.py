@@ -307,6 +307,11 @@ def shutdown() -> None:
         lock.release()
 
 
+def current_process() -> _Process:
+    """The calling task's process: one object for all its threads."""
+    return _state().process
+
+
 def _current_thread():
     state = _state()
     return _real_current_thread() if state is None or state.thread is None else state.thread

@@ -13,8 +13,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 EPILOGUE = """
 import sys
 result = make().run()
@@ -28,7 +26,7 @@ def run_fresh(program: str, times: int = 2) -> str:
     interpreters; each must print the same transcript and trace. Returns the
     transcript."""
     source = textwrap.dedent(program) + EPILOGUE
-    runs = [subprocess.run([sys.executable, "-c", source], capture_output=True, timeout=300)
+    runs = [subprocess.run([sys.executable, "-c", source], capture_output=True, timeout=120)
             for _ in range(times)]
     assert runs[0].returncode == 0, runs[0].stderr.decode()
     for other in runs[1:]:
@@ -98,7 +96,6 @@ def test_flask_dev_server_with_requests_over_sockets():
 
 
 def test_gevent_monkey_patch_all_in_a_task():
-    pytest.importorskip("gevent")
     transcript = run_fresh("""
     import threading, time, netsim
 
@@ -121,3 +118,47 @@ def test_gevent_monkey_patch_all_in_a_task():
     assert transcript == ("gevent: True MainThread\n"
                           "gevent: True True\n"
                           "gevent: 00:00:00 gevent._socket3\n")
+
+
+def test_twisted_epoll_reactor_with_threads():
+    # The reactor's waker is an os.pipe that threads write to (callFromThread): it
+    # must be a simulated pipe, or the simulated epoll is asked about a real one.
+    transcript = run_fresh("""
+    import socket, netsim
+
+    def server():
+        from twisted.internet import epollreactor
+        epollreactor.install()
+        from twisted.internet import protocol, reactor, threads
+
+        class Shout(protocol.Protocol):
+            def dataReceived(self, data):
+                threads.deferToThread(bytes.upper, data).addCallback(self.transport.write)
+
+            def connectionLost(self, reason):
+                print("client left:", reason.type.__name__)
+                reactor.stop()
+
+        factory = protocol.ServerFactory.forProtocol(Shout)
+        port = reactor.listenTCP(8000, factory, interface="127.0.0.1")
+        print("listening on", port.getHost().port, type(reactor).__name__)
+        reactor.run(installSignalHandlers=False)
+        print("reactor stopped")
+
+    def client():
+        with socket.create_connection(("127.0.0.1", 8000)) as sock:
+            for word in (b"twisted", b"reactor"):
+                sock.sendall(word)
+                print("got", sock.recv(100))
+
+    def make():
+        sim = netsim.Simulation(seed=7)
+        sim.spawn("server", server)
+        sim.spawn("client", client)
+        return sim
+    """)
+    assert transcript == ("server: listening on 8000 EPollReactor\n"
+                          "client: got b'TWISTED'\n"
+                          "client: got b'REACTOR'\n"
+                          "server: client left: ConnectionDone\n"
+                          "server: reactor stopped\n")
