@@ -6,13 +6,15 @@ reactor, a signal-safe wake-up) can be waited on with the simulated ``select``,
 ``os.read``, ``os.write``, ``os.close``, ``os.get_blocking``, ``os.set_blocking``
 and ``fcntl.fcntl`` (``F_GETFL``, ``F_SETFL``, ``F_GETFD``, ``F_SETFD``) reach the
 kernel for the descriptors a process's ``os.pipe`` made, and the real calls for
-every other descriptor (a file the task opened)."""
+every other descriptor (a file the task opened). ``subprocess`` and
+``multiprocessing`` start real processes, which need real pipes: theirs stay real."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
 import os
+import sys
 import weakref
 
 from netsim import _core, _threading
@@ -31,16 +33,36 @@ def _ends() -> dict[int, list[int]]:
     return _pipe_ends.setdefault(_threading.current_process(), {})
 
 
-def _pipe2(flags: int) -> tuple[int, int]:
+def _simulated_pipe(flags: int) -> tuple[int, int]:
     read_end, write_end = _core.pipe(flags & os.O_NONBLOCK)
     fd_flags = fcntl.FD_CLOEXEC if flags & os.O_CLOEXEC else 0
     _ends().update({read_end: [os.O_RDONLY, fd_flags], write_end: [os.O_WRONLY, fd_flags]})
     return read_end, write_end
 
 
+# Modules whose pipes go to real child processes (subprocess's stdin and stdout,
+# multiprocessing's), which need real descriptors: they get real pipes.
+_REAL_PIPE_USERS = frozenset({"subprocess", "multiprocessing", "pty"})
+
+
+def _for_a_child() -> bool:
+    frame = sys._getframe(1)
+    while frame.f_globals.get("__name__", "").startswith("netsim."):
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "").partition(".")[0] in _REAL_PIPE_USERS
+
+
+def _pipe2(flags: int) -> tuple[int, int]:
+    if _for_a_child():
+        return _real["pipe2"](flags)
+    return _simulated_pipe(flags)
+
+
 def _pipe() -> tuple[int, int]:
+    if _for_a_child():
+        return _real["pipe"]()
     # Python makes its descriptors non-inheritable (PEP 446).
-    return _pipe2(os.O_CLOEXEC)
+    return _simulated_pipe(os.O_CLOEXEC)
 
 
 def _end(fd: int, mode: int | None = None) -> list[int] | None:

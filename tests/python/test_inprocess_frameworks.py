@@ -21,11 +21,25 @@ sys.stdout.write("-- trace --\\n" + result.trace_jsonl)
 """
 
 
-def run_fresh(program: str, times: int = 2) -> str:
+EPILOGUE_WITHOUT_PAYLOADS = """
+import json, sys
+result = make().run()
+sys.stdout.write(result.transcript)
+sys.stdout.write("-- trace --\\n")
+for event in result.trace:
+    if event["event"] != "output":
+        event.pop("data", None)
+    print(json.dumps(event, sort_keys=True))
+"""
+
+
+def run_fresh(program: str, times: int = 2, payloads: bool = True) -> str:
     """Runs `program` (which defines make() -> Simulation) in `times` fresh
     interpreters; each must print the same transcript and trace. Returns the
-    transcript."""
-    source = textwrap.dedent(program) + EPILOGUE
+    transcript. payloads=False compares the traces without the bytes sent, for
+    protocols that draw random bytes from the real os.urandom (WebSocket keys and
+    masks): every event, size and moment must still be the same."""
+    source = textwrap.dedent(program) + (EPILOGUE if payloads else EPILOGUE_WITHOUT_PAYLOADS)
     runs = [subprocess.run([sys.executable, "-c", source], capture_output=True, timeout=120)
             for _ in range(times)]
     assert runs[0].returncode == 0, runs[0].stderr.decode()
@@ -162,3 +176,198 @@ def test_twisted_epoll_reactor_with_threads():
                           "client: got b'REACTOR'\n"
                           "server: client left: ConnectionDone\n"
                           "server: reactor stopped\n")
+
+
+def test_aiohttp_server_and_client():
+    transcript = run_fresh("""
+    import asyncio, netsim
+
+    def server():
+        from aiohttp import web
+
+        async def hello(request):
+            return web.json_response({"hello": request.match_info["name"]})
+
+        async def main():
+            app = web.Application()
+            app.router.add_get("/hello/{name}", hello)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 8080).start()
+            print("serving")
+            await asyncio.Event().wait()
+
+        asyncio.run(main())
+
+    def client():
+        import aiohttp
+
+        async def main():
+            async with aiohttp.ClientSession() as session:
+                for name in ("ada", "bob"):
+                    async with session.get(f"http://127.0.0.1:8080/hello/{name}") as response:
+                        print(response.status, await response.json())
+
+        asyncio.run(main())
+
+    def make():
+        sim = netsim.Simulation(seed=11, epoch=2_000_000_000)
+        sim.spawn("server", server)
+        sim.spawn("client", client)
+        return sim
+    """)
+    assert transcript == ("server: serving\n"
+                          "client: 200 {'hello': 'ada'}\n"
+                          "client: 200 {'hello': 'bob'}\n")
+
+
+def test_websockets_echo():
+    transcript = run_fresh("""
+    import asyncio, netsim
+
+    def server():
+        from websockets.asyncio.server import serve
+
+        async def shout(websocket):
+            async for message in websocket:
+                await websocket.send(message.upper())
+
+        async def main():
+            async with serve(shout, "127.0.0.1", 8765):
+                print("serving")
+                await asyncio.Event().wait()
+
+        asyncio.run(main())
+
+    def client():
+        from websockets.asyncio.client import connect
+
+        async def main():
+            async with connect("ws://127.0.0.1:8765") as websocket:
+                for word in ("hello", "again"):
+                    await websocket.send(word)
+                    print("got", await websocket.recv())
+
+        asyncio.run(main())
+
+    def make():
+        sim = netsim.Simulation(seed=13)
+        sim.spawn("server", server)
+        sim.spawn("client", client)
+        return sim
+    """, payloads=False)
+    assert transcript == "server: serving\nclient: got HELLO\nclient: got AGAIN\n"
+
+
+HTTP_SERVER = """
+    import http.server, json, netsim
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"path": self.path, "agent": self.headers["User-Agent"][:5]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args):
+            print(format % args)
+
+    def server():
+        http.server.ThreadingHTTPServer(("127.0.0.1", 8000), Hello).serve_forever()
+"""
+
+
+def test_httpx_sync_and_async_clients():
+    transcript = run_fresh(HTTP_SERVER + """
+    def client():
+        import asyncio, httpx
+
+        with httpx.Client() as http:
+            response = http.get("http://127.0.0.1:8000/sync")
+            print(response.status_code, response.json())
+
+        async def main():
+            async with httpx.AsyncClient() as http:
+                response = await http.get("http://127.0.0.1:8000/async")
+                print(response.status_code, response.json())
+
+        asyncio.run(main())
+
+    def make():
+        sim = netsim.Simulation(seed=17)
+        sim.spawn("server", server)
+        sim.spawn("client", client)
+        return sim
+    """)
+    assert transcript == ('server: "GET /sync HTTP/1.1" 200 -\n'
+                          "client: 200 {'path': '/sync', 'agent': 'pytho'}\n"
+                          'server: "GET /async HTTP/1.1" 200 -\n'
+                          "client: 200 {'path': '/async', 'agent': 'pytho'}\n")
+
+
+def test_redis_client_against_a_python_server():
+    transcript = run_fresh("""
+    import socketserver, netsim
+
+    class Resp(socketserver.StreamRequestHandler):
+        \"\"\"Enough of Redis's protocol (RESP2) for its client's PING, SET, GET and INCR (sent as INCRBY).\"\"\"
+        store = {}
+
+        def command(self):
+            line = self.rfile.readline()
+            if not line:
+                return None
+            words = []
+            for _ in range(int(line[1:])):
+                size = int(self.rfile.readline()[1:])
+                words.append(self.rfile.read(size + 2)[:-2])
+            return words
+
+        def handle(self):
+            while (words := self.command()) is not None:
+                name = words[0].upper()
+                if name != b"CLIENT":  # CLIENT SETINFO names the client's version
+                    print("command", b" ".join(words).decode())
+                if name == b"PING":
+                    self.wfile.write(b"+PONG\\r\\n")
+                elif name == b"SET":
+                    self.store[words[1]] = words[2]
+                    self.wfile.write(b"+OK\\r\\n")
+                elif name == b"GET":
+                    value = self.store.get(words[1])
+                    self.wfile.write(b"$-1\\r\\n" if value is None else
+                                     b"$%d\\r\\n%s\\r\\n" % (len(value), value))
+                elif name == b"INCRBY":
+                    value = int(self.store.get(words[1], b"0")) + int(words[2])
+                    self.store[words[1]] = str(value).encode()
+                    self.wfile.write(b":%d\\r\\n" % value)
+                else:  # CLIENT SETINFO, which the client sends first
+                    self.wfile.write(b"+OK\\r\\n")
+
+    def server():
+        socketserver.ThreadingTCPServer(("127.0.0.1", 6379), Resp).serve_forever()
+
+    def client():
+        import redis
+
+        r = redis.Redis(host="127.0.0.1", port=6379, protocol=2)
+        print(r.ping(), r.set("greeting", "hello"), r.get("greeting"), r.get("missing"))
+        print(r.incr("visits"), r.incr("visits"))
+        r.close()
+
+    def make():
+        sim = netsim.Simulation(seed=19)
+        sim.spawn("server", server)
+        sim.spawn("client", client)
+        return sim
+    """)
+    assert transcript == ("server: command PING\n"
+                          "server: command SET greeting hello\n"
+                          "server: command GET greeting\n"
+                          "server: command GET missing\n"
+                          "client: True True b'hello' None\n"
+                          "server: command INCRBY visits 1\n"
+                          "server: command INCRBY visits 1\n"
+                          "client: 1 2\n")
