@@ -30,11 +30,12 @@ def test_package_docstring_example_runs():
 
 
 @pytest.mark.simrun
-def test_simrun_runs_a_program_with_the_installed_shim():
+def test_simrun_runs_a_program_with_the_installed_shim(tmp_path):
+    script = tmp_path / "hello.py"
+    script.write_text("import socket\nprint(socket.gethostbyname('localhost'))\n")
     simrun = Path(sys.executable).with_name("simrun")
-    program = "import socket; print(socket.gethostbyname('localhost'))"
-    runs = [subprocess.run([simrun, "--seed", "1", "--name", "hello", sys.executable, "-c", program],
-                           capture_output=True, timeout=120) for _ in range(2)]
+    runs = [subprocess.run([simrun, "--seed", "1", str(script)], capture_output=True, timeout=120)
+            for _ in range(2)]
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout == runs[1].stdout
     assert runs[0].stdout == b"hello: 127.0.0.1\n"
