@@ -166,6 +166,9 @@ def _allocate_lock():
     return _Lock() if _core.in_task() else _real["allocate_lock"]()
 
 
+_real_lock_type = _thread.LockType
+
+
 class _LockFactory(type):
     """The type of threading.Lock while simulations run. Lock must stay a class (as
     on 3.13, where it is _thread.lock) or builtin-like: a class that stores it
@@ -179,7 +182,6 @@ class _LockFactory(type):
         return isinstance(instance, (_Lock, _real_lock_type))
 
 
-_real_lock_type = _thread.LockType
 _ThreadingLock = _LockFactory("lock", (), {"__module__": "_thread", "__doc__": _real_lock_type.__doc__})
 
 
@@ -473,8 +475,6 @@ def patches():
         ("get_ident", _get_ident),
         ("get_native_id", _get_native_id),
         ("_set_sentinel", _set_sentinel),
-    ]
-    replaced += [
         ("start_joinable_thread", _start_joinable_thread),
         ("_make_thread_handle", _make_thread_handle),
         ("_ThreadHandle", _thread_handle),
