@@ -131,7 +131,7 @@ class Kernel {
   long listen(Task& self, int fd, int backlog);
   long accept(Task& self, int fd, Address* peer, int flags, int at = -1);
   // A connected pair of stream sockets with no address, as socketpair(AF_UNIX)
-  // makes; the shim builds pipes on it. type may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
+  // makes; pipes are built on it (pipe.cpp). type may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
   long socketpair(Task& self, int type, int at0, int at1);
   // pipe2(2) (pipe.cpp): a stream socket pair whose ends each go one way, as Linux's
   // pipes do. fds[0] (the read end) and fds[1] (the write end) give the numbers to
