@@ -166,17 +166,18 @@ std::shared_ptr<Socket> Kernel::lookup(const Task& self, int fd) const {
   return it == fds.end() ? nullptr : it->second;
 }
 
-int Kernel::install(Process& process, std::shared_ptr<Socket> socket, int at) {
+int Kernel::lowest_free_fd(const Process& process, int other) const {
   int fd = 3;  // 0, 1 and 2 are the standard streams
+  while (fd == other || process.fds_.contains(fd)) ++fd;
+  return fd;
+}
+
+int Kernel::install(Process& process, std::shared_ptr<Socket> socket, int at) {
+  int fd = at;
   if (at >= 0) {
     if (process.fds_.contains(at)) return -EBADF;
-    fd = at;
   } else {
-    for (const auto& [used, _] : process.fds_) {
-      if (used < fd) continue;
-      if (used != fd) break;
-      ++fd;
-    }
+    fd = lowest_free_fd(process);
   }
   ++socket->open_fds;
   process.fds_.emplace(fd, std::move(socket));

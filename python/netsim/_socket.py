@@ -292,7 +292,10 @@ _c_socket = _socket.socket
 # own __init__ calls _socket.socket.__init__ at every construction).
 _CSocket = _CSocketType("socket", (), {
     **{name: getattr(_c_socket, name) for name in dir(_c_socket) if not name.startswith("__")},
-    "__init__": _c_socket.__init__, "__module__": "_socket", "__doc__": _c_socket.__doc__})
+    "__init__": _c_socket.__init__, "__module__": "_socket", "__doc__": _c_socket.__doc__,
+    # No instance dict or weak reference slot of its own, as the C type: a subclass
+    # may add "__weakref__" (gevent's socket class does).
+    "__slots__": ()})
 
 
 def _socketpair(family=None, type=_socket_module.SOCK_STREAM, proto=0):

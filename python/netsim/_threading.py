@@ -33,8 +33,12 @@ from typing import Callable
 from netsim import _core
 from netsim._traceback import format_exception
 
+# Python 3.13 joins a thread through its handle (_thread._ThreadHandle), made done
+# when the thread ends; 3.11 and 3.12 wait for a sentinel lock (_set_sentinel).
+_HANDLES = hasattr(_thread, "start_joinable_thread")
 _real = {name: getattr(_thread, name) for name in (
-    "start_new_thread", "allocate_lock", "RLock", "get_ident", "get_native_id", "_set_sentinel")}
+    "start_new_thread", "allocate_lock", "RLock", "get_ident", "get_native_id", "_set_sentinel",
+    "start_joinable_thread", "_make_thread_handle", "_ThreadHandle") if hasattr(_thread, name)}
 _real_current_thread = threading.current_thread
 _real_main_thread = threading.main_thread
 _real_enumerate = threading.enumerate
@@ -162,6 +166,25 @@ def _allocate_lock():
     return _Lock() if _core.in_task() else _real["allocate_lock"]()
 
 
+_real_lock_type = _thread.LockType
+
+
+class _LockFactory(type):
+    """The type of threading.Lock while simulations run. Lock must stay a class (as
+    on 3.13, where it is _thread.lock) or builtin-like: a class that stores it
+    (werkzeug's ``Map.lock_class = Lock``) calls ``self.lock_class()``, and a plain
+    function there would be bound and receive ``self``."""
+
+    def __call__(cls):
+        return _allocate_lock()
+
+    def __instancecheck__(cls, instance) -> bool:
+        return isinstance(instance, (_Lock, _real_lock_type))
+
+
+_ThreadingLock = _LockFactory("lock", (), {"__module__": "_thread", "__doc__": _real_lock_type.__doc__})
+
+
 def _rlock(*args, **kwargs):
     # threading's pure-Python RLock, on _allocate_lock and get_ident, both patched.
     return threading._PyRLock(*args, **kwargs) if _core.in_task() else _real["RLock"](*args, **kwargs)
@@ -177,22 +200,68 @@ def _get_native_id() -> int:
     return _real["get_native_id"]() if state is None else state.ident
 
 
+def _awaited_at_exit(process: _Process, lock: _Lock) -> None:
+    """The process's exit waits until `lock`, a non-daemon thread's end, is released."""
+    locks = process.shutdown_locks
+    locks[:] = [other for other in locks if other.locked()]
+    locks.append(lock)
+
+
 def _set_sentinel():
     """The lock that CPython's C runtime releases when a thread's state dies, which
-    Thread.join waits for: for a task, released when the task's body ends."""
+    Thread.join waits for (3.11, 3.12): for a task, released when its body ends."""
     state = _state()
     if state is None:
         return _real["_set_sentinel"]()
     lock = _Lock()
     state.sentinels.append(lock)
     if state.thread is not None and not state.thread.daemon:
-        locks = state.process.shutdown_locks
-        locks[:] = [other for other in locks if other.locked()]
-        locks.append(lock)
+        _awaited_at_exit(state.process, lock)
     return lock
 
 
-def _start_new_thread(function, args, kwargs=None):
+class _Handle:
+    """_thread._ThreadHandle for a task (3.13): Thread.join waits for it to be done,
+    which it is when the task's body ends."""
+
+    def __init__(self, ident: int | None = None) -> None:
+        self.ident = ident
+        self.done = _Lock()
+        self.done.acquire()
+
+    def join(self, timeout=None) -> None:
+        if self.done.acquire(True, -1 if timeout is None else timeout):
+            self.done.release()
+
+    def is_done(self) -> bool:
+        return not self.done.locked()
+
+    def _set_done(self) -> None:
+        if self.done.locked():
+            self.done.release()
+
+
+def _thread_handle():
+    return _Handle() if _core.in_task() else _real["_ThreadHandle"]()
+
+
+def _make_thread_handle(ident):
+    return _Handle(ident) if _core.in_task() else _real["_make_thread_handle"](ident)
+
+
+def _start_joinable_thread(function, handle=None, daemon=True):
+    if not _core.in_task():
+        return _real["start_joinable_thread"](function, handle=handle, daemon=daemon)
+    if handle is None:
+        handle = _Handle()
+    if not daemon:
+        _awaited_at_exit(_state().process, handle.done)
+    handle.ident = _start_new_thread(function, (), done=handle.done)
+    return handle
+
+
+def _start_new_thread(function, args, kwargs=None, *, done: _Lock | None = None):
+    """_thread.start_new_thread; `done`, if given, is released when the thread ends."""
     if not _core.in_task():
         return _real["start_new_thread"](function, args, *(() if kwargs is None else (kwargs,)))
     if not callable(function):
@@ -209,6 +278,8 @@ def _start_new_thread(function, args, kwargs=None):
 
     def main() -> int:
         state = _TaskState(process, _FIRST_THREAD_ID + _core.task_id(), thread)
+        if done is not None:
+            state.sentinels.append(done)
         _tls.state = state
         try:
             function(*args, **(kwargs or {}))
@@ -247,10 +318,21 @@ class _MainThread(threading.Thread):
 
     def __init__(self, ident: int) -> None:
         super().__init__(name="MainThread", daemon=False)
-        self._tstate_lock = _Lock()
-        self._tstate_lock.acquire()
+        if _HANDLES:
+            self._handle = _Handle(ident)
+        else:
+            self._tstate_lock = _Lock()
+            self._tstate_lock.acquire()
         self._ident = self._native_id = ident
         self._started.set()
+
+    def end(self) -> None:
+        """Marks the thread stopped, as the interpreter does once its code ended."""
+        if _HANDLES:
+            self._handle._set_done()
+        else:
+            self._tstate_lock.release()
+            self._stop()
 
 
 def start_process(on_error: Callable[[BaseException], None] | None = None) -> None:
@@ -259,6 +341,19 @@ def start_process(on_error: Callable[[BaseException], None] | None = None) -> No
     state = _TaskState(_Process(on_error), _core.pid(), None)
     _tls.state = state
     state.thread = state.process.main = _MainThread(state.ident)
+    # Where CPython keeps its main thread too: code that looks the main thread up by
+    # its ident (gevent's monkey.patch_all) finds it.
+    with threading._active_limbo_lock:
+        threading._active[state.ident] = state.thread
+
+
+def end_process() -> None:
+    """Forgets the calling task's process, its main thread's entry in particular."""
+    main = _state().process.main
+    with threading._active_limbo_lock:
+        for ident, thread in list(threading._active.items()):
+            if thread is main:
+                del threading._active[ident]
 
 
 def shutdown() -> None:
@@ -266,15 +361,18 @@ def shutdown() -> None:
     the main thread counts as stopped and the process waits for its non-daemon
     threads, including those they start meanwhile."""
     state = _state()
-    main = state.process.main
-    main._tstate_lock.release()
-    main._stop()
+    state.process.main.end()
     state.what = "threading._shutdown"
     locks = state.process.shutdown_locks
     while locks:
         lock = locks.pop(0)
         lock.acquire()
         lock.release()
+
+
+def current_process() -> _Process:
+    """The calling task's process: one object for all its threads."""
+    return _state().process
 
 
 def _current_thread():
@@ -292,7 +390,7 @@ def _enumerate():
     if state is None:
         return _real_enumerate()
     process = state.process
-    return ([] if process.main._is_stopped else [process.main]) + list(process.threads)
+    return ([process.main] if process.main.is_alive() else []) + list(process.threads)
 
 
 def _active_count():
@@ -377,13 +475,19 @@ def patches():
         ("get_ident", _get_ident),
         ("get_native_id", _get_native_id),
         ("_set_sentinel", _set_sentinel),
+        ("start_joinable_thread", _start_joinable_thread),
+        ("_make_thread_handle", _make_thread_handle),
+        ("_ThreadHandle", _thread_handle),
     ]
     out = [(_thread, name, fn) for name, fn in replaced]
     out += [(_thread, "allocate", _allocate_lock)]
     out += [(threading, name, fn) for name, fn in [
         ("_start_new_thread", _start_new_thread),
+        ("_start_joinable_thread", _start_joinable_thread),
+        ("_make_thread_handle", _make_thread_handle),
+        ("_ThreadHandle", _thread_handle),
         ("_allocate_lock", _allocate_lock),
-        ("Lock", _allocate_lock),
+        ("Lock", _ThreadingLock),
         ("_CRLock", _rlock),
         ("get_ident", _get_ident),
         ("get_native_id", _get_native_id),
@@ -415,4 +519,5 @@ def patches():
         (queue.Queue, "put", "Queue.put"),
     ]
     out += [(cls, name, _labelled(vars(cls)[name], what)) for cls, name, what in labels]
-    return out
+    # Each version has only some of these: 3.13 the handles, 3.11 and 3.12 the sentinels.
+    return [(target, name, fn) for target, name, fn in out if hasattr(target, name)]

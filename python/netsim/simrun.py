@@ -328,7 +328,12 @@ def _unique(names: list[str]) -> list[str]:
 
 def shim_path() -> str:
     """The preload library: $NETSIM_SHIM, else libnetsim_shim.so next to _core.
-    Raises FileNotFoundError naming where it looked."""
+    Raises FileNotFoundError naming where it looked, or saying that this build of
+    netsim has no simrun."""
+    if not _core.has_simrun:
+        raise FileNotFoundError("this build of netsim has no simrun (it was built with "
+                                "NETSIM_SHIM=OFF); simrun needs Linux x86-64 and a build with the "
+                                "shim, while netsim.Simulation works without it")
     override = os.environ.get("NETSIM_SHIM")
     path = override or os.path.join(os.path.dirname(netsim.__file__), "libnetsim_shim.so")
     if not os.path.isfile(path):

@@ -92,8 +92,11 @@ def _task_main(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[str
     thread, and once its code has ended the process waits for its non-daemon
     threads before it exits. on_error hears of every uncaught exception."""
     _threading.start_process(on_error)
-    status = _exit_status(target, args, kwargs, on_error)
-    _threading.shutdown()
+    try:
+        status = _exit_status(target, args, kwargs, on_error)
+        _threading.shutdown()
+    finally:
+        _threading.end_process()
     return status
 
 

@@ -23,7 +23,7 @@ Config make_config(std::uint64_t seed, const std::string& policy, std::optional<
                    const std::vector<std::pair<std::string, std::string>>& short_paths = {});
 // calls.cpp: the kernel calls of Python code in simulated tasks.
 void bind_calls(pybind11::module_& m);
-// runner_binding.cpp: run_commands, the engine of simrun.
+// runner_binding.cpp: run_commands, the engine of simrun (in a build with the shim).
 void bind_runner(pybind11::module_& m);
 
 // A run's trace as Python holds it: simrun's own (owned), or a Simulation's (not

@@ -143,6 +143,14 @@ void bind_calls(py::module_& m) {
     call([&](Kernel& k, Task& t) { return k.getpeername(t, fd, &address); });
     return from_address(address);
   });
+  m.def("pipe", [](int flags) {
+    int fds[2] = {-1, -1};
+    call([&](Kernel& k, Task& t) { return k.pipe(t, flags, fds); });
+    return py::make_tuple(fds[0], fds[1]);
+  });
+  m.def("get_nonblocking", [](int fd) {
+    return call([&](Kernel& k, Task& t) { return k.get_nonblocking(t, fd); }) != 0;
+  });
   m.def("set_nonblocking", [](int fd, bool on) {
     call([&](Kernel& k, Task& t) { return k.set_nonblocking(t, fd, on); });
   });

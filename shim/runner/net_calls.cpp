@@ -121,15 +121,6 @@ bool unix_socket(const Kernel& kernel, const Task& task, int fd) {
 
 // ---------------------------------------------------------------- calls
 
-// A pipe is a socket pair whose ends each go one way, as Linux's pipes do.
-long serve_pipe(Kernel& kernel, Task& task, int flags, int at0, int at1) {
-  const long r = kernel.socketpair(task, SOCK_STREAM | flags, at0, at1);
-  if (r < 0) return r;
-  kernel.shutdown(task, at0, SHUT_WR);
-  kernel.shutdown(task, at1, SHUT_RD);
-  return 0;
-}
-
 long serve_recvfrom(Kernel& kernel, Task& task, Slot& slot) {
   const int fd = static_cast<int>(slot.args[0]);
   std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(slot.args[1]), kSlotBuffer);
@@ -288,11 +279,12 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
       result = kernel.socketpair(task, static_cast<int>(a[1]), static_cast<int>(a[3]),
                                  static_cast<int>(a[4]));
       return true;
-    case SYS_pipe2:
+    case SYS_pipe2: {
       slot.size = 0;
-      result = serve_pipe(kernel, task, static_cast<int>(a[0]), static_cast<int>(a[1]),
-                          static_cast<int>(a[2]));
+      int fds[2] = {static_cast<int>(a[1]), static_cast<int>(a[2])};
+      result = kernel.pipe(task, static_cast<int>(a[0]), fds);
       return true;
+    }
     case SYS_bind:
     case SYS_connect: {
       slot.size = 0;

@@ -1,4 +1,4 @@
-// Socket pairs (what the shim builds socketpair(AF_UNIX) and pipes on) and scripted
+// Socket pairs (socketpair(AF_UNIX), and what Kernel::pipe builds on) and scripted
 // input (a process's stdin): streams with no address.
 #include <cerrno>
 #include <string>

@@ -400,11 +400,15 @@ def test_local_time_in_a_task_is_utc_whatever_the_host_zone(monkeypatch):
 
 
 def test_spawn_module_runs_python_dash_m(tmp_path):
+    # json.tool on every Python: 3.13's calendar declares its month names with
+    # enum.global_enum, into sys.modules["__main__"], which spawn_module leaves alone.
+    document = tmp_path / "doc.json"
+    document.write_text('{"b": [1, 2], "a": null}')
     sim = netsim.Simulation()
-    sim.spawn_module("cal", "calendar", ["2024", "2"])
+    sim.spawn_module("tool", "json.tool", ["--sort-keys", "--compact", str(document)])
     sim.spawn_module(None, "no_such_module_for_netsim")
     result = sim.run()
-    assert "cal:    February 2024" in result.transcript
+    assert 'tool: {"a":null,"b":[1,2]}' in result.transcript
     assert "no_such_module_for_netsim: ModuleNotFoundError: No module named 'no_such_module_for_netsim'" in result.transcript
     assert [p.status for p in result.processes] == [0, 1]
     assert "Warning" not in result.transcript

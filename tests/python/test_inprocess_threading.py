@@ -14,6 +14,10 @@ import pytest
 
 import netsim
 
+# threading.Lock outside any simulation: _thread.allocate_lock up to 3.12, the lock
+# type itself from 3.13 on.
+REAL_LOCK = threading.Lock
+
 
 def run_once(main, *, seed=0):
     sim = netsim.Simulation(seed)
@@ -576,7 +580,7 @@ def test_threads_outside_the_simulation_keep_real_threading():
         "rlock": _thread.RLock,
     }
     # Nothing stays patched.
-    assert threading.Lock is _thread.allocate_lock and threading.get_ident is _thread.get_ident
+    assert threading.Lock is REAL_LOCK and threading.get_ident is _thread.get_ident
     assert queue.SimpleQueue is _queue.SimpleQueue
 
 

@@ -134,8 +134,13 @@ class Kernel {
   long listen(Task& self, int fd, int backlog);
   long accept(Task& self, int fd, Address* peer, int flags, int at = -1);
   // A connected pair of stream sockets with no address, as socketpair(AF_UNIX)
-  // makes; the shim builds pipes on it. type may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
+  // makes; pipes are built on it (pipe.cpp). type may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
   long socketpair(Task& self, int type, int at0, int at1);
+  // pipe2(2) (pipe.cpp): a stream socket pair whose ends each go one way, as Linux's
+  // pipes do. fds[0] (the read end) and fds[1] (the write end) give the numbers to
+  // take, or -1 for the lowest free, and hold the numbers taken on return. flags:
+  // O_NONBLOCK and O_CLOEXEC (the caller's business), equal to the SOCK_ flags.
+  long pipe(Task& self, int flags, int fds[2]);
   long connect(Task& self, int fd, const Address& address);
   long sendto(Task& self, int fd, const void* data, std::size_t size, int flags,
               const Address* to);
@@ -236,6 +241,8 @@ class Kernel {
   Net& net() { return *net_; }
   // Gives the socket descriptor `at`, or the lowest free one; -EBADF if `at` is taken.
   int install(Process& process, std::shared_ptr<Socket> socket, int at = -1);
+  // The lowest descriptor number the process has free, other than `other`.
+  int lowest_free_fd(const Process& process, int other = -1) const;
 
  private:
   std::shared_ptr<Socket> lookup(const Task& self, int fd) const;
