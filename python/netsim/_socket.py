@@ -376,9 +376,8 @@ def _resolve(host: str) -> list[str]:
 
 
 def _gethostname() -> str:
-    # The default host's name. Tasks on hosts added with add_host() see it too
-    # until the kernel tells a task its host's name.
-    return "localhost"
+    # The calling task's host: "localhost" for the default one, as under simrun.
+    return _core.hostname()
 
 
 def _gethostbyname(hostname) -> str:

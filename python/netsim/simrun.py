@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import netsim
-from netsim import _core, _explore_cli
+from netsim import _core, _explore_cli, scenario as _scenario
 
 _EPILOG = """\
 A COMMAND is a Python script (server.py), run with simrun's own Python, or a quoted
@@ -54,6 +54,19 @@ examples:
   simrun -o echo.transcript echo_server.py echo_client.py
   simrun --check echo.transcript echo_server.py echo_client.py
   simrun --stdin nc=message.txt echo_server.py "nc -N localhost 10000"
+
+network and faults (docs/faults.md):
+  simrun --latency 50ms --loss 5% server.py client.py
+      every link 50 ms one way, 5% of datagrams lost (TCP resends: loss is delay);
+      a host's loopback included, so one machine shows them too
+  simrun --host web=server --host laptop=client --rate 1Mbit/s server.py client.py
+      the server on host "web", the client on "laptop": the client reaches the
+      server as web (its name resolves), over a 1 Mbit/s link
+  simrun --scenario faults.toml server.py client.py
+      hosts, per-link conditions and faults (a partition at 2s, a kill and restart,
+      reads sliced to 3 bytes...) from a TOML file; options given here override it
+  Each fault that fires is a line of the transcript, such as "netsim: partition
+  web | laptop at 2.000s"; --no-annotate leaves them out.
 
 The transcript goes to stdout, byte for byte; with -o FILE to FILE instead, and with
 --check FILE it is compared with FILE: stdout then holds the unified diff (nothing
@@ -144,7 +157,9 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
                  timeout: float | None = None,
                  names: Mapping[str, str] | None = None,
                  stdin: Mapping[str, bytes] | None = None,
-                 policy: str = "run-until-block", schedule_seed: int | None = None) -> RunReport:
+                 policy: str = "run-until-block", schedule_seed: int | None = None,
+                 scenario: "_scenario.Scenario | Mapping[str, object] | str | os.PathLike[str] | None" = None,
+                 ) -> RunReport:
     """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
     happened. A command is a string as on simrun's command line (``"server.py"``,
     ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
@@ -152,7 +167,8 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
     the one to show, as ``--name OLD=NEW``. ``stdin`` maps a name (as shown) to the
     bytes its program reads on stdin, as ``--stdin NAME=FILE``; the others read an
     empty stdin. ``policy`` and ``schedule_seed``: as ``--policy`` and
-    ``--schedule-seed``.
+    ``--schedule-seed``. ``scenario``: hosts, links and faults, as ``--scenario``: a
+    TOML file's path, the same data as a dict, or a :class:`netsim.scenario.Scenario`.
 
     Raises UsageError (a ValueError) for bad input, TypeError for arguments of the
     wrong type, FileNotFoundError when the shim library is missing, RuntimeError when
@@ -172,8 +188,16 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
             timeout = float(min(timeout, 2 * _NO_LIMIT)) if timeout > 0 else -1.0
         timeout = _check_timeout(timeout, "timeout", shown)
     planned = plan(commands, names)
+    network = None
+    if scenario is not None:
+        try:
+            checked = _scenario.of(scenario)
+            checked.check_programs([name for name, _ in planned])
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        network = checked.data
     return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})),
-                policy=policy, schedule_seed=schedule_seed)
+                policy=policy, schedule_seed=schedule_seed, scenario=network)
 
 
 def _refuse_nested() -> None:
@@ -330,14 +354,15 @@ def _read_inputs(pairs: list[str]) -> dict[str, bytes]:
 
 def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None,
          trace: str, shim: str, inputs: dict[str, bytes], policy: str = "run-until-block",
-         schedule_seed: int | None = None, env: list[str] | None = None) -> RunReport:
+         schedule_seed: int | None = None, env: list[str] | None = None,
+         scenario: dict | None = None) -> RunReport:
     if env is None:
         env = [f"{k}={v}" for k, v in os.environ.items()]
     try:
         out = _core.run_commands(commands, seed=seed, shim=shim, env=env, timeout=timeout,
                                  trace=trace, inputs=inputs, policy=policy,
-                                 schedule_seed=schedule_seed)
-    except ValueError as e:  # an unknown policy
+                                 schedule_seed=schedule_seed, scenario=scenario)
+    except ValueError as e:  # an unknown policy, a scenario the core refuses
         raise UsageError(str(e)) from None
     return RunReport(
         transcript_bytes=out["transcript"],
@@ -386,8 +411,40 @@ def _parser() -> _Parser:
     parser.add_argument("--stdin", action="append", default=[], metavar="NAME=FILE",
                         help="feed FILE ('-': simrun's own stdin) to the stdin of the command "
                              "shown as NAME (repeatable); the others read an empty stdin")
+    network = parser.add_argument_group("network and faults (see docs/faults.md)")
+    network.add_argument("--scenario", metavar="FILE",
+                         help="hosts, links and faults from a TOML file")
+    network.add_argument("--host", action="append", default=[], metavar="NAME=PROGRAM",
+                         help="run the command shown as PROGRAM on host NAME (made if the "
+                              "scenario has none; repeatable)")
+    network.add_argument("--latency", metavar="DURATION",
+                         help="one-way delay of every link, loopback included: 50ms, 1.5s")
+    network.add_argument("--jitter", metavar="DURATION",
+                         help="each packet's delay varies by up to this much, from the seed")
+    network.add_argument("--rate", metavar="RATE", help="bandwidth of every link: 1Mbit/s, 10MB/s")
+    network.add_argument("--loss", metavar="PERCENT",
+                         help="datagrams lost on every link (TCP resends them: delay): 5%%")
+    network.add_argument("--no-annotate", action="store_true",
+                         help="leave the \"netsim: ...\" line of each fault out of the transcript")
     _explore_cli.add_options(parser)
     return parser
+
+
+def _scenario_of(args: argparse.Namespace, commands: list[tuple[str, list[str]]]) -> dict | None:
+    """The run's scenario data from --scenario and the options on top of it; None
+    when none of them is given. Raises UsageError naming the file, line and key."""
+    conditions = {key: getattr(args, option) for key, option in
+                  (("delay", "latency"), ("jitter", "jitter"), ("rate", "rate"), ("loss", "loss"))
+                  if getattr(args, option) is not None}
+    if args.scenario is None and not (args.host or conditions or args.no_annotate):
+        return None
+    try:
+        base = _scenario.load(args.scenario) if args.scenario is not None else _scenario.from_dict({})
+        merged = _scenario.with_options(base, args.host, conditions, False if args.no_annotate else None)
+        merged.check_programs([name for name, _ in commands])
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return merged.data
 
 
 def _parse_seed(text: str) -> int:
@@ -464,14 +521,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _check_writable(option, path)
         explore = _explore_cli.wanted(args)
         schedule = _explore_cli.run_options(args)
+        network = _scenario_of(args, commands)
+        if network is not None and explore:
+            raise UsageError("--scenario, --host, --latency, --jitter, --rate, --loss and "
+                             "--no-annotate do not go with --explore, --seeds or --verify yet")
     except (UsageError, FileNotFoundError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     if explore:
         return _explore_cli.main(args, commands, inputs, seed, timeout)
     try:
-        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule)
-    except RuntimeError as e:
+        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule,
+                      scenario=network)
+    except (RuntimeError, UsageError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     if args.output is not None:

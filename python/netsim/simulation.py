@@ -14,7 +14,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from netsim import _core, _exit, _patch, _threading
+from netsim import _core, _exit, _patch, _threading, scenario as _scenario
 from netsim._traceback import format_exception
 
 DeadlockError = _core.DeadlockError
@@ -216,17 +216,26 @@ class Simulation:
 
     def __init__(self, seed: int = 0, *, policy: str = "run-until-block",
                  epoch: float | None = None, socket_buffer: int = 64 * 1024,
-                 raise_errors: bool = False) -> None:
+                 raise_errors: bool = False,
+                 scenario: "_scenario.Scenario | dict[str, Any] | str | os.PathLike[str] | None" = None,
+                 ) -> None:
         """``policy``: "run-until-block" (a task runs until it blocks) or "random"
         (a seeded choice at every scheduling point, to explore interleavings).
         ``epoch``: the virtual wall clock at the start, in seconds since 1970
         (default 2024-01-01T00:00:00Z). ``socket_buffer``: each socket's receive
         buffer in bytes. ``raise_errors``: an uncaught exception in any task (its
         traceback still goes to the transcript) ends the run, and ``run()`` raises
-        it; by default the run goes on, as with ``simrun``."""
+        it; by default the run goes on, as with ``simrun``. ``scenario``: hosts,
+        links and faults (docs/faults.md), as a TOML file's path or the same data as
+        a dict; its ``[[host]]`` programs are placed by the names given to spawn.
+        Raises ValueError naming the file, line and key of a mistake."""
         _check_arguments(seed, policy, epoch, socket_buffer, raise_errors)
         epoch_ns = None if epoch is None else round(epoch * 1e9)
+        self._scenario = None if scenario is None else _scenario.of(scenario)
         self._sim = _core.Simulation(seed, policy, epoch_ns, socket_buffer)
+        if self._scenario is not None:
+            self._sim.apply(self._scenario.data)
+        self._programs: list[str] = []
         self._ran = False
         self._raise_errors = raise_errors
         self._error: BaseException | None = None
@@ -244,6 +253,7 @@ class Simulation:
             raise TypeError(f"target must be callable, not {type(target).__name__}")
         args, kwargs = tuple(args), dict(kwargs or {})
         on_error = self._failed if self._raise_errors else None
+        self._programs.append(name)
         return self._sim.spawn(name, lambda: _task_main(target, args, kwargs, on_error), host)
 
     def _failed(self, error: BaseException) -> None:
@@ -276,6 +286,10 @@ class Simulation:
         which then carries the run's Result as ``netsim_result``."""
         if self._ran:
             raise RuntimeError("run() was called already: make a new Simulation to run again")
+        if self._scenario is not None:
+            from netsim.simrun import _unique  # the names the core gives: client, client-2
+
+            self._scenario.check_programs(_unique(self._programs))
         self._ran = True
         _patch.install()
         try:

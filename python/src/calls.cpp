@@ -208,6 +208,8 @@ void bind_calls(py::module_& m) {
         throw TaskCancelled{};  // the caller's own task ends too, unwinding its Python frames
       },
       "Ends the calling task's process with status (os._exit); does not return.");
+  m.def("hostname", [] { return task().task->process().host().name; },
+        "The name of the calling task's host (\"localhost\" for the default one).");
   m.def("task_name", [] { return task().task->name(); });
   m.def("pid", [] { return task().task->process().pid(); });
   m.def("task_id", [] { return task().task->id(); });

@@ -43,7 +43,7 @@ void bind_runner(py::module_& m) {
          std::uint64_t seed, std::string shim, std::vector<std::string> env,
          std::optional<double> timeout, std::string trace, std::optional<Nanos> epoch_ns,
          const std::string& policy, std::optional<std::uint64_t> schedule_seed,
-         const std::map<std::string, std::string>& inputs) {
+         const std::map<std::string, std::string>& inputs, const py::object& scenario) {
         shim::RunOptions options;
         options.config = make_config(seed, policy, epoch_ns);
         options.config.schedule_seed = schedule_seed;
@@ -55,6 +55,7 @@ void bind_runner(py::module_& m) {
         options.env = std::move(env);
         options.timeout_seconds = timeout;
         options.trace_path = std::move(trace);
+        if (!scenario.is_none()) options.scenario = to_scenario(scenario);
         std::vector<shim::Command> list;
         for (const auto& [name, argv] : commands) {
           if (argv.empty()) throw py::value_error("command '" + name + "' has an empty argv");
@@ -74,13 +75,15 @@ void bind_runner(py::module_& m) {
       py::arg("commands"), py::kw_only(), py::arg("seed"), py::arg("shim"), py::arg("env"),
       py::arg("timeout") = py::none(), py::arg("trace") = "", py::arg("epoch_ns") = py::none(),
       py::arg("policy") = "run-until-block", py::arg("schedule_seed") = py::none(), py::arg("inputs") = std::map<std::string, std::string>{},
+      py::arg("scenario") = py::none(),
       R"(Runs real programs under the shim, each once every earlier one is blocked, until
 the last ends. commands: [(name, argv)]; env: the children's environment as
 "NAME=value" strings; shim: the path of libnetsim_shim.so; timeout: wall-clock
 seconds or None; trace: a path for the event trace as JSON lines, "" for none;
 epoch_ns: the virtual wall clock at the start; policy: "run-until-block" or "random";
 schedule_seed: seeds the random policy's choices alone (None: seed does); inputs: {name: bytes}, the stdin of
-the commands so named (the others read /dev/null). Returns a dict: transcript (bytes),
+the commands so named (the others read /dev/null); scenario: netsim.scenario's data
+(hosts, links, faults) or None. Returns a dict: transcript (bytes),
 exit_status (the last command's), processes ([(name, pid, status, outcome, stopped)] in
 command order), problem (str, "" when the last command ended on its own), and the
 bools deadlock, timed_out, interrupted, and warning (str, why the run had no

@@ -9,6 +9,7 @@
 #include "netsim/errors.hpp"
 #include "netsim/simulation.hpp"
 #include "bindings.hpp"
+#include "python_restarts.hpp"
 #include "python_task.hpp"
 
 namespace netsim::python {
@@ -27,14 +28,13 @@ Config with_buffer(Config config, std::size_t socket_buffer) {
   return config;
 }
 
+}  // namespace
 
 Ip parse_ip(const std::string& text) {
   const std::optional<Ip> ip = Ip::parse(text);
   if (!ip) throw py::value_error("not an IP address: '" + text + "'");
   return *ip;
 }
-
-}  // namespace
 
 Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns) {
   Config config;
@@ -61,16 +61,16 @@ void bind_simulation(py::module_& m) {
     }
   });
 
-  py::class_<Simulation>(m, "Simulation")
+  py::class_<PySimulation>(m, "Simulation")
       .def(py::init([](std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
                        std::size_t socket_buffer) {
-             return std::make_unique<Simulation>(with_buffer(make_config(seed, policy, epoch_ns), socket_buffer));
+             return std::make_unique<PySimulation>(with_buffer(make_config(seed, policy, epoch_ns), socket_buffer));
            }),
            py::arg("seed") = 0, py::arg("policy") = "run-until-block",
            py::arg("epoch_ns") = py::none(), py::arg("socket_buffer") = Config{}.socket_buffer)
       .def(
           "add_host",
-          [](Simulation& sim, std::string name, const std::vector<std::string>& addresses) {
+          [](PySimulation& sim, std::string name, const std::vector<std::string>& addresses) {
             std::vector<Ip> ips;
             for (const auto& text : addresses) ips.push_back(parse_ip(text));
             try {
@@ -82,20 +82,32 @@ void bind_simulation(py::module_& m) {
           py::arg("name"), py::arg("addresses"))
       .def(
           "spawn",
-          [](Simulation& sim, std::string name, py::object main, std::optional<std::string> host) {
+          [](PySimulation& sim, std::string name, py::object main, std::optional<std::string> host) {
             Host* where = nullptr;
             if (host) {
               where = sim.kernel().find_host(*host);
               if (!where) throw py::value_error("no host named '" + *host + "': add_host() it first");
             }
-            Process& process = sim.create_process(std::move(name), where);
+            Process& process = sim.create_process(name, where);
+            sim.restarts().remember(process, std::move(name), main);
             add_python_task(sim.kernel(), process, process.name(), std::move(main), true);
             return process.pid();
           },
           py::arg("name"), py::arg("main"), py::arg("host") = py::none(),
           "Adds a process whose first task calls main(), which returns the exit status.")
+      .def(
+          "apply",
+          [](PySimulation& sim, const py::handle& data) {
+            const Scenario scenario = to_scenario(data);
+            try {
+              sim.apply(scenario);
+            } catch (const std::invalid_argument& e) {
+              throw py::value_error(e.what());
+            }
+          },
+          py::arg("data"), "Sets the network and faults (netsim.scenario's data); before any spawn.")
       .def("run",
-           [](Simulation& sim) {
+           [](PySimulation& sim) {
              RunResult result;
              {
                py::gil_scoped_release release;
@@ -111,8 +123,8 @@ void bind_simulation(py::module_& m) {
              return out;
            })
       .def("stop", &Simulation::stop, "Ends the run at the next switch between tasks.")
-      .def("transcript", [](const Simulation& sim) { return py::bytes(sim.transcript()); })
-      .def("trace_jsonl", [](const Simulation& sim) { return sim.trace().to_jsonl(); });
+      .def("transcript", [](const PySimulation& sim) { return py::bytes(sim.transcript()); })
+      .def("trace_jsonl", [](const PySimulation& sim) { return sim.trace().to_jsonl(); });
 
   m.def(
       "start_thread",

@@ -132,9 +132,11 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
                         *options_.timeout_seconds, who));
     });
   }
+  simulation_.set_process_control(this);
 }
 
 Runner::~Runner() {
+  simulation_.set_process_control(nullptr);
   if (saved_cpus_) sched_setaffinity(0, sizeof *saved_cpus_, &*saved_cpus_);
   for (auto& remote : processes_) send_signal(*remote, SIGKILL);
   for (auto& remote : processes_) {
@@ -186,11 +188,12 @@ RemoteProcess* Runner::find_remote(int pid) const {
   return nullptr;
 }
 
-RemoteProcess& Runner::start(const Command& command) {
+RemoteProcess& Runner::start(const Command& command, bool staged) {
   auto remote = std::make_unique<RemoteProcess>();
   Process& process = simulation_.create_process(command.name);
   remote->process = &process;
   remote->base_name = command.name;
+  remote->command = command;
   if (command.input) simulation_.kernel().install_input(process, 0, *command.input);
   remote->region_index = claim_region();
   if (remote->region_index < 0) throw std::runtime_error("too many processes");
@@ -203,7 +206,7 @@ RemoteProcess& Runner::start(const Command& command) {
   RemoteProcess& added = *remote;
   processes_.push_back(std::move(remote));
   read_output(added);
-  add_thread(added, 0, true);
+  add_thread(added, 0, staged);
   return added;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "netsim/config.hpp"
+#include "netsim/scenario.hpp"
 
 namespace netsim::shim {
 
@@ -26,6 +27,10 @@ struct RunOptions {
   // the program that was running is named. None: no limit.
   std::optional<double> timeout_seconds;
   std::string trace_path;  // the event trace as JSON lines; empty: none
+  // Hosts, links and faults (--scenario, --host, --latency...). A program is placed on
+  // a host by its command's name; a killed program restarted by a fault runs its
+  // command again under the same name.
+  Scenario scenario;
 };
 
 struct ProcessReport {
