@@ -33,6 +33,7 @@ naming the file, the line and the key.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -57,7 +58,17 @@ class Key:
 
 
 # What each kind of value looks like in the file, and how it becomes the core's.
-_KINDS: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+_KINDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "duration": ('"50ms", "1.5s", "2m" (units ns, us, ms, s, m, h)', _units.duration),
+    "signed duration": ('a duration, negative for back or behind: "-2s"',
+                        functools.partial(_units.duration, signed=True)),
+    "size": ('"64KiB", "1MB", "1500B" or a number of bytes (units B, KB, MB, GB, KiB, MiB, GiB)',
+             _units.size),
+    "rate": ('"100kbit/s", "1Mbit/s", "10MB/s" (bit/s, kbit/s, Mbit/s, Gbit/s, or a size per second)',
+             _units.rate),
+    "percentage": ('"5%", "0.5%"', _units.percent),
+    "drift": ('"100ppm", "-50ppm" (parts per million)', _units.ppm),
+}
 
 
 def _kind(name: str, written: str):
@@ -67,42 +78,12 @@ def _kind(name: str, written: str):
     return register
 
 
-@_kind("duration", '"50ms", "1.5s", "2m" (units ns, us, ms, s, m, h)')
-def _duration(value: Any) -> int:
-    return _units.duration(value)
-
-
-@_kind("signed duration", 'a duration, negative for back or behind: "-2s"')
-def _signed_duration(value: Any) -> int:
-    return _units.duration(value, signed=True)
-
-
-@_kind("size", '"64KiB", "1MB", "1500B" or a number of bytes (units B, KB, MB, GB, KiB, MiB, GiB)')
-def _size(value: Any) -> int:
-    return _units.size(value)
-
-
 @_kind("positive size", 'a size above 0: 3, "1KiB"')
 def _positive_size(value: Any) -> int:
     number = _units.size(value)
     if number == 0:
         raise ValueError("it must be at least 1 byte")
     return number
-
-
-@_kind("rate", '"100kbit/s", "1Mbit/s", "10MB/s" (bit/s, kbit/s, Mbit/s, Gbit/s, or a size per second)')
-def _rate(value: Any) -> int:
-    return _units.rate(value)
-
-
-@_kind("percentage", '"5%", "0.5%"')
-def _percentage(value: Any) -> float:
-    return _units.percent(value)
-
-
-@_kind("drift", '"100ppm", "-50ppm" (parts per million)')
-def _drift(value: Any) -> float:
-    return _units.ppm(value)
 
 
 @_kind("count", "a whole number, 0 or more")
@@ -140,29 +121,32 @@ def _name(value: Any) -> str:
     return value
 
 
-@_kind("names", 'a list of names: ["web", "db"] (or one name)')
-def _names(value: Any) -> list[str]:
+def _items(value: Any, what: str, example: str) -> list[Any]:
+    """A list, or one item written without its brackets."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
-        raise ValueError(f"a list of names is wanted, as [\"web\", \"db\"], not {value!r}")
-    return [_name(item) for item in items]
+        raise ValueError(f"a list of {what} is wanted, as {example}, not {value!r}")
+    return items
+
+
+@_kind("names", 'a list of names: ["web", "db"] (or one name)')
+def _names(value: Any) -> list[str]:
+    return [_name(item) for item in _items(value, "names", '["web", "db"]')]
+
+
+def _address(text: Any) -> str:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(f"not an IP address: {text!r}") from None
+    if address.is_loopback or address.is_unspecified:
+        raise ValueError(f"{text} cannot be a host's address (every host has its own loopback)")
+    return str(address)
 
 
 @_kind("addresses", 'a list of IPv4 or IPv6 addresses: ["10.0.0.2", "fd00::2"]')
 def _addresses(value: Any) -> list[str]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list):
-        raise ValueError(f"a list of addresses is wanted, not {value!r}")
-    out = []
-    for item in items:
-        try:
-            address = ipaddress.ip_address(item)
-        except ValueError:
-            raise ValueError(f"not an IP address: {item!r}") from None
-        if address.is_loopback or address.is_unspecified:
-            raise ValueError(f"{item} cannot be a host's address (every host has its own loopback)")
-        out.append(str(address))
-    return out
+    return [_address(item) for item in _items(value, "addresses", '["10.0.0.2"]')]
 
 
 @_kind("text", "a string")

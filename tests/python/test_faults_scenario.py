@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 import textwrap
 from pathlib import Path
 
@@ -308,12 +309,21 @@ def test_a_scenario_of_the_wrong_type_is_a_type_error():
 # --- the reference ---------------------------------------------------------------------
 
 
+DOCS = REPO / "docs" / "faults.md"
+BEGIN, END = "<!-- reference: python -m netsim.scenario -->\n", "<!-- end of reference -->\n"
+
+
+def docs_with_reference() -> str:
+    """docs/faults.md with its reference section made anew from the parser's tables."""
+    text = DOCS.read_text()
+    head, rest = text.split(BEGIN, 1)
+    return head + BEGIN + scenario.reference() + END + rest.split(END, 1)[1]
+
+
 def test_docs_hold_the_parsers_reference():
-    text = (REPO / "docs" / "faults.md").read_text()
-    begin, end = "<!-- reference: python -m netsim.scenario -->\n", "<!-- end of reference -->\n"
-    assert begin in text and end in text
-    assert text.split(begin, 1)[1].split(end, 1)[0] == scenario.reference(), \
-        "docs/faults.md's reference is stale: replace it with the output of python -m netsim.scenario"
+    assert BEGIN in DOCS.read_text() and END in DOCS.read_text()
+    assert DOCS.read_text() == docs_with_reference(), \
+        "docs/faults.md's reference is stale: python3 tests/python/test_faults_scenario.py --update"
 
 
 def test_the_reference_lists_every_key_and_kind():
@@ -323,3 +333,10 @@ def test_the_reference_lists_every_key_and_kind():
             assert f"| `{key.name}` |" in text
     for kind in scenario.FAULT_KINDS:
         assert f'#### kind = "{kind}"' in text
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--update"]:
+        sys.exit(f"usage: {sys.argv[0]} --update   (rewrites docs/faults.md's reference)")
+    DOCS.write_text(docs_with_reference())
+    print("wrote", DOCS)
