@@ -201,6 +201,21 @@ void bind_calls(py::module_& m) {
     return addresses;
   });
   m.def(
+      "lookup",
+      [](const std::string& name) {
+        TaskContext& context = task();
+        Resolution resolution;
+        {
+          py::gil_scoped_release release;
+          resolution = context.kernel->resolve(*context.task, name);
+        }
+        std::vector<std::string> addresses;
+        for (const Ip& ip : resolution.addresses) addresses.push_back(ip.str());
+        return py::make_tuple(resolution.error, addresses);
+      },
+      "getaddrinfo's lookup of a name for the calling task, resolve_fail faults included: "
+      "(0, addresses) or (EAI_ code, []).");
+  m.def(
       "exit_process",
       [](int status) {
         TaskContext& context = task();

@@ -61,7 +61,8 @@ enum Call : std::int64_t {
   // it on the process's stderr; the call then fails with ENOSYS.
   kCallUnsupported,
   // buffer: a host name (NUL-terminated). Reply buffer: the addresses it resolves to,
-  // each one byte of family (4 or 6) and 16 bytes of address; result: their count.
+  // each one byte of family (4 or 6) and 16 bytes of address; result: their count,
+  // or an EAI_ code (netdb.h, negative) when the lookup fails (a resolve_fail fault).
   kCallResolve,
   // args[0..1]: host address family (4/6) and address in buffer (16 bytes). Reply
   // buffer: the host name (NUL-terminated); result: its length, or -ENOENT.
