@@ -168,8 +168,7 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   region.pid = process.pid();
   region.ppid = ppid;
   region.started = 0;
-  region.epoch = simulation_.kernel().clock().epoch();
-  region.elapsed.store(simulation_.kernel().clock().elapsed(), std::memory_order_relaxed);
+  store_clocks(region, process);
   region.seed = seed_for(options_.config.seed, process.pid());
   region.spin_cycles = spin_cycles_;
   region.simulated_stdin = simulated_stdin;
@@ -180,6 +179,13 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
     slot.state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_relaxed);
     slot.signal = 0;
   }
+}
+
+void Runner::store_clocks(Region& region, const Process& process) {
+  Kernel& kernel = simulation_.kernel();
+  region.wall.store(kernel.wall_clock(process.host()), std::memory_order_relaxed);
+  region.monotonic.store(kernel.monotonic_clock(process.host()), std::memory_order_relaxed);
+  region.elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
 }
 
 RemoteProcess* Runner::find_remote(int pid) const {
@@ -264,7 +270,7 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     if (remote.threads[index] != &self && !last) return;
     mine->result = result;
     give_reply(*mine, slot);
-    remote.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
+    store_clocks(*remote.region, *remote.process);
     post(slot.state, SlotState::reply,
          [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });
     if (last) {

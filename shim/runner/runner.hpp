@@ -92,6 +92,8 @@ class Runner : public ProcessControl {
   // A region of the pool for a new process; -1 when all are taken.
   int claim_region();
   void fill_region(int index, const Process& process, int ppid, bool simulated_stdin);
+  // The time the process's host reads, for the shim to answer clock reads with.
+  void store_clocks(Region& region, const Process& process);
   RemoteProcess* find_remote(int pid) const;
   // process_calls.cpp: fork, exec, wait and kill between simulated processes.
   bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);
