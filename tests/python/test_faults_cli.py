@@ -275,3 +275,99 @@ def test_the_fixture_takes_a_scenario(netsim_sim):
     netsim_sim.spawn("client", ask, args=("localhost",))
     assert netsim_sim.run().transcript == ("server: localhost from 127.0.0.1\n"
                                            "client: localhost got b'ping' after 0.040\n")
+
+
+# --- lookups and clocks, under simrun and in-process alike ------------------------------------
+
+LOOKUP = """\
+import socket, time
+for attempt in (1, 2):
+    try:
+        print(attempt, socket.getaddrinfo("web", 80, type=socket.SOCK_STREAM)[0][4])
+    except socket.gaierror as e:
+        print(attempt, "gaierror", e.errno, e.strerror)
+print("wall", round(time.time() - 1704067200, 3), "monotonic", round(time.monotonic(), 3))
+"""
+LOOKUP_SCENARIO = {
+    "host": [{"name": "web", "addresses": ["10.0.0.9"]},
+             {"name": "laptop", "programs": ["lookup"], "clock_offset": "-2s"}],
+    "fault": [{"kind": "resolve_fail", "name": "web", "error": "EAI_AGAIN", "nth": 1}],
+}
+# glibc's gai_strerror(EAI_AGAIN); a host 2 s behind on the wall clock, not on the
+# monotonic one (100 s of uptime at the start, as every simulated host has).
+LOOKUP_LINES = ["lookup: 1 gaierror -3 Temporary failure in name resolution",
+                "lookup: 2 ('10.0.0.9', 80)",
+                "lookup: wall -2.0 monotonic 100.0"]
+
+
+def test_lookups_fail_and_clocks_skew_under_simrun(tmp_path):
+    (tmp_path / "lookup.py").write_text(LOOKUP)
+    (tmp_path / "s.toml").write_text(textwrap.dedent("""\
+        [[host]]
+        name = "web"
+        addresses = ["10.0.0.9"]
+
+        [[host]]
+        name = "laptop"
+        programs = ["lookup"]
+        clock_offset = "-2s"
+
+        [[fault]]
+        kind = "resolve_fail"
+        name = "web"
+        error = "EAI_AGAIN"
+        nth = 1
+    """))
+    status, out, err = run("--scenario", "s.toml", "--no-annotate", "lookup.py", cwd=tmp_path)
+    assert (status, err) == (0, "")
+    assert out.splitlines() == LOOKUP_LINES
+
+
+def test_lookups_fail_and_clocks_skew_in_process(tmp_path):
+    path = tmp_path / "lookup.py"
+    path.write_text(LOOKUP)
+    sim = netsim.Simulation(scenario={**LOOKUP_SCENARIO, "annotate": False})
+    sim.spawn_script(None, path)
+    assert sim.run().transcript.splitlines() == LOOKUP_LINES
+
+
+# --- pause and resume: the run goes on without the paused program ------------------------------
+
+TICKER = """\
+import time
+start = time.monotonic()
+for tick in range(1, 5):
+    time.sleep(1)
+    print(tick, round(time.monotonic() - start, 3))
+"""
+WATCHER = """\
+import time
+start = time.monotonic()
+for tick in range(1, 7):
+    time.sleep(1)
+print("watcher done at", round(time.monotonic() - start, 3))
+"""
+PAUSE = [{"kind": "pause", "at": "1.5s", "process": "ticker", "duration": "2s"}]
+# SIGSTOP at 1.5 s, SIGCONT at 3.5 s: the sleep that ended meanwhile returns then, as
+# Linux restarts an interrupted nanosleep with what is left of it (nothing).
+PAUSE_LINES = ["ticker: 1 1.0", "ticker: 2 3.5", "ticker: 3 4.5", "ticker: 4 5.5", "watcher: watcher done at 6.0"]
+
+
+def test_a_paused_program_resumes_where_it_was_under_simrun(tmp_path):
+    (tmp_path / "ticker.py").write_text(TICKER)
+    (tmp_path / "watcher.py").write_text(WATCHER)
+    (tmp_path / "s.toml").write_text('[[fault]]\nkind = "pause"\nat = "1.5s"\nprocess = "ticker"\nduration = "2s"\n')
+    results = [run("--scenario", "s.toml", "--no-annotate", "ticker.py", "watcher.py", cwd=tmp_path)
+               for _ in range(3)]
+    for status, out, err in results:
+        assert (status, err) == (0, "")
+        assert out.splitlines() == PAUSE_LINES
+
+
+def test_a_paused_program_resumes_where_it_was_in_process(tmp_path):
+    (tmp_path / "ticker.py").write_text(TICKER)
+    (tmp_path / "watcher.py").write_text(WATCHER)
+    sim = netsim.Simulation(scenario={"fault": PAUSE, "annotate": False})
+    sim.spawn_script(None, tmp_path / "ticker.py")
+    sim.spawn_script(None, tmp_path / "watcher.py")
+    assert sim.run().transcript.splitlines() == PAUSE_LINES
