@@ -31,7 +31,35 @@ void Scheduler::stage(Task& task) {
 
 void Scheduler::make_ready(Task& task) {
   task.state_ = TaskState::ready;
-  ready_.push_back(&task);
+  if (task.paused_) {
+    paused_ready_.push_back(&task);
+  } else {
+    ready_.push_back(&task);
+  }
+}
+
+void Scheduler::at(Nanos deadline, std::function<void()> action) {
+  actions_.push({deadline, ++timer_seq_, std::move(action)});
+}
+
+void Scheduler::pause(Task& task) {
+  if (task.paused_ || task.state_ == TaskState::done) return;
+  task.paused_ = true;
+  if (task.state_ != TaskState::ready) return;
+  if (const auto it = std::find(ready_.begin(), ready_.end(), &task); it != ready_.end()) {
+    ready_.erase(it);
+    paused_ready_.push_back(&task);
+  }
+}
+
+void Scheduler::resume(Task& task) {
+  if (!task.paused_) return;
+  task.paused_ = false;
+  if (const auto it = std::find(paused_ready_.begin(), paused_ready_.end(), &task);
+      it != paused_ready_.end()) {
+    paused_ready_.erase(it);
+    ready_.push_back(&task);
+  }
 }
 
 Task& Scheduler::pick() {
@@ -110,6 +138,8 @@ void Scheduler::spin(Task& self) {
 
 void Scheduler::cancel(Task& task) {
   if (task.state_ == TaskState::done || task.cancel_) return;
+  // A stopped process is still ended: it must run to unwind.
+  resume(task);
   task.cancel_ = true;
   if (task.state_ == TaskState::staged) {
     staged_.erase(std::find(staged_.begin(), staged_.end(), &task));
@@ -126,7 +156,17 @@ void Scheduler::interrupt(Task& task) {
   wake(task, true);
 }
 
+void Scheduler::fire_due_actions() {
+  while (!actions_.empty() && actions_.top().deadline <= clock_.elapsed()) {
+    // Moved out before it runs: the action may schedule others.
+    std::function<void()> action = std::move(const_cast<Action&>(actions_.top()).run);
+    actions_.pop();
+    action();
+  }
+}
+
 void Scheduler::fire_due_timers() {
+  fire_due_actions();
   while (!timers_.empty() && timers_.top().deadline <= clock_.elapsed()) {
     const Timer timer = timers_.top();
     timers_.pop();
@@ -201,8 +241,11 @@ Scheduler::Stop Scheduler::loop(const std::function<bool()>& until) {
            (timers_.top().task->state_ != TaskState::blocked ||
             timers_.top().task->wait_generation_ != timers_.top().generation))
       timers_.pop();
-    if (!timers_.empty()) {
-      clock_.advance_to(timers_.top().deadline);
+    if (!timers_.empty() || !actions_.empty()) {
+      const Nanos next = timers_.empty()    ? actions_.top().deadline
+                         : actions_.empty() ? timers_.top().deadline
+                                            : std::min(timers_.top().deadline, actions_.top().deadline);
+      clock_.advance_to(next);
       continue;
     }
     return live_ == 0 ? Stop::idle : Stop::deadlock;

@@ -291,6 +291,29 @@ void stream_close(Kernel& kernel, const Task* actor, Socket& socket) {
   socket.waiters.notify_all();
 }
 
+void stream_fault(Kernel& kernel, Socket& end, FaultKind kind) {
+  Socket* other = end.peer;
+  Socket* const ends[] = {&end, other};
+  for (Socket* socket : ends) {
+    if (!socket || socket->state != SockState::connected || socket->dead) continue;
+    switch (kind) {
+      case FaultKind::reset:
+        reset(kernel, nullptr, -1, *socket);
+        break;
+      case FaultKind::close:
+        // A FIN each way, as a proxy that closes both its connections: reads end, and
+        // what is sent after meets a closed end (RST, then EPIPE).
+        socket->eof = true;
+        socket->peer = nullptr;
+        socket->waiters.notify_all();
+        break;
+      default:
+        socket->blackholed = true;
+        break;
+    }
+  }
+}
+
 short stream_readiness(const Socket& socket) {
   short events = socket.error ? POLLERR : 0;
   switch (socket.state) {

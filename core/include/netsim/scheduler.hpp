@@ -56,6 +56,19 @@ class Scheduler {
   // starts or virtual time moves on by kSpinQuantum.
   void spin(Task& self);
 
+  // Runs `action` on the scheduler's side (no task current) once virtual time reaches
+  // `deadline`: how the network delivers what is in flight and faults fire. Actions
+  // due at the same time run in the order they were scheduled, before the tasks'
+  // timers of that time; pending actions keep time moving like timers do.
+  void at(Nanos deadline, std::function<void()> action);
+  // Drops every pending action: the run is over, nothing more is delivered or fires.
+  void forget_actions() { actions_ = {}; }
+
+  // SIGSTOP / SIGCONT: a paused task is not run; when it becomes ready it waits until
+  // it is resumed. It can still be woken, cancelled or interrupted.
+  void pause(Task& task);
+  void resume(Task& task);
+
   // Stops a task: a blocked one wakes with TaskCancelled; one never started ends.
   void cancel(Task& task);
   // Ends the task's current or next block with TaskInterrupted, once: how a signal
@@ -98,7 +111,17 @@ class Scheduler {
     }
   };
 
+  struct Action {
+    Nanos deadline;
+    std::uint64_t seq;
+    std::function<void()> run;
+    bool operator>(const Action& other) const {
+      return deadline != other.deadline ? deadline > other.deadline : seq > other.seq;
+    }
+  };
+
   void wake(Task& task, bool timed_out);
+  void fire_due_actions();
   Stop loop(const std::function<bool()>& until);
   void run_one();
   void start_turn(Task& task);
@@ -118,6 +141,8 @@ class Scheduler {
   std::vector<Task*> all_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::uint64_t timer_seq_ = 0;
+  std::priority_queue<Action, std::vector<Action>, std::greater<Action>> actions_;
+  std::vector<Task*> paused_ready_;  // paused tasks that became ready, in that order
   int fruitless_polls_ = 0;  // spins since a task last blocked
   bool draining_ = false;
   const std::function<bool()>* until_ = nullptr;  // run()'s condition, while it runs

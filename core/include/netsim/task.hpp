@@ -99,6 +99,7 @@ class Task {
   bool cancel_ = false;
   bool cancel_delivered_ = false;
   bool interrupt_ = false;
+  bool paused_ = false;  // SIGSTOP: not run until resumed (Scheduler::pause)
 };
 
 }  // namespace netsim
