@@ -13,6 +13,8 @@ parser.add_argument("--timeout", type=float, default=None)
 args = parser.parse_args()
 name = "with a timeout" if args.timeout else "no timeout"
 start = time.monotonic()
+if args.timeout:
+    time.sleep(0.5)  # half a second after the other client, so that their lines alternate
 
 
 def stamp():

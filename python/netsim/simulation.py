@@ -128,6 +128,10 @@ def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
     except SystemExit as e:
         return _exit.status_of(e.code)
     except BaseException as e:
+        if _core.stopping():
+            # Killed (a fault's SIGKILL, the end of the run) while it unwound: an error
+            # on the way out (closing a socket the kernel closed already) is not its own.
+            raise _core.TaskCancelled from None
         sys.stderr.write(format_exception(e))
         if on_error:
             on_error(e)
