@@ -4,10 +4,13 @@ import threading
 
 
 def serve(conn):
-    with conn, conn.makefile("rwb") as stream:
-        for line in stream:
-            stream.write(b"pong " + line.split()[-1] + b"\n")
-            stream.flush()
+    try:
+        with conn, conn.makefile("rwb") as stream:
+            for line in stream:
+                stream.write(b"pong " + line.split()[-1] + b"\n")
+                stream.flush()
+    except ConnectionResetError:
+        print("a client gave up on its connection (reset)")
 
 
 with socket.create_server(("0.0.0.0", 9002)) as listener:
