@@ -456,6 +456,8 @@ netsim::Scenario faults_scenario() {
                      matched(FaultKind::slice, kSimServer.port), matched(FaultKind::partial_write, kSimServer.port),
                      matched(FaultKind::refuse, 9), matched(FaultKind::reset, 9), matched(FaultKind::close, 9),
                      matched(FaultKind::blackhole, 9), matched(FaultKind::eintr, 9)};
+  // A call matches by program, not by port: one that no process runs.
+  scenario.faults.back().match.process = "nobody";
   Fault jump = timed(FaultKind::clock_jump, 3 * netsim::kSecond);
   jump.peers.clear();
   jump.duration.reset();

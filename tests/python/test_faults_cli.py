@@ -27,7 +27,11 @@ with socket.create_server(("0.0.0.0", 7000)) as listener:
     print("on", socket.gethostname())
     conn, peer = listener.accept()
     print("from", peer[0])
-    conn.sendall(conn.recv(100))
+    try:
+        while data := conn.recv(65536):
+            conn.sendall(data)
+    except KeyboardInterrupt:  # stopped at the end of the run, the client's EOF on its way
+        pass
 """
 CLIENT = """\
 import socket, sys, time
@@ -162,9 +166,9 @@ def test_latency_delays_every_link_loopback_included(scripts):
 def test_rate_makes_a_large_transfer_take_its_time(scripts):
     status, out, err = run("--rate", "8Mbit/s", "server.py", "client.py localhost 50000", cwd=scripts)
     assert (status, err) == (0, "")
-    # 50000 bytes each way at 1 MB/s: 0.05 s out and 0.05 s back, at least.
+    # 50000 bytes at 1 MB/s: 0.05 s out, then the last piece back.
     echo = float(out.split("echo ")[1])
-    assert 0.1 <= echo < 0.2, out
+    assert 0.05 < echo < 0.2, out
 
 
 def test_hosts_place_programs_and_resolve_by_name(scripts):
@@ -204,13 +208,14 @@ def test_jitter_varies_delays_by_the_seed(scripts):
 
 
 def test_no_annotate_leaves_out_only_the_fault_lines(at_repo):
-    scenario = "examples/faults/sliced.toml"
-    status, annotated, err = run("--seed", "1", "--scenario", scenario, *SLICED)
+    scenario = "examples/faults/restart.toml"
+    restart = ["examples/faults/restart_server.py", "examples/faults/restart_client.py"]
+    status, annotated, err = run("--seed", "1", "--scenario", scenario, *restart)
     assert (status, err) == (0, "")
-    status, quiet, err = run("--seed", "1", "--scenario", scenario, "--no-annotate", *SLICED)
+    status, quiet, err = run("--seed", "1", "--scenario", scenario, "--no-annotate", *restart)
     assert (status, err) == (0, "")
-    notes = [line for line in annotated.splitlines() if ": netsim: " in line or line.startswith("netsim: ")]
-    assert notes, annotated
+    notes = [line for line in annotated.splitlines() if line.startswith("netsim: ")]
+    assert notes == ["netsim: kill restart_server at 1.200s", "netsim: restart restart_server at 2.200s"]
     assert quiet.splitlines() == [line for line in annotated.splitlines() if line not in notes]
 
 
