@@ -101,7 +101,30 @@ void stamp_message(std::string& message, long i) {
 
 // --- 1. echo between two fiber tasks on the virtual network ---
 
-Sample sim_echo(long round_trips, bool trace_payload) {
+// The network figure's scenario: a 1 ms delay on every link (the default host's
+// loopback included) and ten faults armed that this echo never triggers, so that the
+// figure is the cost of the network model and of checking faults.
+netsim::Scenario latency_scenario() {
+  netsim::Scenario scenario;
+  scenario.defaults.delay = netsim::kMillisecond;
+  scenario.hosts = {netsim::HostSpec{.name = "elsewhere"}};
+  using netsim::Fault;
+  using netsim::FaultKind;
+  for (std::uint16_t port = 1; port <= 3; ++port)
+    scenario.faults.push_back(Fault{.kind = FaultKind::refuse, .match = {.port = port}});
+  scenario.faults.push_back(Fault{.kind = FaultKind::reset, .match = {.port = 4}});
+  scenario.faults.push_back(Fault{.kind = FaultKind::slice, .match = {.port = 5}, .size = 1});
+  scenario.faults.push_back(Fault{.kind = FaultKind::partial_write, .match = {.port = 6}, .size = 1});
+  scenario.faults.push_back(Fault{.kind = FaultKind::eintr, .match = {.process = "nobody"}});
+  scenario.faults.push_back(Fault{.kind = FaultKind::resolve_fail, .match = {.name = "nowhere"}});
+  scenario.faults.push_back(Fault{.kind = FaultKind::partition, .when = {.at = 3600 * netsim::kSecond},
+                                  .hosts = {"elsewhere"}});
+  scenario.faults.push_back(Fault{.kind = FaultKind::kill, .when = {.at = 3600 * netsim::kSecond},
+                                  .process = "nobody"});
+  return scenario;
+}
+
+Sample sim_echo(long round_trips, bool trace_payload, bool network = false) {
   long server_bytes = 0;
   long client_bytes = 0;
   long mismatches = 0;
@@ -110,6 +133,7 @@ Sample sim_echo(long round_trips, bool trace_payload) {
   // Timed: constructing the simulation, spawning both processes and run(); the
   // checks below and the simulation's teardown (freeing the trace) are not.
   netsim::Simulation sim(netsim::Config{.trace_payload = trace_payload});
+  if (network) sim.apply(latency_scenario());
   // Both sides read into fixed buffers, as the loopback echo below does.
   sim.spawn("server", [&server_bytes](Sys& sys) {
     const int listener = sys.socket(AF_INET, SOCK_STREAM);
@@ -449,6 +473,8 @@ Measures how fast netsim's fiber tasks exchange messages and prints one
   sim_echo_rtt_per_sec          64-byte echo round trips per second between two
                                 fiber tasks on the virtual network (trace payload off)
   sim_echo_rtt_per_sec_traced   the same with the default trace (payload kept)
+  sim_echo_rtt_per_sec_network  the same across a 1 ms link with ten faults armed
+                                (wall-clock cost of the network model)
   loopback_echo_rtt_per_sec     the same echo over real 127.0.0.1 TCP between two
                                 threads (blocking sockets, TCP_NODELAY)
   loopback_echo_rtt_per_sec_one_cpu
@@ -497,6 +523,13 @@ int main(int argc, char** argv) {
       best_rate("sim_echo_rtt_per_sec_traced", sim_echo_of(counts.sim_traced_round_trips, true));
   if (traced < 0) return 1;
   std::cout << fmt::format("sim_echo_rtt_per_sec_traced {:.0f}", traced) << std::endl;
+
+  const double network = best_rate("sim_echo_rtt_per_sec_network", [&](long* units) {
+    *units = counts.sim_round_trips;
+    return sim_echo(counts.sim_round_trips, false, true);
+  });
+  if (network < 0) return 1;
+  std::cout << fmt::format("sim_echo_rtt_per_sec_network {:.0f}", network) << std::endl;
 
   const double loopback = best_rate("loopback_echo_rtt_per_sec", [&](long* units) {
     *units = counts.loopback_round_trips;

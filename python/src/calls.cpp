@@ -188,8 +188,9 @@ void bind_calls(py::module_& m) {
   m.def("futex_wake", [](std::uint64_t key, int count) {
     return call([&](Kernel& k, Task& t) { return k.futex_wake(t, key, count); });
   }, "Wakes up to count waiters on key, longest waiting first; returns how many.");
-  m.def("time_ns", [] { return task().kernel->clock().now(); });
-  m.def("monotonic_ns", [] { return task().kernel->clock().monotonic(); });
+  // The clocks of the caller's host (its offset, drift and jumps).
+  m.def("time_ns", [] { return task().kernel->wall_clock(task().task->process().host()); });
+  m.def("monotonic_ns", [] { return task().kernel->monotonic_clock(task().task->process().host()); });
   m.def("elapsed_ns", [] { return task().kernel->clock().elapsed(); });
   m.def("write", [](int stream, py::bytes data) {
     const std::string bytes = data;

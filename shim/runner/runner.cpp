@@ -261,6 +261,9 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     if (remote.threads[index] != &self && !last) return;
     mine->result = result;
     give_reply(*mine, slot);
+    // The shim reads CLOCK_REALTIME as epoch + elapsed: the host's offset, drift and
+    // jumps go into its epoch.
+    remote.region->epoch = kernel.wall_clock(remote.process->host()) - kernel.clock().elapsed();
     remote.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
     post(slot.state, SlotState::reply,
          [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });
