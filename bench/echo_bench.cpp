@@ -2,6 +2,10 @@
 //
 //   echo_bench            the full run (about 10 s on a 2-core machine)
 //   echo_bench --quick    smaller counts, for smoke runs
+//   echo_bench --network  the cost of the network model (scenario.hpp) instead:
+//                         sim_echo_rtt_per_sec plain, with 1 ms of latency on the
+//                         loopback (_latency), and with a scenario of 10 faults that
+//                         are checked on the echo's calls but leave it intact (_faults)
 //
 // Prints one "name value" line per figure on stdout (details go to stderr):
 //
@@ -47,6 +51,7 @@
 
 #include <fmt/format.h>
 
+#include "netsim/scenario.hpp"
 #include "netsim/simulation.hpp"
 
 namespace {
@@ -103,7 +108,7 @@ void stamp_message(std::string& message, long i) {
 
 // --- 1. echo between two fiber tasks on the virtual network ---
 
-Sample sim_echo(long round_trips, bool trace_payload) {
+Sample sim_echo(long round_trips, bool trace_payload, const netsim::Scenario& scenario = {}) {
   long server_bytes = 0;
   long client_bytes = 0;
   long mismatches = 0;
@@ -112,6 +117,7 @@ Sample sim_echo(long round_trips, bool trace_payload) {
   // Timed: constructing the simulation, spawning both processes and run(); the
   // checks below and the simulation's teardown (freeing the trace) are not.
   netsim::Simulation sim(netsim::Config{.trace_payload = trace_payload});
+  sim.apply(scenario);
   // Both sides read into fixed buffers, as the loopback echo below does.
   sim.spawn("server", [&server_bytes](Sys& sys) {
     const int listener = sys.socket(AF_INET, SOCK_STREAM);
@@ -415,6 +421,54 @@ SwitchSample task_switches(long yields) {
   return out;
 }
 
+// --- 4. the network model: latency, and faults that match every call ---
+
+netsim::Scenario latency_scenario() {
+  netsim::Scenario scenario;
+  scenario.defaults.delay = netsim::kMillisecond;
+  return scenario;
+}
+
+// Ten faults, each of a different kind, that the kernel checks on the echo's
+// connection and calls but that never change it: connection faults on a port nobody
+// uses (a slice would change the echo's calls: its pieces are drawn from 1 byte up),
+// an EINTR for a program nobody runs, network faults between two hosts without
+// programs.
+netsim::Scenario faults_scenario() {
+  using netsim::Fault;
+  using netsim::FaultKind;
+  netsim::Scenario scenario;
+  scenario.hosts = {{.name = "a"}, {.name = "b"}};
+  const auto timed = [](FaultKind kind, netsim::Nanos at) {
+    Fault fault;
+    fault.kind = kind;
+    fault.when.at = at;
+    fault.hosts = {"a"};
+    fault.peers = {"b"};
+    fault.duration = netsim::kSecond;
+    return fault;
+  };
+  const auto matched = [](FaultKind kind, std::uint16_t port) {
+    Fault fault;
+    fault.kind = kind;
+    fault.match.port = port;
+    fault.size = kMessageSize;
+    return fault;
+  };
+  scenario.faults = {timed(FaultKind::partition, netsim::kSecond), timed(FaultKind::hold, 2 * netsim::kSecond),
+                     matched(FaultKind::slice, 9), matched(FaultKind::partial_write, 9),
+                     matched(FaultKind::refuse, 9), matched(FaultKind::reset, 9), matched(FaultKind::close, 9),
+                     matched(FaultKind::blackhole, 9), matched(FaultKind::eintr, 9)};
+  // A call matches by program, not by port: one that no process runs.
+  scenario.faults.back().match.process = "nobody";
+  Fault jump = timed(FaultKind::clock_jump, 3 * netsim::kSecond);
+  jump.peers.clear();
+  jump.duration.reset();
+  jump.amount = netsim::kSecond;
+  scenario.faults.push_back(jump);
+  return scenario;
+}
+
 // --- driver ---
 
 // Runs one measurement kRepetitions times; returns the best rate (units per second),
@@ -438,12 +492,12 @@ double best_rate(const std::string& name, const std::function<Sample(long*)>& me
 
 int usage_error(const std::string& message) {
   std::cerr << "echo_bench: " << message << "\n"
-            << "usage: echo_bench [--quick]\n"
+            << "usage: echo_bench [--quick] [--network]\n"
             << "try 'echo_bench --help' for more\n";
   return 2;
 }
 
-constexpr std::string_view kHelp = R"(usage: echo_bench [--quick]
+constexpr std::string_view kHelp = R"(usage: echo_bench [--quick] [--network]
 
 Measures how fast netsim's fiber tasks exchange messages and prints one
 "name value" line per figure on stdout (progress and details go to stderr):
@@ -464,8 +518,18 @@ Measures how fast netsim's fiber tasks exchange messages and prints one
 Each figure is the best of 3 repetitions; every echoed byte is checked, and a
 failed check ends the program with status 1.
 
+With --network, the cost of the network model instead (scenario.hpp):
+
+  sim_echo_rtt_per_sec          as above
+  sim_echo_rtt_per_sec_latency  the same with 1 ms of one-way latency on every link
+  sim_echo_rtt_per_sec_faults   the same with a scenario of 10 faults that match
+                                the echo's calls without changing them
+  latency_vs_plain_ratio, faults_vs_plain_ratio
+                                each / sim_echo_rtt_per_sec (target: at least 0.8)
+
 options:
   --quick       smaller counts (well under a second in all), for smoke runs
+  --network     the network model's figures
   -h, --help    show this help
 )";
 
@@ -473,6 +537,7 @@ options:
 
 int main(int argc, char** argv) {
   Counts counts = kFull;
+  bool network = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -483,18 +548,36 @@ int main(int argc, char** argv) {
       counts = kQuick;
       continue;
     }
+    if (arg == "--network") {
+      network = true;
+      continue;
+    }
     return usage_error(fmt::format("unknown argument '{}'", arg));
   }
 
-  const auto sim_echo_of = [](long n, bool payload) {
-    return [n, payload](long* units) {
+  const auto sim_echo_of = [](long n, bool payload, netsim::Scenario scenario = {}) {
+    return [n, payload, scenario](long* units) {
       *units = n;
-      return sim_echo(n, payload);
+      return sim_echo(n, payload, scenario);
     };
   };
   const double sim = best_rate("sim_echo_rtt_per_sec", sim_echo_of(counts.sim_round_trips, false));
   if (sim < 0) return 1;
   std::cout << fmt::format("sim_echo_rtt_per_sec {:.0f}", sim) << std::endl;
+
+  if (network) {
+    const double latency = best_rate("sim_echo_rtt_per_sec_latency",
+                                     sim_echo_of(counts.sim_round_trips, false, latency_scenario()));
+    if (latency < 0) return 1;
+    std::cout << fmt::format("sim_echo_rtt_per_sec_latency {:.0f}", latency) << std::endl;
+    const double faults = best_rate("sim_echo_rtt_per_sec_faults",
+                                    sim_echo_of(counts.sim_round_trips, false, faults_scenario()));
+    if (faults < 0) return 1;
+    std::cout << fmt::format("sim_echo_rtt_per_sec_faults {:.0f}", faults) << std::endl;
+    std::cout << fmt::format("latency_vs_plain_ratio {:.2f}", latency / sim) << std::endl;
+    std::cout << fmt::format("faults_vs_plain_ratio {:.2f}", faults / sim) << std::endl;
+    return 0;
+  }
 
   const double traced =
       best_rate("sim_echo_rtt_per_sec_traced", sim_echo_of(counts.sim_traced_round_trips, true));

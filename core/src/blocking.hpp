@@ -4,6 +4,7 @@
 // the socket changes.
 #include <cerrno>
 
+#include "faults.hpp"
 #include "netsim/kernel.hpp"
 #include "socket.hpp"
 
@@ -17,6 +18,7 @@ inline long wait_for(Kernel& kernel, Task& self, Socket& socket, const char* op,
     return -EAGAIN;
   }
   WaitQueue* queue = &socket.waiters;
+  if (kernel.faults().eintr(self, op, fd)) return -EINTR;
   if (!kernel.scheduler().block(self, Wait{op, fd}, {&queue, 1}, std::nullopt)) return -EINTR;
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "blocking.hpp"
 #include "events.hpp"
+#include "link.hpp"
 #include "net.hpp"
 
 namespace netsim {
@@ -27,6 +28,59 @@ int bind_for(Kernel& kernel, Task& self, int fd, Socket& socket, const Ip& to) {
   if (const int err = kernel.net().bind(socket, {Ip::any(socket.family), 0})) return err;
   record(kernel, EventKind::bind, &self, fd, &socket);
   return 0;
+}
+
+// The socket bound at `dest` on `there` that takes a datagram from `from`: a connected
+// receiver takes datagrams from its peer only. Null when nobody does.
+Socket* receiver_for(Kernel& kernel, Host& there, const Address& dest, const Address& from) {
+  Socket* receiver = kernel.net().find_receiver(there, false, dest);
+  if (receiver && receiver->remote &&
+      as_family(*receiver->remote, Family::inet6) != as_family(from, Family::inet6))
+    return nullptr;
+  return receiver;
+}
+
+void enqueue(Socket& receiver, std::string data, const Address& from) {
+  receiver.datagram_bytes += data.size();
+  receiver.datagrams.push_back({std::move(data), as_family(from, receiver.family), {}});
+  receiver.waiters.notify_all();
+}
+
+void record_drop(Kernel& kernel, const Address& from, const Address& dest) {
+  Event& event = record(kernel, EventKind::drop, nullptr, -1);
+  event.datagram = true;
+  event.local = from;
+  event.remote = dest;
+}
+
+// A datagram across a link: kept while the link is held, lost (netem loss, or a cut
+// path), duplicated, sent ahead of the others (reorder) or delayed; then taken by
+// whoever is bound at `dest` when it arrives, or dropped. No ICMP error comes back.
+void cross(Kernel& kernel, int from_host, Host& there, const Address& dest, const std::string& data,
+           const Address& from) {
+  Links& links = kernel.links();
+  if (links.held(from_host, there.id)) {
+    links.keep(from_host, there.id,
+               [&kernel, from_host, &there, dest, data, from] { cross(kernel, from_host, there, dest, data, from); });
+    return;
+  }
+  if (links.cut(from_host, there.id) || links.lose(from_host, there.id)) {
+    record_drop(kernel, from, dest);
+    return;
+  }
+  const int copies = links.duplicate(from_host, there.id) ? 2 : 1;
+  for (int i = 0; i < copies; ++i) {
+    const Nanos now = kernel.clock().elapsed();
+    const Nanos arrival = links.reorder(from_host, there.id) ? now : links.arrival(from_host, there.id, data.size(), now);
+    kernel.scheduler().call_at(arrival, [&kernel, &there, dest, data, from] {
+      Socket* receiver = receiver_for(kernel, there, dest, from);
+      if (!receiver || receiver->datagram_bytes + data.size() > receiver->rcvbuf) {
+        record_drop(kernel, from, dest);
+      } else {
+        enqueue(*receiver, data, from);
+      }
+    });
+  }
 }
 
 }  // namespace
@@ -59,15 +113,17 @@ long datagram_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::stri
     if (!source) return -ENETUNREACH;
     from.ip = *source;
   }
-  Socket* receiver = kernel.net().find_receiver(*there, false, dest);
-  // A connected receiver takes datagrams from its peer only.
-  const bool refused = !receiver || (receiver->remote && as_family(*receiver->remote, Family::inet6) !=
-                                                             as_family(from, Family::inet6));
   Event& event = record(kernel, EventKind::send, &self, fd, &socket);
   event.local = from;  // the address the datagram carries, never the wildcard
   event.remote = dest;
   event.value = static_cast<std::int64_t>(data.size());
   if (kernel.trace().keep_payload()) event.data = data;
+  if (!kernel.links().perfect(socket.host->id, there->id)) {
+    cross(kernel, socket.host->id, *there, dest, std::string(data), from);
+    return static_cast<long>(data.size());
+  }
+  Socket* receiver = receiver_for(kernel, *there, dest, from);
+  const bool refused = !receiver;
   if (refused || receiver->datagram_bytes + data.size() > receiver->rcvbuf) {
     record(kernel, EventKind::drop, &self, fd, &socket).remote = dest;
     // Nobody listening: the ICMP "port unreachable" reaches connected sockets only,
@@ -78,9 +134,7 @@ long datagram_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::stri
     }
     return static_cast<long>(data.size());
   }
-  receiver->datagrams.push_back({std::string(data), as_family(from, receiver->family), {}});
-  receiver->datagram_bytes += data.size();
-  receiver->waiters.notify_all();
+  enqueue(*receiver, std::string(data), from);
   return static_cast<long>(data.size());
 }
 

@@ -1,11 +1,13 @@
 #include "netsim/kernel.hpp"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <stdexcept>
 
@@ -14,6 +16,8 @@
 #include "datagram.hpp"
 #include "eventfd.hpp"
 #include "events.hpp"
+#include "faults.hpp"
+#include "link.hpp"
 #include "net.hpp"
 #include "stream.hpp"
 #include "unix.hpp"
@@ -23,6 +27,8 @@ namespace netsim {
 namespace {
 // Mixed into the schedule's seed: any fixed odd constant would do.
 constexpr std::uint64_t kScheduleStream = 0x9e3779b97f4a7c15ULL;
+// And this into the seed of links and faults.
+constexpr std::uint64_t kFaultStream = 0xd1b54a32d192ed03ULL;
 }  // namespace
 
 Kernel::Kernel(const Config& config)
@@ -31,6 +37,7 @@ Kernel::Kernel(const Config& config)
       rng_(config.seed),
       // Another stream than rng_'s even when both come from `seed`.
       schedule_rng_(config.schedule_seed.value_or(config.seed) ^ kScheduleStream),
+      fault_rng_(config.seed ^ kFaultStream),
       trace_(config.trace_payload),
       scheduler_(clock_, schedule_rng_, config.policy, config.pct) {
   // The default host needs an address of its own besides loopback: a named host it
@@ -38,6 +45,8 @@ Kernel::Kernel(const Config& config)
   hosts_.push_back(std::make_unique<Host>(
       Host{0, "localhost", {*Ip::parse(kDefaultHostIpv4), *Ip::parse(kDefaultHostIpv6)}}));
   net_ = std::make_unique<Net>(rng_, hosts_);
+  links_ = std::make_unique<Links>(fault_rng_);
+  faults_ = std::make_unique<Faults>(*this);
 }
 
 Kernel::~Kernel() = default;
@@ -67,6 +76,29 @@ std::vector<Ip> Kernel::resolve(std::string_view name) const {
   for (const auto& host : hosts_)
     if (host->name == name) return host->addresses;
   return {};
+}
+
+Resolution Kernel::resolve(Task& self, std::string_view name) {
+  begin_call(self);
+  if (const int error = faults_->resolve_error(self, name)) return {error, {}};
+  std::vector<Ip> found = resolve(name);
+  if (found.empty()) {
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower != name) found = resolve(lower);
+  }
+  if (found.empty()) return {EAI_NONAME, {}};
+  return {0, std::move(found)};
+}
+
+void Kernel::pause_process(Process& process) {
+  for (Task* task : process.tasks_) scheduler_.pause(*task);
+  if (control_) control_->paused(process);
+}
+
+void Kernel::resume_process(Process& process) {
+  for (Task* task : process.tasks_) scheduler_.resume(*task);
+  if (control_) control_->resumed(process);
 }
 
 Host* Kernel::find_host(std::string_view name) const {
@@ -230,6 +262,7 @@ long Kernel::socket(Task& self, int domain, int type, int protocol, int at) {
   socket->stream = kind == SOCK_STREAM;
   socket->family = domain == AF_INET ? Family::inet : Family::inet6;
   socket->host = &self.process().host();
+  socket->creator = self.process().pid();
   socket->rcvbuf = config_.socket_buffer;
   socket->nonblocking = (type & SOCK_NONBLOCK) != 0;
   return result(self, -1, install(self.process(), std::move(socket), at), "socket");

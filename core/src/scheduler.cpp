@@ -60,7 +60,31 @@ void Scheduler::stage(Task& task) {
 
 void Scheduler::make_ready(Task& task) {
   task.state_ = TaskState::ready;
-  ready_.push_back(&task);
+  if (task.paused_) {
+    paused_ready_.push_back(&task);
+  } else {
+    ready_.push_back(&task);
+  }
+}
+
+void Scheduler::pause(Task& task) {
+  if (task.paused_ || task.state_ == TaskState::done) return;
+  task.paused_ = true;
+  if (task.state_ != TaskState::ready) return;
+  if (const auto it = std::find(ready_.begin(), ready_.end(), &task); it != ready_.end()) {
+    ready_.erase(it);
+    paused_ready_.push_back(&task);
+  }
+}
+
+void Scheduler::resume(Task& task) {
+  if (!task.paused_) return;
+  task.paused_ = false;
+  if (const auto it = std::find(paused_ready_.begin(), paused_ready_.end(), &task);
+      it != paused_ready_.end()) {
+    paused_ready_.erase(it);
+    ready_.push_back(&task);
+  }
 }
 
 Task& Scheduler::pick() {
@@ -154,6 +178,8 @@ void Scheduler::spin(Task& self) {
 
 void Scheduler::cancel(Task& task) {
   if (task.state_ == TaskState::done || task.cancel_) return;
+  // A stopped process is still ended: it must run to unwind.
+  resume(task);
   task.cancel_ = true;
   if (task.state_ == TaskState::staged) {
     staged_.erase(std::find(staged_.begin(), staged_.end(), &task));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 
 #include "netsim/fiber_task.hpp"
@@ -17,12 +18,46 @@ constexpr std::size_t kDrainTurns = 10'000;
 
 }  // namespace
 
-Simulation::Simulation(Config config) : kernel_(std::make_unique<Kernel>(config)) {}
+// The default ProcessControl: a killed fiber process restarts by running its body
+// again in a new process; processes of other kinds have no body here to restart.
+class Simulation::FiberRestarts : public ProcessControl {
+ public:
+  explicit FiberRestarts(Simulation& sim) : sim_(sim) {}
+  void remember(int pid, const TaskFn& body) { bodies_[pid] = body; }
+  void restart(const Process& dead) override {
+    const auto it = bodies_.find(dead.pid());
+    if (it == bodies_.end()) return;
+    // The program's own name ("client" for client-2), so that placement and fault
+    // matching find it again.
+    sim_.start(program_of(dead), it->second, &dead.host(), false);
+  }
+
+ private:
+  std::string program_of(const Process& process) const {
+    const auto it = programs_.find(process.pid());
+    return it == programs_.end() ? process.name() : it->second;
+  }
+  friend class Simulation;
+  Simulation& sim_;
+  std::map<int, TaskFn> bodies_;
+  std::map<int, std::string> programs_;
+};
+
+Simulation::Simulation(Config config)
+    : kernel_(std::make_unique<Kernel>(config)), restarts_(std::make_unique<FiberRestarts>(*this)) {
+  kernel_->set_process_control(restarts_.get());
+}
 
 Simulation::~Simulation() = default;
 
 Host& Simulation::add_host(std::string name, std::vector<Ip> addresses) {
   return kernel_->add_host(std::move(name), std::move(addresses));
+}
+
+void Simulation::apply(const Scenario& scenario) { kernel_->apply(scenario); }
+
+void Simulation::set_process_control(ProcessControl* control) {
+  kernel_->set_process_control(control ? control : restarts_.get());
 }
 
 std::string Simulation::unique_name(const std::string& name) {
@@ -38,7 +73,10 @@ std::string Simulation::unique_name(const std::string& name) {
 }
 
 Process& Simulation::create_process(std::string name, Host* host) {
-  return kernel_->create_process(unique_name(name), host ? *host : kernel_->default_host());
+  if (!host) host = kernel_->placement(name);
+  Process& process = kernel_->create_process(unique_name(name), host ? *host : kernel_->default_host());
+  restarts_->programs_[process.pid()] = std::move(name);
+  return process;
 }
 
 Process& Simulation::fork_process(Process& parent, const std::string& name) {
@@ -46,12 +84,17 @@ Process& Simulation::fork_process(Process& parent, const std::string& name) {
 }
 
 int Simulation::spawn(std::string name, TaskFn body, Host* host) {
+  return start(std::move(name), std::move(body), host, true);
+}
+
+int Simulation::start(std::string name, TaskFn body, Host* host, bool staged) {
   Kernel& kernel = *kernel_;
   Process& process = create_process(std::move(name), host);
+  restarts_->remember(process.pid(), body);
   auto task = std::make_unique<FiberTask>(
       kernel.next_task_id(), process, process.name(),
       [&kernel, body = std::move(body)](Task& self) { run_task_body(kernel, self, body); });
-  kernel.add_task(std::move(task), true);
+  kernel.add_task(std::move(task), staged);
   return process.pid();
 }
 
@@ -61,6 +104,7 @@ RunResult Simulation::run() {
   if (ran_) throw std::logic_error("run() was called already: make a new Simulation to run again");
   ran_ = true;
   const Process& last = *kernel_->processes().back();
+  // The last process spawned before the run: a restarted one comes after it.
   const auto stop = kernel_->scheduler().run([&] { return last.exited() || stop_requested_; });
   if (stop == Scheduler::Stop::deadlock) {
     const std::string report =
@@ -88,6 +132,8 @@ std::vector<int> Simulation::stop_all() {
   // Like a terminal's Ctrl-C at the end of a tutorial run: whatever still runs is
   // stopped, its stack unwound and its sockets closed, in pid order.
   std::vector<int> killed;
+  // Nothing in flight arrives and no fault fires once the run is over.
+  kernel_->scheduler().forget_calls();
   for (const auto& process : kernel_->processes()) {
     if (process->exited()) continue;
     killed.push_back(process->pid());

@@ -101,7 +101,20 @@ struct Socket : std::enable_shared_from_this<Socket> {
   int clockid = 0;
   std::shared_ptr<VirtualTimer> timer;
 
-  std::size_t room() const { return rx.size() < rcvbuf ? rcvbuf - rx.size() : 0; }
+  // Faults and links (faults.cpp, transit.cpp); all inert without a scenario.
+  int creator = 0;             // pid of the process that made it, for fault matching
+  std::size_t incoming = 0;    // bytes on their way to it across a link
+  std::size_t max_recv = 0;    // slice: recv returns at most a draw in [1, max_recv]
+  std::size_t max_send = 0;    // partial_write: send takes at most this many bytes
+  bool watched = false;        // a fault counts the bytes it sends (after_bytes)
+  bool blackholed = false;     // nothing it sends arrives any more
+  std::shared_ptr<struct Pipe> out;  // what it sent that is still crossing a link
+
+  // Room in the receive buffer, less what is already on its way.
+  std::size_t room() const {
+    const std::size_t used = rx.size() + incoming;
+    return used < rcvbuf ? rcvbuf - used : 0;
+  }
 };
 
 }  // namespace netsim

@@ -8,7 +8,9 @@
 
 #include "blocking.hpp"
 #include "events.hpp"
+#include "faults.hpp"
 #include "net.hpp"
+#include "transit.hpp"
 
 namespace netsim {
 namespace {
@@ -35,8 +37,10 @@ void establish(Kernel& kernel, const Task* actor, int fd, Socket& listener, Sock
   server->conn = client.conn = kernel.net().next_connection_id();
   server->peer = &client;
   client.peer = server.get();
+  Socket& accepted = *server;
   listener.accept_queue.push_back(std::move(server));
   record(kernel, EventKind::connect, actor, fd, &client);
+  kernel.faults().established(client, accepted);
   listener.waiters.notify_all();
   client.waiters.notify_all();
 }
@@ -58,6 +62,16 @@ int take_error(Socket& socket) {
   return err;
 }
 
+// Our FIN to the peer: at once, or after what is still crossing the link.
+void send_fin(Kernel& kernel, Socket& socket, Socket& peer) {
+  if (stream_direct(kernel, socket, peer)) {
+    peer.eof = true;
+    peer.waiters.notify_all();
+  } else {
+    stream_transmit(kernel, socket, peer, {Segment::Kind::fin, {}});
+  }
+}
+
 // The listener stops taking connections (close, or shutdown(SHUT_RD)): those nobody
 // accepted are reset, connects still waiting are refused, a blocked accept() wakes.
 void stop_listening(Kernel& kernel, const Task* actor, Socket& socket) {
@@ -74,6 +88,57 @@ void stop_listening(Kernel& kernel, const Task* actor, Socket& socket) {
   }
   socket.syn_queue.clear();
   socket.waiters.notify_all();
+}
+
+// The connect is over: refused by an RST, or timed out.
+void connect_failed(Socket& client, int err) {
+  client.state = SockState::open;
+  client.error = err;
+  client.waiters.notify_all();
+}
+
+// A connect across a link: the SYN reaches `there` after the link's delay, and the
+// answer (SYN-ACK, or RST from a closed port) comes back after the other way's, so a
+// connect takes a round trip. A SYN or answer that is lost, or a path that is cut
+// (no RST crosses a partition), leaves the SYN to be sent again after rto_initial,
+// doubling; after syn_retries the connect fails with ETIMEDOUT (127 s by default).
+void send_syn(Kernel& kernel, const std::weak_ptr<Socket>& weak, Host& there, Address to, int tries) {
+  const std::shared_ptr<Socket> client = weak.lock();
+  if (!client || client->state != SockState::connecting) return;
+  Links& links = kernel.links();
+  const int here = client->host->id;
+  const TcpSettings& tcp = kernel.scenario().tcp;
+  const Nanos now = kernel.clock().elapsed();
+  const bool lost = links.cut(here, there.id) || links.cut(there.id, here) || links.held(here, there.id) ||
+                    links.held(there.id, here) || links.lose(here, there.id) || links.lose(there.id, here);
+  if (lost) {
+    kernel.scheduler().call_at(now + backoff(tcp, tcp.rto_initial, tries), [&kernel, weak, &there, to, tries] {
+      if (tries < kernel.scenario().tcp.syn_retries) {
+        send_syn(kernel, weak, there, to, tries + 1);
+      } else if (const std::shared_ptr<Socket> client = weak.lock();
+                 client && client->state == SockState::connecting) {
+        connect_failed(*client, ETIMEDOUT);
+      }
+    });
+    return;
+  }
+  kernel.scheduler().call_at(links.arrival(here, there.id, 0, now), [&kernel, weak, &there, to, here] {
+    const bool listening = kernel.net().find_receiver(there, true, to) != nullptr;
+    const Nanos back = kernel.links().arrival(there.id, here, 0, kernel.clock().elapsed());
+    kernel.scheduler().call_at(back, [&kernel, weak, &there, to, listening] {
+      const std::shared_ptr<Socket> client = weak.lock();
+      if (!client || client->state != SockState::connecting) return;
+      Socket* listener = listening ? kernel.net().find_receiver(there, true, to) : nullptr;
+      if (!listener) {
+        client->remote.reset();
+        connect_failed(*client, ECONNREFUSED);
+      } else if (backlog_full(*listener)) {
+        listener->syn_queue.push_back(weak);
+      } else {
+        establish(kernel, nullptr, -1, *listener, *client);
+      }
+    });
+  });
 }
 
 }  // namespace
@@ -139,15 +204,23 @@ long stream_connect(Kernel& kernel, Task& self, int fd, Socket& socket, const Ad
         record(kernel, EventKind::bind, &self, fd, &socket);
       }
       socket.remote = as_family(to, socket.family);
-      Socket* listener = kernel.net().find_receiver(*there, true, to);
-      if (!listener) {
-        // Loopback answers a SYN to a closed port with RST at once; a non-blocking
-        // caller still sees EINPROGRESS and finds ECONNREFUSED in SO_ERROR.
+      // A non-blocking caller sees EINPROGRESS and finds ECONNREFUSED in SO_ERROR.
+      auto refused = [&socket] {
         socket.remote.reset();
         if (!socket.nonblocking) return -ECONNREFUSED;
         socket.error = ECONNREFUSED;
         return -EINPROGRESS;
+      };
+      if (kernel.faults().refuse(self, fd, socket, *there, to.port)) return refused();
+      if (!kernel.links().perfect(here.id, there->id) || !kernel.links().perfect(there->id, here.id)) {
+        socket.state = SockState::connecting;
+        send_syn(kernel, socket.weak_from_this(), *there, to, 0);
+        if (socket.nonblocking) return -EINPROGRESS;
+        break;
       }
+      Socket* listener = kernel.net().find_receiver(*there, true, to);
+      // Loopback answers a SYN to a closed port with RST at once.
+      if (!listener) return refused();
       if (backlog_full(*listener)) {
         socket.state = SockState::connecting;
         listener->syn_queue.push_back(socket.weak_from_this());
@@ -169,6 +242,8 @@ long stream_connect(Kernel& kernel, Task& self, int fd, Socket& socket, const Ad
 
 long stream_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::string_view data,
                  int flags) {
+  // partial_write: the call takes no more, as a send into a nearly full buffer would.
+  if (socket.max_send) data = data.substr(0, socket.max_send);
   const bool nonblocking = socket.nonblocking || (flags & MSG_DONTWAIT);
   std::size_t sent = 0;
   for (;;) {
@@ -188,15 +263,21 @@ long stream_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::string
     }
     if (sent == data.size()) return static_cast<long>(sent);
     Socket& peer = *socket.peer;
-    const std::size_t n = std::min(data.size() - sent, peer.room());
+    std::size_t n = std::min(data.size() - sent, peer.room());
+    if (socket.watched) n = std::min(n, kernel.faults().allowance(socket));
     if (n > 0) {
       const std::string_view chunk = data.substr(sent, n);
-      peer.rx.append(chunk);
       Event& event = record(kernel, EventKind::send, &self, fd, &socket);
       event.value = static_cast<std::int64_t>(n);
       if (kernel.trace().keep_payload()) event.data = chunk;
       sent += n;
-      peer.waiters.notify_all();
+      if (stream_direct(kernel, socket, peer)) {
+        peer.rx.append(chunk);
+        peer.waiters.notify_all();
+      } else {
+        stream_transmit(kernel, socket, peer, {Segment::Kind::data, std::string(chunk)});
+      }
+      if (socket.watched) kernel.faults().sent(socket, n);
       continue;
     }
     if (nonblocking && sent) return static_cast<long>(sent);
@@ -215,7 +296,9 @@ long stream_recv(Kernel& kernel, Task& self, int fd, Socket& socket, char* out, 
   std::size_t got = 0;
   for (;;) {
     if (!socket.rx.empty() && got < size) {
-      const std::size_t n = std::min(size - got, socket.rx.size());
+      std::size_t n = std::min(size - got, socket.rx.size());
+      // slice: a seeded share of what is there, as a slow network hands it over.
+      if (socket.max_recv) n = std::min<std::size_t>(n, 1 + kernel.fault_rng().below(socket.max_recv));
       std::memcpy(out + got, socket.rx.view().data(), n);
       Event& event = record(kernel, EventKind::recv, &self, fd, &socket);
       event.value = static_cast<std::int64_t>(n);
@@ -263,10 +346,7 @@ long stream_shutdown(Kernel& kernel, Task& self, int fd, Socket& socket, int how
   }
   if (how != SHUT_RD && !socket.wr_shut) {
     socket.wr_shut = true;
-    if (socket.peer) {
-      socket.peer->eof = true;
-      socket.peer->waiters.notify_all();
-    }
+    if (socket.peer) send_fin(kernel, socket, *socket.peer);
     socket.waiters.notify_all();
   }
   record(kernel, EventKind::shutdown, &self, fd, &socket).value = how;
@@ -280,15 +360,41 @@ void stream_close(Kernel& kernel, const Task* actor, Socket& socket) {
     Socket& peer = *socket.peer;
     peer.peer = nullptr;
     socket.peer = nullptr;
-    if (!socket.rx.empty()) {
+    if (socket.rx.empty()) {
+      send_fin(kernel, socket, peer);
+    } else if (stream_direct(kernel, socket, peer)) {
       reset(kernel, actor, -1, peer);  // unread data: RST instead of FIN
     } else {
-      peer.eof = true;
-      peer.waiters.notify_all();
+      stream_transmit(kernel, socket, peer, {Segment::Kind::rst, {}});
     }
   }
   socket.state = SockState::closed;
   socket.waiters.notify_all();
+}
+
+void stream_reset(Kernel& kernel, Socket& socket) { reset(kernel, nullptr, -1, socket); }
+
+void stream_fault(Kernel& kernel, Socket& end, FaultKind kind) {
+  Socket* other = end.peer;
+  Socket* const ends[] = {&end, other};
+  for (Socket* socket : ends) {
+    if (!socket || socket->state != SockState::connected || socket->dead) continue;
+    switch (kind) {
+      case FaultKind::reset:
+        reset(kernel, nullptr, -1, *socket);
+        break;
+      case FaultKind::close:
+        // A FIN each way, as a proxy that closes both its connections: reads end, and
+        // what is sent after meets a closed end (RST, then EPIPE).
+        socket->eof = true;
+        socket->peer = nullptr;
+        socket->waiters.notify_all();
+        break;
+      default:
+        socket->blackholed = true;
+        break;
+    }
+  }
 }
 
 short stream_readiness(const Socket& socket) {

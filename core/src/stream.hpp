@@ -22,5 +22,9 @@ long stream_shutdown(Kernel& kernel, Task& self, int fd, Socket& socket, int how
 // The last descriptor is gone: FIN to the peer, or RST when data was left unread.
 void stream_close(Kernel& kernel, const Task* actor, Socket& socket);
 short stream_readiness(const Socket& socket);
+// An RST reached `socket` (a reset arriving across a link).
+void stream_reset(Kernel& kernel, Socket& socket);
+// A connection fault (reset, close, blackhole) on the connection `end` belongs to.
+void stream_fault(Kernel& kernel, Socket& end, FaultKind kind);
 
 }  // namespace netsim

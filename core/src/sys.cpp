@@ -96,7 +96,7 @@ int Sys::poll(std::span<pollfd> fds, std::optional<Nanos> timeout) {
 
 void Sys::sleep(Nanos duration) { check(kernel_.sleep(task_, duration), "sleep"); }
 
-Nanos Sys::now() const { return kernel_.clock().now(); }
+Nanos Sys::now() const { return kernel_.wall_clock(task_.process().host()); }
 
 Nanos Sys::monotonic() const { return kernel_.clock().elapsed(); }
 

@@ -24,6 +24,8 @@ const char* event_kind_name(EventKind kind) {
     case EventKind::error: return "error";
     case EventKind::output: return "output";
     case EventKind::deadlock: return "deadlock";
+    case EventKind::fault: return "fault";
+    case EventKind::retransmit: return "retransmit";
   }
   return "?";
 }
@@ -75,7 +77,7 @@ std::string Trace::to_json(const Event& e, std::uint64_t seq) {
   if (e.err) out += fmt::format(R"(,"errno":"{}")", errno_name(e.err));
   if (!e.data.empty()) {
     const bool text = e.kind == EventKind::spawn || e.kind == EventKind::error ||
-                      e.kind == EventKind::deadlock;
+                      e.kind == EventKind::deadlock || e.kind == EventKind::fault;
     out += text ? R"(,"text":)" : R"(,"data":)";
     append_json_string(out, e.data);
   }

@@ -3,6 +3,8 @@
 #include <map>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace netsim {
 
 std::vector<TranscriptLine> transcript_lines(const Trace& trace,
@@ -41,6 +43,9 @@ std::vector<TranscriptLine> transcript_lines(const Trace& trace,
         bytes.remove_prefix(newline + 1);
       }
       pending.append(bytes);
+    } else if (event.kind == EventKind::fault && event.value == 1) {
+      // Where an injected fault fires, so that a reader sees the cause by its effect.
+      out += fmt::format("netsim: {} at {:.3f}s\n", event.data, static_cast<double>(event.time) / kSecond);
     }
   }
   for (auto& [key, line] : partial)

@@ -49,12 +49,12 @@ def _ip_for(family: int, host) -> str:
     if host == "<broadcast>":
         return "255.255.255.255"
     want_v6 = family == _AF_INET6
-    for address in _core.resolve(host):
+    addresses = _resolve(host)
+    for address in addresses:
         if (":" in address) == want_v6:
             return address
     if want_v6:  # an IPv4 name for an IPv6 socket: its v4-mapped form
-        for address in _core.resolve(host):
-            return "::ffff:" + address
+        return "::ffff:" + addresses[0]
     raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
 
 
@@ -333,9 +333,7 @@ def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     if host is None:
         candidates = ["::", "0.0.0.0"] if flags & _socket_module.AI_PASSIVE else ["::1", "127.0.0.1"]
     else:
-        candidates = _core.resolve(host.decode("idna") if isinstance(host, bytes) else host)
-        if not candidates:
-            raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
+        candidates = _resolve(_text(host))
     kinds = [type] if type else [_socket_module.SOCK_STREAM, _socket_module.SOCK_DGRAM]
     result = []
     for address in candidates:
@@ -371,10 +369,20 @@ def _literal(host: str) -> str | None:
         return None
 
 
+# glibc's gai_strerror() of the errors a lookup gives.
+_LOOKUP_ERRORS = {_socket_module.EAI_NONAME: "Name or service not known",
+                  _socket_module.EAI_AGAIN: "Temporary failure in name resolution",
+                  _socket_module.EAI_FAIL: "Non-recoverable failure in name resolution"}
+
+
 def _resolve(host: str) -> list[str]:
-    addresses = _core.resolve(host)
-    if not addresses:
-        raise _socket_module.gaierror(_socket_module.EAI_NONAME, "Name or service not known")
+    """The addresses of a name (or literal); gaierror as getaddrinfo fails: an unknown
+    name, or a resolve_fail fault of the scenario. A literal is no lookup, as in libc."""
+    error, addresses = (0, _core.resolve(host)) if _literal(host) is not None else _core.lookup(host)
+    if not error and not addresses:
+        error = _socket_module.EAI_NONAME
+    if error:
+        raise _socket_module.gaierror(error, _LOOKUP_ERRORS.get(error, "Name or service not known"))
     return addresses
 
 

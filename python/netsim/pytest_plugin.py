@@ -13,7 +13,9 @@ fresh simulation::
 
 The seed comes from the test's ``@pytest.mark.netsim(seed=N)`` marker, else from the
 ``--netsim-seed N`` command-line option, else 0. The marker also takes ``policy``,
-``epoch`` and ``socket_buffer`` (as :class:`netsim.Simulation` does). When a test
+``epoch``, ``socket_buffer`` and ``scenario`` (a TOML file's path or the same data as
+a dict: hosts, links and faults, see docs/faults.md), as :class:`netsim.Simulation`
+does. When a test
 that ran its simulation fails, the report shows the transcript and the seed.
 
 ``netsim_explore`` runs real programs under many schedules (:func:`netsim.explore`)
@@ -34,7 +36,7 @@ import pytest
 from netsim.exploration import Exploration, ExploreFailed, assert_one_outcome
 from netsim.simulation import Result, Simulation
 
-_MARKER_OPTIONS = ("seed", "policy", "epoch", "socket_buffer")
+_MARKER_OPTIONS = ("seed", "policy", "epoch", "socket_buffer", "scenario")
 _SIM = pytest.StashKey["_RecordingSimulation"]()
 
 
@@ -47,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "netsim(seed=None, policy='run-until-block', epoch=None, socket_buffer=65536): "
+        "netsim(seed=None, policy='run-until-block', epoch=None, socket_buffer=65536, scenario=None): "
         "options for the netsim_sim fixture's Simulation")
 
 

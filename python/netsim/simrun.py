@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import netsim
-from netsim import _core, _explore_cli, _outputs_cli, _portable
+from netsim import _core, _explore_cli, _outputs_cli, _portable, scenario as _scenario
 from netsim._outputs import TraceOutputs, coloured_name
 
 _EPILOG = """\
@@ -64,6 +64,19 @@ examples:
   simrun -o echo.transcript echo_server.py echo_client.py
   simrun --check echo.transcript echo_server.py echo_client.py
   simrun --stdin nc=message.txt echo_server.py "nc -N localhost 10000"
+
+network and faults (docs/faults.md):
+  simrun --latency 50ms --loss 5% server.py client.py
+      every link 50 ms one way, 5% of datagrams lost (TCP resends: loss is delay);
+      a host's loopback included, so one machine shows them too
+  simrun --host web=server --host laptop=client --rate 1Mbit/s server.py client.py
+      the server on host "web", the client on "laptop": the client reaches the
+      server as web (its name resolves), over a 1 Mbit/s link
+  simrun --scenario faults.toml server.py client.py
+      hosts, per-link conditions and faults (a partition at 2s, a kill and restart,
+      reads sliced to 3 bytes...) from a TOML file; options given here override it
+  Each fault that fires is a line of the transcript, such as "netsim: partition
+  web | laptop at 2.000s"; --no-annotate leaves them out.
 
 The transcript goes to stdout, byte for byte; with -o FILE to FILE instead, and with
 --check FILE it is compared with FILE: stdout then holds the unified diff (nothing
@@ -181,7 +194,9 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
                  stdin: Mapping[str, bytes] | None = None,
                  policy: str = "run-until-block", schedule_seed: int | None = None,
                  epoch: object = None, stop_signal: str | int = "TERM",
-                 raw_paths: bool = False) -> RunReport:
+                 raw_paths: bool = False,
+                 scenario: "_scenario.Scenario | Mapping[str, object] | str | os.PathLike[str] | None" = None,
+                 ) -> RunReport:
     """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
     happened. A command is a string as on simrun's command line (``"server.py"``,
     ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
@@ -191,6 +206,8 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
     empty stdin. ``policy`` and ``schedule_seed``: as ``--policy`` and
     ``--schedule-seed``. ``epoch``, ``stop_signal`` and ``raw_paths``: as ``--epoch``
     (a date, ISO 8601 text or seconds), ``--stop-signal`` and ``--raw-paths``.
+    ``scenario``: hosts, links and faults, as ``--scenario``: a TOML file's path, the
+    same data as a dict, or a :class:`netsim.scenario.Scenario`.
 
     Raises UsageError (a ValueError) for bad input, TypeError for arguments of the
     wrong type, FileNotFoundError when the shim library is missing, RuntimeError when
@@ -211,8 +228,16 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
         timeout = _check_timeout(timeout, "timeout", shown)
     portable = _portable_options(epoch, stop_signal, raw_paths, "epoch", "stop_signal")
     planned = plan(commands, names)
+    network = None
+    if scenario is not None:
+        try:
+            checked = _scenario.of(scenario)
+            checked.check_programs([name for name, _ in planned])
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        network = checked.data
     return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})),
-                policy=policy, schedule_seed=schedule_seed, **portable)
+                policy=policy, schedule_seed=schedule_seed, scenario=network, **portable)
 
 
 def _refuse_nested() -> None:
@@ -376,7 +401,7 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
          trace: str, shim: str, inputs: dict[str, bytes], policy: str = "run-until-block",
          schedule_seed: int | None = None, env: list[str] | None = None,
          epoch_ns: int | None = None, stop_signal: int = signal.SIGTERM,
-         raw_paths: bool = False) -> RunReport:
+         raw_paths: bool = False, scenario: dict | None = None) -> RunReport:
     if env is None:
         env = [f"{k}={v}" for k, v in os.environ.items()]
     epoch_ns = _portable.DEFAULT_EPOCH * 10**9 if epoch_ns is None else epoch_ns
@@ -385,8 +410,9 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
                                  trace=trace, inputs=inputs, policy=policy,
                                  schedule_seed=schedule_seed, epoch_ns=epoch_ns,
                                  stop_signal=int(stop_signal),
-                                 short_paths=[] if raw_paths else _portable.short_paths())
-    except ValueError as e:  # an unknown policy
+                                 short_paths=[] if raw_paths else _portable.short_paths(),
+                                 scenario=scenario)
+    except ValueError as e:  # an unknown policy, a scenario the core refuses
         raise UsageError(str(e)) from None
     return RunReport(
         transcript_bytes=out["transcript"],
@@ -447,6 +473,21 @@ def _parser() -> _Parser:
                              "(default TERM; INT shows what Ctrl-C would: KeyboardInterrupt)")
     parser.add_argument("--raw-paths", action="store_true",
                         help="show paths as the programs printed them, not in their short forms")
+    network = parser.add_argument_group("network and faults (see docs/faults.md)")
+    network.add_argument("--scenario", metavar="FILE",
+                         help="hosts, links and faults from a TOML file")
+    network.add_argument("--host", action="append", default=[], metavar="NAME=PROGRAM",
+                         help="run the command shown as PROGRAM on host NAME (made if the "
+                              "scenario has none; repeatable)")
+    network.add_argument("--latency", metavar="DURATION",
+                         help="one-way delay of every link, loopback included: 50ms, 1.5s")
+    network.add_argument("--jitter", metavar="DURATION",
+                         help="each packet's delay varies by up to this much, from the seed")
+    network.add_argument("--rate", metavar="RATE", help="bandwidth of every link: 1Mbit/s, 10MB/s")
+    network.add_argument("--loss", metavar="PERCENT",
+                         help="datagrams lost on every link (TCP resends them: delay): 5%%")
+    network.add_argument("--no-annotate", action="store_true",
+                         help="leave the \"netsim: ...\" line of each fault out of the transcript")
     _explore_cli.add_options(parser)
     _outputs_cli.add_options(parser)
     return parser
@@ -477,6 +518,23 @@ def _parse_signal(value: str | int, option: str) -> signal.Signals:
         raise UsageError(f"{option} {value}: {number.name} does not let a program stop on its own; "
                          "give TERM, INT or HUP")
     return number
+
+
+def _scenario_of(args: argparse.Namespace, commands: list[tuple[str, list[str]]]) -> dict | None:
+    """The run's scenario data from --scenario and the options on top of it; None
+    when none of them is given. Raises UsageError naming the file, line and key."""
+    conditions = {key: getattr(args, option) for key, option in
+                  (("delay", "latency"), ("jitter", "jitter"), ("rate", "rate"), ("loss", "loss"))
+                  if getattr(args, option) is not None}
+    if args.scenario is None and not (args.host or conditions or args.no_annotate):
+        return None
+    try:
+        base = _scenario.load(args.scenario) if args.scenario is not None else _scenario.from_dict({})
+        merged = _scenario.with_options(base, args.host, conditions, False if args.no_annotate else None)
+        merged.check_programs([name for name, _ in commands])
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return merged.data
 
 
 def _parse_seed(text: str) -> int:
@@ -553,6 +611,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         portable = _portable_options(args.epoch, args.stop_signal, args.raw_paths, "--epoch",
                                      "--stop-signal")
         _outputs_cli.check(args, explore)
+        network = _scenario_of(args, commands)
+        if network is not None and explore:
+            raise UsageError("--scenario, --host, --latency, --jitter, --rate, --loss and "
+                             "--no-annotate do not go with --explore, --seeds or --verify yet")
         # Checked before the run, as a shell checks its redirections: a path that
         # cannot be written is reported before the programs run, not after (and after
         # every other usage error, since checking creates the file).
@@ -565,8 +627,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if explore:
         return _explore_cli.main(args, commands, inputs, seed, timeout)
     try:
-        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule, **portable)
-    except RuntimeError as e:
+        report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule,
+                      **portable, scenario=network)
+    except (RuntimeError, UsageError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     printed = _outputs_cli.printed(report, args)

@@ -14,7 +14,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from netsim import _core, _exit, _interrupt, _patch, _policy, _portable, _threading
+from netsim import _core, _exit, _interrupt, _patch, _policy, _portable, _threading, scenario as _scenario
 from netsim._outputs import TraceOutputs, coloured_name
 from netsim._traceback import format_exception
 
@@ -113,6 +113,10 @@ def _exit_status(target: Callable[..., Any], args: Sequence[Any], kwargs: dict[s
     except SystemExit as e:
         return _exit.status_of(e.code)
     except BaseException as e:
+        if _core.stopping():
+            # Killed (a fault's SIGKILL, the end of the run) while it unwound: an error
+            # on the way out (closing a socket the kernel closed already) is not its own.
+            raise _core.TaskCancelled from None
         sys.stderr.write(format_exception(e))
         if on_error:
             on_error(e)
@@ -194,7 +198,9 @@ class Simulation:
 
     def __init__(self, seed: int = 0, *, policy: str = "run-until-block",
                  epoch: float | str | datetime.date | None = None, socket_buffer: int = 64 * 1024,
-                 raise_errors: bool = False, raw_paths: bool = False) -> None:
+                 raise_errors: bool = False, raw_paths: bool = False,
+                 scenario: "_scenario.Scenario | dict[str, Any] | str | os.PathLike[str] | None" = None,
+                 ) -> None:
         """``policy``: "run-until-block" (a task runs until it blocks), "random"
         (a seeded choice at every scheduling point, to explore interleavings) or
         "pct" (seeded priorities changed at a few seeded points; "pct:D" for depth D).
@@ -206,14 +212,21 @@ class Simulation:
         ``run()`` raises it; by default the run goes on, as with ``simrun``.
         ``raw_paths``: the transcript shows paths as printed, not in their short
         forms (the working directory's relative, ``<stdlib>/``...: see simrun).
+        ``scenario``: hosts, links and faults (docs/faults.md), as a TOML file's path
+        or the same data as a dict; its ``[[host]]`` programs are placed by the names
+        given to spawn. Raises ValueError naming the file, line and key of a mistake.
 
         Warns (HashSeedWarning) when this Python's PYTHONHASHSEED is not the one
         simrun gives a program for ``seed``."""
         _check_arguments(seed, policy, socket_buffer, raise_errors)
         epoch_ns = _portable.parse_epoch(_portable.DEFAULT_EPOCH if epoch is None else epoch, "epoch")
         _portable.check_hash_seed(seed)
+        self._scenario = None if scenario is None else _scenario.of(scenario)
         self._sim = _core.Simulation(seed, policy, epoch_ns, socket_buffer,
                                      [] if raw_paths else _portable.short_paths())
+        if self._scenario is not None:
+            self._sim.apply(self._scenario.data)
+        self._programs: list[str] = []
         self._ran = False
         self._raise_errors = raise_errors
         self._error: BaseException | None = None
@@ -231,6 +244,7 @@ class Simulation:
             raise TypeError(f"target must be callable, not {type(target).__name__}")
         args, kwargs = tuple(args), dict(kwargs or {})
         on_error = self._failed if self._raise_errors else None
+        self._programs.append(name)
         return self._sim.spawn(name, lambda: _task_main(target, args, kwargs, on_error), host)
 
     def _failed(self, error: BaseException) -> None:
@@ -265,6 +279,10 @@ class Simulation:
         KeyboardInterrupt, carrying the Result too."""
         if self._ran:
             raise RuntimeError("run() was called already: make a new Simulation to run again")
+        if self._scenario is not None:
+            from netsim.simrun import _unique  # the names the core gives: client, client-2
+
+            self._scenario.check_programs(_unique(self._programs))
         self._ran = True
         _patch.install()
         try:

@@ -9,7 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "netsim/address.hpp"
 #include "netsim/config.hpp"
+#include "netsim/scenario.hpp"
 #include "netsim/trace.hpp"
 
 namespace netsim::python {
@@ -21,6 +23,10 @@ void bind_simulation(pybind11::module_& m);
 // pairs, the transcript's short forms of paths.
 Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
                    const std::vector<std::pair<std::string, std::string>>& short_paths = {});
+// An address of Python's text ("10.0.0.2", "fd00::2"); raises ValueError.
+Ip parse_ip(const std::string& text);
+// scenario_binding.cpp: the Scenario of netsim.scenario's checked data (a dict).
+Scenario to_scenario(const pybind11::handle& data);
 // calls.cpp: the kernel calls of Python code in simulated tasks.
 void bind_calls(pybind11::module_& m);
 // runner_binding.cpp: run_commands, the engine of simrun (in a build with the shim).

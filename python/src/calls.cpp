@@ -197,8 +197,9 @@ void bind_calls(py::module_& m) {
   m.def("futex_wake", [](std::uint64_t key, int count) {
     return call([&](Kernel& k, Task& t) { return k.futex_wake(t, key, count); });
   }, "Wakes up to count waiters on key, longest waiting first; returns how many.");
-  m.def("time_ns", [] { return task().kernel->clock().now(); });
-  m.def("monotonic_ns", [] { return task().kernel->clock().monotonic(); });
+  // The clocks of the task's host: its offset, drift and jumps (HostSpec, clock_jump).
+  m.def("time_ns", [] { return task().kernel->wall_clock(task().task->process().host()); });
+  m.def("monotonic_ns", [] { return task().kernel->monotonic_clock(task().task->process().host()); });
   m.def("elapsed_ns", [] { return task().kernel->clock().elapsed(); });
   m.def("write", [](int stream, py::bytes data) {
     const std::string bytes = data;
@@ -209,6 +210,21 @@ void bind_calls(py::module_& m) {
     for (const Ip& ip : task().kernel->resolve(name)) addresses.push_back(ip.str());
     return addresses;
   });
+  m.def(
+      "lookup",
+      [](const std::string& name) {
+        TaskContext& context = task();
+        Resolution resolution;
+        {
+          py::gil_scoped_release release;
+          resolution = context.kernel->resolve(*context.task, name);
+        }
+        std::vector<std::string> addresses;
+        for (const Ip& ip : resolution.addresses) addresses.push_back(ip.str());
+        return py::make_tuple(resolution.error, addresses);
+      },
+      "getaddrinfo's lookup of a name for the calling task, resolve_fail faults included: "
+      "(0, addresses) or (EAI_ code, []).");
   m.def(
       "exit_process",
       [](int status) {

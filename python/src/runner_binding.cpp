@@ -49,7 +49,7 @@ void bind_runner(py::module_& m) {
          std::optional<double> timeout, std::string trace, std::optional<Nanos> epoch_ns,
          const std::string& policy, std::optional<std::uint64_t> schedule_seed,
          const std::map<std::string, std::string>& inputs, int stop_signal,
-         const std::vector<std::pair<std::string, std::string>>& short_paths) {
+         const std::vector<std::pair<std::string, std::string>>& short_paths, const py::object& scenario) {
         shim::RunOptions options;
         options.config = make_config(seed, policy, epoch_ns, short_paths);
         options.stop_signal = stop_signal;
@@ -62,6 +62,7 @@ void bind_runner(py::module_& m) {
         options.env = std::move(env);
         options.timeout_seconds = timeout;
         options.trace_path = std::move(trace);
+        if (!scenario.is_none()) options.scenario = to_scenario(scenario);
         std::vector<shim::Command> list;
         for (const auto& [name, argv] : commands) {
           if (argv.empty()) throw py::value_error("command '" + name + "' has an empty argv");
@@ -82,6 +83,7 @@ void bind_runner(py::module_& m) {
       py::arg("timeout") = py::none(), py::arg("trace") = "", py::arg("epoch_ns") = py::none(),
       py::arg("policy") = "run-until-block", py::arg("schedule_seed") = py::none(), py::arg("inputs") = std::map<std::string, std::string>{},
       py::arg("stop_signal") = SIGTERM, py::arg("short_paths") = std::vector<std::pair<std::string, std::string>>{},
+      py::arg("scenario") = py::none(),
       R"(Runs real programs under the shim, each once every earlier one is blocked, until
 the last ends. commands: [(name, argv)]; env: the children's environment as
 "NAME=value" strings; shim: the path of libnetsim_shim.so; timeout: wall-clock
@@ -90,7 +92,8 @@ epoch_ns: the virtual wall clock at the start; policy: "run-until-block" or "ran
 schedule_seed: seeds the random policy's choices alone (None: seed does); inputs: {name: bytes}, the stdin of
 the commands so named (the others read /dev/null); stop_signal: what stops the
 processes still running at the end (then SIGTERM, then SIGKILL); short_paths:
-[(directory, shown)], the transcript's short forms of paths (none: raw). Returns a dict: transcript (bytes),
+[(directory, shown)], the transcript's short forms of paths (none: raw); scenario:
+netsim.scenario's data (hosts, links, faults) or None. Returns a dict: transcript (bytes),
 exit_status (the last command's), processes ([(name, pid, status, outcome, stopped)] in
 command order), problem (str, "" when the last command ended on its own), and the
 bools deadlock, timed_out, interrupted, warning (str, why the run had no

@@ -10,6 +10,7 @@
 #include "netsim/simulation.hpp"
 #include "bindings.hpp"
 #include "interrupt_watcher.hpp"
+#include "python_restarts.hpp"
 #include "python_task.hpp"
 
 namespace netsim::python {
@@ -28,12 +29,15 @@ Config with_buffer(Config config, std::size_t socket_buffer) {
   return config;
 }
 
+}  // namespace
 
 Ip parse_ip(const std::string& text) {
   const std::optional<Ip> ip = Ip::parse(text);
   if (!ip) throw py::value_error("not an IP address: '" + text + "'");
   return *ip;
 }
+
+namespace {
 
 // "pct" is PCT of the default depth, "pct:D" of depth D (1 to 999).
 std::optional<int> pct_depth(const std::string& policy) {
@@ -81,10 +85,10 @@ void bind_simulation(py::module_& m) {
     }
   });
 
-  py::class_<Simulation>(m, "Simulation")
+  py::class_<PySimulation>(m, "Simulation")
       .def(py::init([](std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
                        std::size_t socket_buffer, const std::vector<std::pair<std::string, std::string>>& short_paths) {
-             return std::make_unique<Simulation>(
+             return std::make_unique<PySimulation>(
                  with_buffer(make_config(seed, policy, epoch_ns, short_paths), socket_buffer));
            }),
            py::arg("seed") = 0, py::arg("policy") = "run-until-block",
@@ -92,7 +96,7 @@ void bind_simulation(py::module_& m) {
            py::arg("short_paths") = std::vector<std::pair<std::string, std::string>>{})
       .def(
           "add_host",
-          [](Simulation& sim, std::string name, const std::vector<std::string>& addresses) {
+          [](PySimulation& sim, std::string name, const std::vector<std::string>& addresses) {
             std::vector<Ip> ips;
             for (const auto& text : addresses) ips.push_back(parse_ip(text));
             try {
@@ -104,20 +108,32 @@ void bind_simulation(py::module_& m) {
           py::arg("name"), py::arg("addresses"))
       .def(
           "spawn",
-          [](Simulation& sim, std::string name, py::object main, std::optional<std::string> host) {
+          [](PySimulation& sim, std::string name, py::object main, std::optional<std::string> host) {
             Host* where = nullptr;
             if (host) {
               where = sim.kernel().find_host(*host);
               if (!where) throw py::value_error("no host named '" + *host + "': add_host() it first");
             }
-            Process& process = sim.create_process(std::move(name), where);
+            Process& process = sim.create_process(name, where);
+            sim.restarts().remember(process, std::move(name), main);
             add_python_task(sim.kernel(), process, process.name(), std::move(main), true);
             return process.pid();
           },
           py::arg("name"), py::arg("main"), py::arg("host") = py::none(),
           "Adds a process whose first task calls main(), which returns the exit status.")
+      .def(
+          "apply",
+          [](PySimulation& sim, const py::handle& data) {
+            const Scenario scenario = to_scenario(data);
+            try {
+              sim.apply(scenario);
+            } catch (const std::invalid_argument& e) {
+              throw py::value_error(e.what());
+            }
+          },
+          py::arg("data"), "Sets the network and faults (netsim.scenario's data); before any spawn.")
       .def("run",
-           [](Simulation& sim, int wakeup_fd) {
+           [](PySimulation& sim, int wakeup_fd) {
              RunResult result;
              bool interrupted = false;
              {
@@ -140,10 +156,10 @@ void bind_simulation(py::module_& m) {
            "Runs the simulation; a SIGINT byte on wakeup_fd (Python's signal wakeup fd) "
            "stops it, and the result says so.")
       .def("stop", &Simulation::stop, "Ends the run at the next switch between tasks.")
-      .def("transcript", [](const Simulation& sim) { return py::bytes(sim.transcript()); })
+      .def("transcript", [](const PySimulation& sim) { return py::bytes(sim.transcript()); })
       .def(
           "trace",
-          [](Simulation& sim) {
+          [](PySimulation& sim) {
             return TraceHandle{std::shared_ptr<const Trace>(&sim.trace(), [](const Trace*) {}),
                                sim.kernel().clock().epoch(), sim.kernel().config().short_paths};
           },

@@ -68,7 +68,8 @@ bool parse_literal(const char* text, Ip& ip, std::uint32_t* scope = nullptr) {
 }
 
 // kCallResolve: buffer = the name, NUL-terminated; the reply buffer holds the
-// addresses, each a family byte (4 or 6) and 16 address bytes; result = their count.
+// addresses, each a family byte (4 or 6) and 16 address bytes; result = their count,
+// or an EAI_ code (negative) when a fault makes the lookup fail.
 int resolve(const char* name, Ip* out, int max) {
   const std::size_t length = std::strlen(name);
   if (length == 0 || length > 1024) return 0;
@@ -78,6 +79,7 @@ int resolve(const char* name, Ip* out, int max) {
   std::memcpy(s.buffer, name, length + 1);
   s.size = length + 1;
   const long r = forward(s);
+  if (r < 0) return static_cast<int>(r);
   int n = 0;
   for (long i = 0; i < r && n < max; ++i) {
     const unsigned char* entry = s.buffer + i * 17;
@@ -349,6 +351,7 @@ int sim_getaddrinfo(const char* node, const char* service, const addrinfo* hints
     return EAI_NONAME;
   } else {
     n = resolve(node, ips, kMaxAddresses);
+    if (n < 0) return n;
     if (n == 0) return EAI_NONAME;
   }
   n = filter_family(ips, n, family, flags);
@@ -473,6 +476,7 @@ int lookup_host(const char* name, int family, Ip* ips, int& n) {
     n = ips[0].family == family ? 1 : 0;
   } else {
     n = resolve(name, ips, kMaxAddresses);
+    if (n < 0) return n == EAI_AGAIN ? TRY_AGAIN : HOST_NOT_FOUND;
     n = filter_family(ips, n, family, 0);
   }
   return n == 0 ? HOST_NOT_FOUND : 0;

@@ -35,8 +35,8 @@ bool is_cpu_clock(long clock) {
 // boot, CPU time since the simulation started (a program that measures itself).
 long long clock_ns(long clock) {
   if (is_wall_clock(clock)) return now_realtime_ns();
-  const long long elapsed = region().elapsed.load(std::memory_order_relaxed);
-  return is_cpu_clock(clock) ? elapsed : kUptimeAtStart + elapsed;
+  return is_cpu_clock(clock) ? region().elapsed.load(std::memory_order_relaxed)
+                             : region().monotonic.load(std::memory_order_relaxed);
 }
 
 long long to_ns(const struct timespec& ts) { return ts.tv_sec * kNanosPerSecond + ts.tv_nsec; }
@@ -81,7 +81,7 @@ void redirect(void* function, void* target) {
 
 }  // namespace
 
-long long now_realtime_ns() { return region().epoch + region().elapsed.load(std::memory_order_relaxed); }
+long long now_realtime_ns() { return region().wall.load(std::memory_order_relaxed); }
 long long now_monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
 
 void patch_vdso() {

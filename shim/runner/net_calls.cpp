@@ -207,18 +207,16 @@ long serve_poll(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& lis
   return r;
 }
 
-// "localhost", a host's name or a literal; names are matched without regard to case,
-// as /etc/hosts and DNS match them.
-long serve_resolve(Kernel& kernel, Slot& slot) {
+// getaddrinfo's lookup, as the kernel answers it for the calling task: the addresses,
+// or the EAI_ code of a resolve_fail fault.
+long serve_resolve(Kernel& kernel, Task& task, Slot& slot) {
   const std::size_t length = std::min<std::size_t>(slot.size, kSlotBuffer);
   std::string name(reinterpret_cast<const char*>(slot.buffer), length);
   if (const auto nul = name.find('\0'); nul != std::string::npos) name.resize(nul);
-  std::vector<Ip> found = kernel.resolve(name);
-  if (found.empty()) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower != name) found = kernel.resolve(lower);
-  }
+  const Resolution resolution = kernel.resolve(task, name);
+  slot.size = 0;
+  if (resolution.error) return resolution.error;
+  const std::vector<Ip>& found = resolution.addresses;
   const std::size_t count = std::min(found.size(), kSlotBuffer / 17);
   for (std::size_t i = 0; i < count; ++i) {
     unsigned char* entry = slot.buffer + i * 17;
@@ -422,7 +420,7 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
       result = serve_poll_part(slot, poll_list);
       return true;
     case kCallResolve:
-      result = serve_resolve(kernel, slot);
+      result = serve_resolve(kernel, task, slot);
       return true;
     case kCallReverseResolve:
       result = serve_reverse(kernel, slot);

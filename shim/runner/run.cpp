@@ -38,6 +38,7 @@ void write_trace(const Trace& trace, const std::string& path) {
 RunReport run_commands(const std::vector<Command>& commands, const RunOptions& options) {
   if (commands.empty()) throw std::invalid_argument("nothing to run: give at least one command");
   Simulation simulation(options.config);
+  simulation.apply(options.scenario);
   Kernel& kernel = simulation.kernel();
   Scheduler& scheduler = kernel.scheduler();
   Runner runner(simulation, options);

@@ -149,9 +149,11 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
                         *options_.timeout_seconds, who));
     });
   }
+  simulation_.set_process_control(this);
 }
 
 Runner::~Runner() {
+  simulation_.set_process_control(nullptr);
   if (saved_cpus_) sched_setaffinity(0, sizeof *saved_cpus_, &*saved_cpus_);
   for (auto& remote : processes_) send_signal(*remote, SIGKILL);
   for (auto& remote : processes_) {
@@ -193,8 +195,7 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   region.pid = process.pid();
   region.ppid = ppid;
   region.started = 0;
-  region.epoch = simulation_.kernel().clock().epoch();
-  region.elapsed.store(simulation_.kernel().clock().elapsed(), std::memory_order_relaxed);
+  store_clocks(region, process);
   region.seed = seed_for(options_.config.seed, process.pid());
   region.spin_cycles = spin_cycles_;
   region.simulated_stdin = simulated_stdin;
@@ -230,17 +231,25 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   }
 }
 
+void Runner::store_clocks(Region& region, const Process& process) {
+  Kernel& kernel = simulation_.kernel();
+  region.wall.store(kernel.wall_clock(process.host()), std::memory_order_relaxed);
+  region.monotonic.store(kernel.monotonic_clock(process.host()), std::memory_order_relaxed);
+  region.elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
+}
+
 RemoteProcess* Runner::find_remote(int pid) const {
   for (const auto& remote : processes_)
     if (remote->process->pid() == pid) return remote.get();
   return nullptr;
 }
 
-RemoteProcess& Runner::start(const Command& command) {
+RemoteProcess& Runner::start(const Command& command, bool staged) {
   auto remote = std::make_unique<RemoteProcess>();
   Process& process = simulation_.create_process(command.name);
   remote->process = &process;
   remote->base_name = command.name;
+  remote->command = command;
   if (command.input) simulation_.kernel().install_input(process, 0, *command.input);
   remote->region_index = claim_region();
   if (remote->region_index < 0)
@@ -256,7 +265,7 @@ RemoteProcess& Runner::start(const Command& command) {
   RemoteProcess& added = *remote;
   processes_.push_back(std::move(remote));
   read_output(added);
-  add_thread(added, 0, true);
+  add_thread(added, 0, staged);
   return added;
 }
 
@@ -319,7 +328,7 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     if (remote.threads[index] != &self && !last) return;
     mine->result = result;
     give_reply(*mine, slot);
-    remote.region->elapsed.store(kernel.clock().elapsed(), std::memory_order_relaxed);
+    store_clocks(*remote.region, *remote.process);
     post(slot.state, SlotState::reply,
          [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });
     if (last) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "child.hpp"
+#include "netsim/process_control.hpp"
 #include "netsim/shim/run.hpp"
 #include "netsim/simulation.hpp"
 
@@ -29,6 +30,7 @@ std::string signal_name(int signal);
 struct RemoteProcess {
   Process* process = nullptr;
   std::string base_name;   // the command's name, which forked children take
+  std::optional<Command> command;  // what started it; none for a forked one
   int region_index = -1;   // in the pool; -1 once given to another process
   Region* region = nullptr;
   Child child;
@@ -58,14 +60,21 @@ class SavedSignals {
   struct sigaction terminate_ {};
 };
 
-class Runner {
+// The runner is the simulation's ProcessControl (process_faults.cpp): a fault that
+// kills a program kills its real child, and a restart starts its command again. A
+// paused program is simply not served: its threads wait for their replies, parked,
+// until it is resumed, so nothing real needs stopping.
+class Runner : public ProcessControl {
  public:
   Runner(Simulation& simulation, const RunOptions& options);
-  ~Runner();  // no child outlives simrun: kills and reaps whatever is left
+  ~Runner() override;  // no child outlives simrun: kills and reaps whatever is left
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  RemoteProcess& start(const Command& command);
+  // staged: it waits for its first turn as a command does (false: a restart, at once).
+  RemoteProcess& start(const Command& command, bool staged = true);
+  void killed(Process& process) override;
+  void restart(const Process& dead) override;
   // The commands come first, in order, then the processes they forked.
   const std::vector<std::unique_ptr<RemoteProcess>>& processes() const { return processes_; }
 
@@ -94,6 +103,8 @@ class Runner {
   int grow_pool();
   // A region for a new process, its slots idle up to the highest its last owner used.
   void fill_region(int index, const Process& process, int ppid, bool simulated_stdin);
+  // The time the process's host reads, for the shim to answer clock reads with.
+  void store_clocks(Region& region, const Process& process);
   RemoteProcess* find_remote(int pid) const;
   // process_calls.cpp: fork, exec, wait and kill between simulated processes.
   bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);

@@ -19,7 +19,9 @@
 #include "netsim/address.hpp"
 #include "netsim/clock.hpp"
 #include "netsim/config.hpp"
+#include "netsim/process_control.hpp"
 #include "netsim/rng.hpp"
+#include "netsim/scenario.hpp"
 #include "netsim/scheduler.hpp"
 #include "netsim/task.hpp"
 #include "netsim/trace.hpp"
@@ -28,12 +30,24 @@ namespace netsim {
 
 struct Socket;
 class Net;
+class Links;
+class Faults;
 
 // A machine on the virtual network: its name, its addresses (besides loopback, which
 // every host has for itself) and the ports bound on it.
 struct Host {
   int id = 0;
   std::string name;
+  std::vector<Ip> addresses;
+  // Its clocks (HostSpec): Kernel::wall_clock and monotonic_clock read them.
+  Nanos clock_offset = 0;  // the offset, plus every clock_jump so far
+  double clock_drift = 0;
+};
+
+// What a name lookup (getaddrinfo) answers: the addresses, or an EAI_* error
+// (netdb.h: EAI_NONAME for an unknown name, or what a resolve_fail fault says).
+struct Resolution {
+  int error = 0;
   std::vector<Ip> addresses;
 };
 
@@ -109,6 +123,8 @@ class Kernel {
   // "localhost", a host's name, or a literal address; empty when unknown.
   std::vector<Ip> resolve(std::string_view name) const;
   Host* find_host(std::string_view name) const;
+  // Every host, the default one first, in the order they were added.
+  const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
 
   // --- processes and tasks ---
   Process& create_process(std::string name, Host& host);
@@ -124,6 +140,32 @@ class Kernel {
   void exit_process(Process& process, int status, int signal = 0);
   const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
   Process* find_process(int pid) const;
+
+  // --- the scenario (scenario.hpp) ---
+  // Adds its hosts (addresses given or the next free 10.0.0.N / fd00::N), sets the
+  // links and schedules the faults. Once, before the first process is created;
+  // throws std::invalid_argument naming what is wrong (an unknown host, a bad
+  // probability...). Without it the network is a perfect wire.
+  void apply(const Scenario& scenario);
+  const Scenario& scenario() const { return scenario_; }
+  // The host the scenario places `program` on, or null.
+  Host* placement(std::string_view program) const;
+  // Who carries out kill/pause/resume/restart beyond the kernel (process_control.hpp).
+  // Not owned; must outlive the run.
+  void set_process_control(ProcessControl* control) { control_ = control; }
+  ProcessControl* process_control() const { return control_; }
+  // The clocks a program on `host` reads (HostSpec: offset, drift, jumps):
+  // CLOCK_REALTIME and CLOCK_MONOTONIC. The trace keeps the simulation's own time.
+  Nanos wall_clock(const Host& host) const;
+  Nanos monotonic_clock(const Host& host) const;
+  // getaddrinfo() of `name` for the calling task: resolve(name), unless a
+  // resolve_fail fault matches (recorded as a fault event). Names match without
+  // regard to case, as /etc/hosts and DNS match them.
+  Resolution resolve(Task& self, std::string_view name);
+  // SIGSTOP / SIGCONT of a process, as the pause and resume faults do: none of its
+  // tasks runs until it is resumed (the kernel's part; ProcessControl is told).
+  void pause_process(Process& process);
+  void resume_process(Process& process);
 
   // --- calls, made on the calling task's context ---
   // Calls that create a descriptor take the lowest free number, or `at` when it is
@@ -239,6 +281,11 @@ class Kernel {
 
   // --- for the protocol implementations in core/src ---
   Net& net() { return *net_; }
+  Links& links() { return *links_; }
+  Faults& faults() { return *faults_; }
+  // The generator of link and fault draws (jitter, loss, probabilities): apart from
+  // rng() so that a scenario never shifts ephemeral ports or random bytes.
+  Rng& fault_rng() { return fault_rng_; }
   // Gives the socket descriptor `at`, or the lowest free one; -EBADF if `at` is taken.
   int install(Process& process, std::shared_ptr<Socket> socket, int at = -1);
   // The lowest descriptor number the process has free, other than `other`.
@@ -254,6 +301,7 @@ class Kernel {
   Clock clock_;
   Rng rng_;
   Rng schedule_rng_;  // the scheduler's own draws: a schedule never shifts the ports
+  Rng fault_rng_;
   Trace trace_;
   Scheduler scheduler_;
   std::vector<std::unique_ptr<Host>> hosts_;
@@ -262,6 +310,10 @@ class Kernel {
   std::unique_ptr<Net> net_;
   std::function<void(Process&, int)> signal_hook_;
   std::map<int, std::shared_ptr<VirtualTimer>> real_timers_;  // ITIMER_REAL's, by pid
+  std::unique_ptr<Links> links_;
+  std::unique_ptr<Faults> faults_;
+  Scenario scenario_;
+  ProcessControl* control_ = nullptr;
   // Declared after tasks_, so destroyed first: a queue unregisters its waiters.
   std::map<std::uint64_t, WaitQueue> futexes_;
 };

@@ -75,6 +75,11 @@ class Scheduler {
   // starts or virtual time moves on by kSpinQuantum.
   void spin(Task& self);
 
+  // SIGSTOP / SIGCONT: a paused task is not run; when it becomes ready it waits until
+  // it is resumed. It can still be woken, cancelled or interrupted.
+  void pause(Task& task);
+  void resume(Task& task);
+
   // Stops a task: a blocked one wakes with TaskCancelled; one never started ends.
   void cancel(Task& task);
   // Ends the task's current or next block with TaskInterrupted, once: how a signal
@@ -101,13 +106,17 @@ class Scheduler {
   // Where run()'s thread waits while tasks with direct batons pass turns around.
   Baton& home() { return *home_; }
 
-  // Timers no task waits on (an alarm, a timerfd): `fn` is called between two tasks,
-  // or on the task that ends its turn, once virtual time (elapsed) reaches `deadline`.
-  // A pending call, like a blocked task's timer, keeps the run from being a deadlock
-  // while a task lives. Returns the key that cancel_call() takes.
+  // Runs `fn` on the scheduler's side, between two tasks (or on the task that ends
+  // its turn), once virtual time (elapsed) reaches `deadline`: how the network delivers
+  // what is in flight, faults fire, and timers no task waits on (an alarm, a timerfd)
+  // expire. Calls and the tasks' own timers run in one order: deadline, then the order
+  // they were set. A pending call, like a blocked task's timer, keeps time moving and
+  // the run from being a deadlock while a task lives. Returns the key cancel_call() takes.
   using CallKey = std::pair<Nanos, std::uint64_t>;
   CallKey call_at(Nanos deadline, std::function<void()> fn);
   void cancel_call(const CallKey& key) { calls_.erase(key); }
+  // Drops every pending call: the run is over, nothing more is delivered or fires.
+  void forget_calls() { calls_.clear(); }
 
   // Blocked tasks in id order: what the deadlock report lists.
   std::vector<const Task*> blocked_tasks() const;
@@ -151,12 +160,13 @@ class Scheduler {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::uint64_t timer_seq_ = 0;  // orders task timers and calls of the same deadline
   std::map<CallKey, std::function<void()>> calls_;
-  int fruitless_polls_ = 0;
+  std::vector<Task*> paused_ready_;  // paused tasks that became ready, in that order
+  int fruitless_polls_ = 0;  // spins since a task last blocked
   // PCT: the scheduling points with a choice so far, the change points still ahead
   // (latest first) and the priority the next one gives (d-1 down to 1).
   std::uint64_t choice_points_ = 0;
   std::vector<std::uint64_t> change_points_;
-  std::uint64_t next_low_priority_ = 0;  // spins since a task last blocked
+  std::uint64_t next_low_priority_ = 0;
   bool draining_ = false;
   const std::function<bool()>* until_ = nullptr;  // run()'s condition, while it runs
   Task* deferred_ = nullptr;  // picked by end_turn() for run() to resume

@@ -18,6 +18,8 @@
 #include "netsim/address.hpp"
 #include "netsim/config.hpp"
 #include "netsim/kernel.hpp"
+#include "netsim/process_control.hpp"
+#include "netsim/scenario.hpp"
 #include "netsim/sys.hpp"
 #include "netsim/trace.hpp"
 
@@ -52,13 +54,23 @@ class Simulation {
   // A named host with its own address(es), reachable from every other host.
   Host& add_host(std::string name, std::vector<Ip> addresses);
 
+  // The network and faults of the run (scenario.hpp, Kernel::apply): before the first
+  // spawn or create_process, which then place each program on its scenario host.
+  // Throws std::invalid_argument naming what is wrong.
+  void apply(const Scenario& scenario);
+  // Who kills, pauses, resumes and restarts processes beyond the kernel
+  // (process_control.hpp); null: the default, which restarts fiber processes spawned
+  // here and has nothing else to do. Not owned.
+  void set_process_control(ProcessControl* control);
+
   // A new process running body as a fiber. Processes start in spawn order, each once
   // every process spawned before it is blocked, so servers listen before clients
   // connect. Names are made unique: "client", "client-2". Returns the pid.
   int spawn(std::string name, TaskFn body, Host* host = nullptr);
 
   // The process part of spawn(), for tasks of other kinds (Python threads, shimmed
-  // processes): a unique name, a pid, a host. Add its first task with
+  // processes): a unique name, a pid, a host (none given: the scenario's placement
+  // of `name`, else the default host). Add its first task with
   // kernel().add_task(task, /*staged=*/true).
   Process& create_process(std::string name, Host* host = nullptr);
   // A child of `parent` as fork() makes it (Kernel::fork_process), named `name` made unique.
@@ -80,10 +92,14 @@ class Simulation {
   Kernel& kernel() { return *kernel_; }
 
  private:
+  // spawn(), staged or started at once (a restart).
+  int start(std::string name, TaskFn body, Host* host, bool staged);
   // `name`, or "name-2", "name-3"... when a process has it already.
   std::string unique_name(const std::string& name);
   // Stops every process still running; returns their pids.
   std::vector<int> stop_all();
+
+  class FiberRestarts;
 
   std::unique_ptr<Kernel> kernel_;
   // For unique_name, which would otherwise look at every process for every try: the
@@ -92,6 +108,7 @@ class Simulation {
   std::unordered_set<std::string> names_;
   std::size_t names_seen_ = 0;
   std::unordered_map<std::string, int> next_suffix_;
+  std::unique_ptr<FiberRestarts> restarts_;
   bool ran_ = false;
   std::atomic<bool> stop_requested_{false};
 };

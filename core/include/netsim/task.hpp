@@ -100,6 +100,7 @@ class Task {
   bool cancel_delivered_ = false;
   bool interrupt_ = false;
   std::uint64_t priority_ = 0;  // PCT's: the ready task with the highest runs
+  bool paused_ = false;  // SIGSTOP: not run until resumed (Scheduler::pause)
 };
 
 }  // namespace netsim

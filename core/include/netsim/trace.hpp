@@ -31,6 +31,12 @@ enum class EventKind : std::uint8_t {
   error,     // a call failed (err: errno, text: the call)
   output,    // a process wrote to stdout (value 1) or stderr (value 2)
   deadlock,  // the run stopped because every task was blocked (text: the report)
+  // A fault fired, or a link lost a packet (text: "partition web | client", "loss
+  // UDP 10.0.0.2:5000 -> 10.0.0.1:40000"; value 1: the transcript shows it as a
+  // "netsim: <text> at 2.000s" line, Scenario::annotate).
+  fault,
+  // A stream segment was lost and will be sent again (value: bytes, conn: which).
+  retransmit,
 };
 
 const char* event_kind_name(EventKind kind);
@@ -48,7 +54,7 @@ struct Event {
   std::int64_t value = 0;
   int err = 0;
   // The bytes of send, recv and output events; the text of spawn (the process's
-  // name), error (the call that failed) and deadlock (the report) events. One field
+  // name), error (the call that failed), deadlock (the report) and fault events. One field
   // for both keeps events small: a long run records millions.
   std::string data;
 };

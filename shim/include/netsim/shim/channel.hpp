@@ -24,7 +24,7 @@
 namespace netsim::shim {
 
 inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
-inline constexpr std::uint32_t kRegionVersion = 7;
+inline constexpr std::uint32_t kRegionVersion = 8;
 inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
 inline constexpr const char* kRegionIndexEnv = "NETSIM_SHIM_REGION";
 
@@ -75,7 +75,8 @@ enum Call : std::int64_t {
   // it on the process's stderr; the call then fails with ENOSYS.
   kCallUnsupported,
   // buffer: a host name (NUL-terminated). Reply buffer: the addresses it resolves to,
-  // each one byte of family (4 or 6) and 16 bytes of address; result: their count.
+  // each one byte of family (4 or 6) and 16 bytes of address; result: their count,
+  // or an EAI_ code (netdb.h, negative) when the lookup fails (a resolve_fail fault).
   kCallResolve,
   // args[0..1]: host address family (4/6) and address in buffer (16 bytes). Reply
   // buffer: the host name (NUL-terminated); result: its length, or -ENOENT.
@@ -122,10 +123,12 @@ struct Region {
   std::int32_t ppid;  // the virtual parent pid
   // The main thread has had its first turn: an image that finds it set was exec'ed.
   std::uint32_t started;
-  // Virtual time: CLOCK_REALTIME reads epoch + elapsed, CLOCK_MONOTONIC elapsed. The
-  // simulator stores elapsed before every reply, so a thread that runs reads the
+  // Virtual time, as the process's host reads it (its clock offset, drift and jumps):
+  // CLOCK_REALTIME reads wall, CLOCK_MONOTONIC monotonic, the CPU clocks elapsed. The
+  // simulator stores all three before every reply, so a thread that runs reads the
   // clock with no round trip.
-  std::int64_t epoch;
+  std::atomic<std::int64_t> wall;
+  std::atomic<std::int64_t> monotonic;
   std::atomic<std::int64_t> elapsed;
   // getrandom() and /dev/urandom draw from a generator seeded with this.
   std::uint64_t seed;

@@ -10,6 +10,7 @@
 
 #include "netsim/config.hpp"
 #include "netsim/trace.hpp"
+#include "netsim/scenario.hpp"
 
 namespace netsim::shim {
 
@@ -33,6 +34,10 @@ struct RunOptions {
   // then SIGKILL). SIGTERM: a program's handler runs, one without ends silently;
   // SIGINT shows what a terminal's Ctrl-C would (Python's KeyboardInterrupt).
   int stop_signal = SIGTERM;
+  // Hosts, links and faults (--scenario, --host, --latency...). A program is placed on
+  // a host by its command's name; a killed program restarted by a fault runs its
+  // command again under the same name.
+  Scenario scenario;
 };
 
 struct ProcessReport {

@@ -1,0 +1,125 @@
+#include "transit.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "events.hpp"
+#include "stream.hpp"
+
+namespace netsim {
+namespace {
+
+void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t seq, int tries, Nanos since);
+
+Segment* find(Pipe& pipe, std::uint64_t seq) {
+  if (seq < pipe.front_seq || seq - pipe.front_seq >= pipe.queue.size()) return nullptr;
+  return &pipe.queue[seq - pipe.front_seq];
+}
+
+// The connection is lost: the sender's retries ran out (tcp_write_err()).
+void give_up(Kernel& kernel, Pipe& pipe) {
+  pipe.failed = true;
+  std::size_t in_flight = 0;
+  for (const Segment& segment : pipe.queue) in_flight += segment.bytes.size();
+  pipe.queue.clear();
+  if (const std::shared_ptr<Socket> receiver = pipe.to.lock())
+    receiver->incoming -= std::min(receiver->incoming, in_flight);
+  const std::shared_ptr<Socket> sender = pipe.from.lock();
+  if (!sender || sender->dead) return;
+  sender->error = ETIMEDOUT;
+  sender->dead = true;
+  if (sender->peer) sender->peer->peer = nullptr;
+  sender->peer = nullptr;
+  record(kernel, EventKind::reset, nullptr, -1, sender.get()).err = ETIMEDOUT;
+  sender->waiters.notify_all();
+}
+
+// Hands the receiver every segment at the front that has arrived, in order.
+void deliver(Kernel& kernel, Pipe& pipe) {
+  while (!pipe.queue.empty() && pipe.queue.front().arrived) {
+    Segment segment = std::move(pipe.queue.front());
+    pipe.queue.pop_front();
+    ++pipe.front_seq;
+    const std::shared_ptr<Socket> receiver = pipe.to.lock();
+    if (!receiver) continue;
+    receiver->incoming -= std::min(receiver->incoming, segment.bytes.size());
+    if (receiver->state != SockState::connected || receiver->dead) continue;
+    switch (segment.kind) {
+      case Segment::Kind::data: receiver->rx.append(segment.bytes); break;
+      case Segment::Kind::fin: receiver->eof = true; break;
+      case Segment::Kind::rst: stream_reset(kernel, *receiver); break;
+    }
+    receiver->waiters.notify_all();
+  }
+}
+
+Nanos round_trip(Kernel& kernel, const Pipe& pipe) {
+  return kernel.links().conditions(pipe.from_host, pipe.to_host).delay +
+         kernel.links().conditions(pipe.to_host, pipe.from_host).delay;
+}
+
+void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t seq, int tries, Nanos since) {
+  Segment* segment = find(*pipe, seq);
+  if (!segment || pipe->failed) return;
+  Links& links = kernel.links();
+  const TcpSettings& tcp = kernel.scenario().tcp;
+  const Nanos now = kernel.clock().elapsed();
+  if (tries > 0) {
+    // Linux gives up once the first unacknowledged segment has waited as long as
+    // `retries` backoffs from TCP_RTO_MIN would take (tcp_model_timeout()).
+    Nanos limit = 0;
+    for (int i = 0; i <= tcp.retries; ++i) limit += backoff(tcp, tcp.rto_min, i);
+    if (now - since >= limit) {
+      give_up(kernel, *pipe);
+      return;
+    }
+  }
+  if (links.held(pipe->from_host, pipe->to_host)) {
+    links.keep(pipe->from_host, pipe->to_host,
+               [&kernel, pipe, seq, tries, since] { attempt(kernel, pipe, seq, tries, since); });
+    return;
+  }
+  const std::shared_ptr<Socket> sender = pipe->from.lock();
+  const bool lost = (sender && sender->blackholed) || links.cut(pipe->from_host, pipe->to_host) ||
+                    links.lose(pipe->from_host, pipe->to_host);
+  if (lost) {
+    Event& event = record(kernel, EventKind::retransmit, nullptr, -1, sender.get());
+    event.value = static_cast<std::int64_t>(segment->bytes.size());
+    const Nanos rto = backoff(tcp, round_trip(kernel, *pipe) + tcp.rto_min, tries);
+    kernel.scheduler().call_at(now + rto, [&kernel, pipe, seq, tries, since] { attempt(kernel, pipe, seq, tries + 1, since); });
+    return;
+  }
+  const Nanos arrival = links.arrival(pipe->from_host, pipe->to_host, segment->bytes.size(), now);
+  kernel.scheduler().call_at(arrival, [&kernel, pipe, seq] {
+    if (Segment* arrived = find(*pipe, seq)) {
+      arrived->arrived = true;
+      deliver(kernel, *pipe);
+    }
+  });
+}
+
+}  // namespace
+
+Nanos backoff(const TcpSettings& tcp, Nanos base, int tries) {
+  Nanos rto = base;
+  for (int i = 0; i < tries && rto < tcp.rto_max; ++i) rto *= 2;
+  return std::min(rto, tcp.rto_max);
+}
+
+void stream_transmit(Kernel& kernel, Socket& sender, Socket& receiver, Segment segment) {
+  if (!sender.out) {
+    sender.out = std::make_shared<Pipe>();
+    sender.out->from = sender.weak_from_this();
+    sender.out->to = receiver.weak_from_this();
+    sender.out->from_host = sender.host->id;
+    sender.out->to_host = receiver.host->id;
+  }
+  const std::shared_ptr<Pipe>& pipe = sender.out;
+  if (pipe->failed) return;
+  receiver.incoming += segment.bytes.size();
+  pipe->queue.push_back(std::move(segment));
+  const std::uint64_t seq = pipe->front_seq + pipe->queue.size() - 1;
+  attempt(kernel, pipe, seq, 0, kernel.clock().elapsed());
+}
+
+}  // namespace netsim

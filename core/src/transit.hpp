@@ -1,0 +1,44 @@
+#pragma once
+// One direction of a stream connection across a link that delays, loses or keeps what
+// crosses it: segments leave in order, are sent again after a retransmission timeout
+// when lost (TcpSettings), and reach the receiver in order, as TCP's sequence numbers
+// make them. A perfect link bypasses all of this (stream_direct).
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "link.hpp"
+#include "netsim/kernel.hpp"
+#include "socket.hpp"
+
+namespace netsim {
+
+struct Segment {
+  enum class Kind : std::uint8_t { data, fin, rst } kind = Kind::data;
+  std::string bytes;
+  bool arrived = false;
+};
+
+struct Pipe {
+  std::weak_ptr<Socket> from;
+  std::weak_ptr<Socket> to;
+  int from_host = 0;
+  int to_host = 0;
+  std::deque<Segment> queue;  // sent and not yet delivered, in order
+  std::uint64_t front_seq = 0;  // the number of queue.front(): segments count from 0
+  bool failed = false;          // the sender gave up (ETIMEDOUT)
+};
+
+// What `sender` sends to `receiver` goes straight into its buffer: the link is
+// perfect and nothing sent before is still on its way.
+inline bool stream_direct(Kernel& kernel, const Socket& sender, const Socket& receiver) {
+  return (!sender.out || sender.out->queue.empty()) && !sender.blackholed &&
+         kernel.links().perfect(sender.host->id, receiver.host->id);
+}
+// Sends a segment from `sender` to `receiver` across their link.
+void stream_transmit(Kernel& kernel, Socket& sender, Socket& receiver, Segment segment);
+// The retransmission timeout before try `tries` (0: the first), from `base`.
+Nanos backoff(const TcpSettings& tcp, Nanos base, int tries);
+
+}  // namespace netsim
