@@ -44,8 +44,10 @@ std::vector<TranscriptLine> transcript_lines(const Trace& trace,
       }
       pending.append(bytes);
     } else if (event.kind == EventKind::fault && event.value == 1) {
-      // Where an injected fault fires, so that a reader sees the cause by its effect.
-      out += fmt::format("netsim: {} at {:.3f}s\n", event.data, static_cast<double>(event.time) / kSecond);
+      // Where an injected fault fires, so that a reader sees the cause by its effect:
+      // a line of netsim's own, no process's (pid 0).
+      out.push_back({0, "netsim", 2, event.time,
+                     fmt::format("{} at {:.3f}s", event.data, static_cast<double>(event.time) / kSecond)});
     }
   }
   for (auto& [key, line] : partial)

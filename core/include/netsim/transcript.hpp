@@ -11,8 +11,8 @@ namespace netsim {
 // One line a process printed, for outputs that show more than "NAME: line" (JSON,
 // HTML, timestamps).
 struct TranscriptLine {
-  int pid = 0;
-  std::string name;  // the process's
+  int pid = 0;       // 0: netsim's own line, where an injected fault fires
+  std::string name;  // the process's; "netsim" for netsim's own
   int stream = 1;    // 1: stdout, 2: stderr
   Nanos time = 0;    // when its newline was written (or the process ended)
   std::string text;  // the bytes, without the newline
