@@ -22,11 +22,16 @@ import shutil
 import signal
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 import netsim
-from netsim import _core, _explore_cli, _outputs_cli, _portable, scenario as _scenario
+from netsim import _core, _explore_cli, _outputs_cli, _portable
 from netsim._outputs import TraceOutputs, coloured_name
+
+if TYPE_CHECKING:
+    # Imported where a scenario is given: the parser and tomllib cost a run without
+    # one 17 ms of start-up.
+    from netsim import scenario as _scenario
 
 _EPILOG = """\
 A COMMAND is a Python script (server.py), run with simrun's own Python, or a quoted
@@ -230,6 +235,8 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
     planned = plan(commands, names)
     network = None
     if scenario is not None:
+        from netsim import scenario as _scenario
+
         try:
             checked = _scenario.of(scenario)
             checked.check_programs([name for name, _ in planned])
@@ -528,6 +535,8 @@ def _scenario_of(args: argparse.Namespace, commands: list[tuple[str, list[str]]]
                   if getattr(args, option) is not None}
     if args.scenario is None and not (args.host or conditions or args.no_annotate):
         return None
+    from netsim import scenario as _scenario
+
     try:
         base = _scenario.load(args.scenario) if args.scenario is not None else _scenario.from_dict({})
         merged = _scenario.with_options(base, args.host, conditions, False if args.no_annotate else None)
