@@ -500,6 +500,7 @@ def patches():
         ("excepthook", _excepthook),
         ("_time", _monotonic),
     ]]
+    out += [(sys, "unraisablehook", _core.unraisablehook_over(sys.unraisablehook))]
     out += [
         (queue, "time", _monotonic),
         (queue, "SimpleQueue", _SimpleQueue),

@@ -253,6 +253,24 @@ void bind_calls(py::module_& m) {
   m.def("task_id", [] { return task().task->id(); });
   m.def("stopping", [] { return task().task->cancel_requested(); },
         "Whether the simulation is stopping this task (its process or the run ended).");
+  m.def(
+      "unraisablehook_over",
+      [](py::object previous) {
+        return py::cpp_function([previous](py::object unraisable) {
+          // A Ctrl-C reaches a task as TaskCancelled at its next bytecode, which may be
+          // in a finalizer (a __del__ the garbage collector runs), where Python cannot
+          // let it escape: it would print "Exception ignored" into the transcript and
+          // the task would go on. It is raised again once the finalizer has returned.
+          // In C++, because the next bytecode of a Python hook would take it at once.
+          if (current().task != nullptr &&
+              PyErr_GivenExceptionMatches(unraisable.attr("exc_value").ptr(), task_cancelled_type().ptr())) {
+            PyThreadState_SetAsyncExc(PyThread_get_thread_ident(), task_cancelled_type().ptr());
+            return;
+          }
+          previous(unraisable);
+        });
+      },
+      "sys.unraisablehook for a run: the stop of a task survives a finalizer; the rest goes to `previous`.");
 }
 
 }  // namespace netsim::python

@@ -16,8 +16,9 @@ import pytest
 
 # The tasks: one blocked in recv (with a thread of its process blocked on an Event),
 # one in a virtual sleep that would end only after a million seconds, and one last
-# task that stops the run, either by computing forever or by ping-ponging forever
-# with a thread of its own (so that the run never runs out of work).
+# task that stops the run, either by computing forever (in its own code or in a
+# finalizer) or by ping-ponging forever with a thread of its own (so that the run
+# never runs out of work).
 PROGRAM = textwrap.dedent('''
     import os, signal, socket, sys, threading, time
     import netsim
@@ -49,6 +50,24 @@ PROGRAM = textwrap.dedent('''
         n = 0
         while True:
             n += 1
+
+    def spin():
+        n = 0
+        while n < 100000:
+            n += 1
+
+    class Slow:
+        def __del__(self):
+            spin()
+
+    def finalizer():
+        # Half the time goes into a finalizer: the stop often lands in it, where Python
+        # cannot let an exception escape, and must still end the task.
+        print("finalizer starts")
+        interrupt()
+        while True:
+            Slow()
+            spin()
 
     def pingpong():
         a, b = socket.socketpair()
@@ -110,7 +129,7 @@ def run_program(tmp_path, task: str, sender: str) -> subprocess.CompletedProcess
     return subprocess.CompletedProcess(process.args, process.returncode, out + rest, err)
 
 
-@pytest.mark.parametrize("task", ["busy", "pingpong"])
+@pytest.mark.parametrize("task", ["busy", "finalizer", "pingpong"])
 @pytest.mark.parametrize("sender", ["self", "outside"])
 def test_ctrl_c_stops_the_run(tmp_path, task, sender):
     outputs = set()
