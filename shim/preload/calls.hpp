@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "netsim/shim/protocol.hpp"
+
 namespace netsim::shim {
 
 enum class Trap : std::uint8_t {
@@ -87,10 +89,9 @@ constexpr const InterceptedCall* intercepted(long nr) {
 
 // Where dispatch() sends call `nr` (a lookup per call, so by number, not by search);
 // false for a call the shim leaves alone.
-inline constexpr long kMaxCallNr = 512;
 struct Routes {
-  bool listed[kMaxCallNr];
-  Route route[kMaxCallNr];
+  bool listed[kMaxLinuxCall];
+  Route route[kMaxLinuxCall];
 };
 constexpr Routes make_routes() {
   Routes routes{};
@@ -102,7 +103,7 @@ constexpr Routes make_routes() {
 }
 inline constexpr Routes kRoutes = make_routes();
 constexpr bool routed(long nr, Route route) {
-  return nr >= 0 && nr < kMaxCallNr && kRoutes.listed[nr] && kRoutes.route[nr] == route;
+  return nr >= 0 && nr < kMaxLinuxCall && kRoutes.listed[nr] && kRoutes.route[nr] == route;
 }
 
 // How many calls the filter traps as `trap`, and the calls themselves, for its lists.
