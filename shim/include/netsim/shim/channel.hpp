@@ -14,7 +14,7 @@
 //
 // Calls are numbered as Linux x86-64 system calls, plus the Call values below. Raw
 // arguments travel in `args`; memory an argument points to travels in `buffer` (what
-// each call puts there is written next to the code that serves it).
+// each call puts there, both ways: protocol.hpp).
 #include <sys/utsname.h>
 
 #include <atomic>
