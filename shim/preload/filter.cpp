@@ -74,25 +74,20 @@ void build_filter(Filter& filter, unsigned long ip) {
     p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 1);
     p.ret(kTrap);
   }
-  for (long nr : kTrappedOnFd.nr) {
-    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 5);
-    p.load(kArg0);
-    p.add(BPF_JMP | BPF_JGE | BPF_K, kLoaderFds, 0, 2);
-    p.add(BPF_JMP | BPF_JGE | BPF_K, kShimFds, 1, 0);
-    p.ret(kAllow);
-    p.ret(kTrap);
-  }
+  // Trapped unless args[0] lies in the loader's window; `stat_path`: or is AT_FDCWD.
   // fstat() is newfstatat(fd, "", AT_EMPTY_PATH); every stat() is newfstatat(AT_FDCWD,
   // path), which must not pay for a trap.
-  for (long nr : kTrappedOnFdAt.nr) {
-    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 6);
+  auto trap_on_fd = [&](long nr, bool stat_path) {
+    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, stat_path ? 6 : 5);
     p.load(kArg0);
-    p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(AT_FDCWD), 2, 0);
+    if (stat_path) p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(AT_FDCWD), 2, 0);
     p.add(BPF_JMP | BPF_JGE | BPF_K, kLoaderFds, 0, 2);
     p.add(BPF_JMP | BPF_JGE | BPF_K, kShimFds, 1, 0);
     p.ret(kAllow);
     p.ret(kTrap);
-  }
+  };
+  for (long nr : kTrappedOnFd.nr) trap_on_fd(nr, false);
+  for (long nr : kTrappedOnFdAt.nr) trap_on_fd(nr, true);
   // clone() makes threads (allowed: pthread_create is wrapped) or processes (trapped).
   for (long nr : kTrappedClone.nr) {
     p.add(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 4);
