@@ -61,9 +61,11 @@ long kind_of(const Kernel& kernel, const Task& task, int fd) { return kernel.fil
 bool datagram(long kind) {
   return kind == static_cast<long>(FileKind::udp) || kind == static_cast<long>(FileKind::unix_datagram);
 }
+// A pipe is a Unix stream underneath, and answers the socket calls as one.
 bool unix_socket(const Kernel& kernel, const Task& task, int fd) {
   const long kind = kind_of(kernel, task, fd);
-  return kind == static_cast<long>(FileKind::unix_stream) || kind == static_cast<long>(FileKind::unix_datagram);
+  return kind == static_cast<long>(FileKind::unix_stream) || kind == static_cast<long>(FileKind::unix_datagram) ||
+         kind == static_cast<long>(FileKind::pipe);
 }
 
 // ---------------------------------------------------------------- calls
