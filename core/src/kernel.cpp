@@ -302,6 +302,7 @@ void Kernel::install_input(Process& process, int fd, std::string bytes) {
   // Nobody writes to it: the bytes are all there is, then end of file.
   input->eof = true;
   input->wr_shut = true;
+  input->pipe = true;
   install(process, std::move(input), fd);
 }
 

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "netsim/kernel.hpp"
+#include "socket.hpp"
 
 namespace netsim {
 
@@ -14,6 +15,8 @@ long Kernel::pipe(Task& self, int flags, int fds[2]) {
   if (r < 0) return r;
   shutdown(self, fds[0], SHUT_WR);
   shutdown(self, fds[1], SHUT_RD);
+  process.fds_.at(fds[0])->pipe = true;
+  process.fds_.at(fds[1])->pipe = true;
   return 0;
 }
 

@@ -90,6 +90,9 @@ struct Socket : std::enable_shared_from_this<Socket> {
   std::string name;       // empty: unnamed
   std::string peer_name;  // a connected stream's peer's name
   std::weak_ptr<Socket> target;  // a connected datagram socket's peer
+  // A pipe's end (pipe.cpp) or a scripted stdin: a Unix stream underneath, which
+  // fstat, lseek and ioctl must still tell apart from a socket.
+  bool pipe = false;
 
   // An eventfd (eventfd.cpp) is no socket, but a descriptor the same calls reach.
   bool eventfd = false;

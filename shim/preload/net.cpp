@@ -1,46 +1,13 @@
 // Socket calls on simulated descriptors: the shim's side. Each call becomes one round
-// trip on the calling thread's slot; the simulator's side is shim/runner/net_calls.cpp,
-// which documents the same conventions from the other end.
-//
-// What travels, per call (s.call is the Linux number, s.args in order, "->" the reply):
-//   SYS_socket      domain, type, protocol, at (the placeholder's number)  -> at
-//   SYS_socketpair  AF_UNIX, type, protocol, at0, at1                     -> 0
-//   SYS_pipe2       flags (O_NONBLOCK, O_CLOEXEC), at0 (read end), at1    -> 0
-//   SYS_bind        fd, A0, A1, A2 (the address, below)                   -> 0
-//   SYS_connect     fd, A0, A1, A2                                        -> 0
-//   SYS_listen      fd, backlog                                           -> 0
-//   SYS_accept4     fd, flags (SOCK_NONBLOCK), at     -> fd; args[3..5] the peer
-//   SYS_sendto      fd, size, flags, A0, A1, A2 (A0 = 0: no address); buffer: the
-//                   bytes                                                 -> bytes sent
-//   SYS_recvfrom    fd, size, flags, want_address, want_msg_flags
-//                   -> bytes (with MSG_TRUNC on a datagram socket: its full length);
-//                   buffer: the bytes copied (size); args[1]: msg_flags (MSG_TRUNC);
-//                   args[3..5]: the sender (A0 = 0 for stream sockets, as Linux)
-//   SYS_shutdown    fd, how                                               -> 0
-//   SYS_close       fd                                                    -> 0
-//   SYS_dup         fd, at                                                -> at
-//   SYS_dup3        old, new, new_is_a_socket (the simulator closes it first) -> new
-//   SYS_getsockname / SYS_getpeername  fd          -> 0; args[3..5] the address
-//   SYS_setsockopt  fd, level, name, value (an int; structs are folded into one here)
-//   SYS_getsockopt  fd, level, name                         -> 0; args[3] the value
-//   SYS_fcntl       fd, F_GETFL | F_SETFL, flags            -> O_RDWR [| O_NONBLOCK]
-//   SYS_ioctl       fd, FIONBIO, on | fd, FIONREAD          -> 0 | bytes readable
-// An address is three arguments: A0 = family | port << 16 (host order), A1 and A2 the
-// 16 address bytes (an IPv4 address in the first four, the rest zero). A Unix one is
-// longer: A0 = AF_UNIX | length << 16, its sun_path bytes (a path without its NUL, or
-// a NUL and an abstract name; length 0: unnamed, bind's autobind) at kUnixNameAt in
-// the buffer, both ways; A1 and A2 unused. SYS_sendto with a Unix address or none
-// has the message's whole length in A1 (the simulator refuses a datagram larger than
-// the chunk); a payload next to a Unix name ends before kUnixNameAt.
-//   SYS_unlink      length (the path at kUnixNameAt)  -> 0: a simulated socket's path
-//                   is gone; -ENOENT: not the simulation's (paths.cpp)
+// trip on the calling thread's slot; the simulator's side is shim/runner/net_calls.cpp.
+// What travels, per call, and the addresses' encoding: protocol.hpp.
 //
 // read/readv/recv/recvmsg/recvmmsg all travel as SYS_recvfrom, write/writev/send/
 // sendmsg/sendmmsg and sendfile as SYS_sendto. Payloads larger than the slot are
 // split here: a send loops (until everything is sent, or up to the first short or
 // failed chunk), a receive is clamped to kSlotBuffer (Linux may return less than
 // asked too). Answered here without a round trip: FD_CLOEXEC (kept on the
-// placeholder), fstat (S_IFSOCK), SIOCOUTQ (nothing is ever in flight).
+// placeholder), pread/pwrite (ESPIPE).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -60,6 +27,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "netsim/shim/protocol.hpp"
 #include "shim.hpp"
 
 namespace netsim::shim {
@@ -81,15 +49,14 @@ unsigned char* unix_name() { return slot().buffer + kUnixNameAt; }
 // abstract name takes the whole length. Only bind() may name nothing (autobind).
 long pack_unix(const void* addr, long len, std::int64_t* w, bool for_bind) {
   if (len == kSunPath && for_bind) {
-    w[0] = AF_UNIX;
+    encode_unix_address(w, "", 0, unix_name());
     return 0;
   }
   if (len <= kSunPath || len > static_cast<long>(sizeof(sockaddr_un))) return -EINVAL;
   const char* path = static_cast<const char*>(addr) + kSunPath;
   long n = len - kSunPath;
   if (path[0] != '\0') n = static_cast<long>(strnlen(path, static_cast<std::size_t>(n)));
-  std::memcpy(unix_name(), path, static_cast<std::size_t>(n));
-  w[0] = AF_UNIX | static_cast<std::int64_t>(n) << 16;
+  encode_unix_address(w, path, static_cast<std::size_t>(n), unix_name());
   return 0;
 }
 
@@ -102,15 +69,14 @@ long pack_address(const void* addr, long len, std::int64_t* w, bool for_bind) {
   if (len < static_cast<long>(sizeof(sa_family_t))) return -EINVAL;
   sa_family_t family;
   std::memcpy(&family, addr, sizeof family);
-  w[0] = w[1] = w[2] = 0;
+  encode_no_address(w);
   if (family == AF_UNIX) return pack_unix(addr, len, w, for_bind);
   if (family == AF_INET || (family == AF_UNSPEC && for_bind)) {
     if (len < static_cast<long>(sizeof(sockaddr_in))) return -EINVAL;
     sockaddr_in in;
     std::memcpy(&in, addr, sizeof in);
     if (family == AF_UNSPEC && in.sin_addr.s_addr != htonl(INADDR_ANY)) return -EAFNOSUPPORT;
-    w[0] = AF_INET | static_cast<std::int64_t>(ntohs(in.sin_port)) << 16;
-    std::memcpy(&w[1], &in.sin_addr, 4);
+    encode_ip_address(w, AF_INET, ntohs(in.sin_port), &in.sin_addr, 4);
     return 0;
   }
   if (family == AF_INET6) {
@@ -118,8 +84,7 @@ long pack_address(const void* addr, long len, std::int64_t* w, bool for_bind) {
     if (len < 24) return -EINVAL;
     sockaddr_in6 in6{};
     std::memcpy(&in6, addr, static_cast<std::size_t>(len) < sizeof in6 ? len : sizeof in6);
-    w[0] = AF_INET6 | static_cast<std::int64_t>(ntohs(in6.sin6_port)) << 16;
-    std::memcpy(&w[1], &in6.sin6_addr, 16);
+    encode_ip_address(w, AF_INET6, ntohs(in6.sin6_port), &in6.sin6_addr, 16);
     return 0;
   }
   return -EAFNOSUPPORT;
@@ -128,8 +93,8 @@ long pack_address(const void* addr, long len, std::int64_t* w, bool for_bind) {
 // Builds the sockaddr a wire address stands for; returns its size (0: none).
 unsigned unpack_address(const std::int64_t* w, sockaddr_storage& out) {
   std::memset(&out, 0, sizeof out);
-  const int family = static_cast<int>(w[0] & 0xffff);
-  const auto port = htons(static_cast<std::uint16_t>((w[0] >> 16) & 0xffff));
+  const int family = address_family(w);
+  const auto port = htons(static_cast<std::uint16_t>(address_port(w)));
   if (family == AF_INET) {
     auto* in = reinterpret_cast<sockaddr_in*>(&out);
     in->sin_family = AF_INET;
@@ -146,7 +111,7 @@ unsigned unpack_address(const std::int64_t* w, sockaddr_storage& out) {
   }
   if (family == AF_UNIX) {
     // As Linux reports it: a path with its NUL, an abstract name as it was bound.
-    const auto n = static_cast<std::size_t>((w[0] >> 16) & 0xffff);
+    const auto n = static_cast<std::size_t>(address_port(w));
     auto* un = reinterpret_cast<sockaddr_un*>(&out);
     un->sun_family = AF_UNIX;
     std::memcpy(un->sun_path, unix_name(), n);
@@ -255,7 +220,7 @@ long send_iov(long fd, const iovec* iov, long count, std::size_t total, int flag
               const std::int64_t* to) {
   Slot& s = slot();
   Cursor cursor{iov, count};
-  const bool unix_to = to && (to[0] & 0xffff) == AF_UNIX;
+  const bool unix_to = to && is_unix_address(to);
   const std::size_t room = unix_to ? kUnixNameAt : kSlotBuffer;
   std::size_t sent = 0;
   for (;;) {
@@ -598,21 +563,15 @@ long do_ioctl(long fd, unsigned long request, long arg) {
       set_call(s, SYS_ioctl, fd, FIONBIO, *reinterpret_cast<const int*>(arg) != 0);
       return forward(s);
     }
-    case FIONREAD: {
+    case FIONREAD:
+    case SIOCOUTQ:
+    case SIOCOUTQNSD: {
       if (arg == 0) return -EFAULT;
-      Slot& s = slot();
-      set_call(s, SYS_ioctl, fd, FIONREAD);
-      const long r = forward(s);
+      const long r = forward(SYS_ioctl, fd, request == FIONREAD ? FIONREAD : SIOCOUTQ);
       if (r < 0) return r;
       *reinterpret_cast<int*>(arg) = static_cast<int>(r);
       return 0;
     }
-    case SIOCOUTQ:
-    case SIOCOUTQNSD:
-      // Bytes move into the peer's buffer at once: nothing is ever in flight.
-      if (arg == 0) return -EFAULT;
-      *reinterpret_cast<int*>(arg) = 0;
-      return 0;
     case SIOCATMARK:
       if (arg == 0) return -EFAULT;
       *reinterpret_cast<int*>(arg) = 0;
@@ -628,17 +587,21 @@ long do_ioctl(long fd, unsigned long request, long arg) {
   }
 }
 
-// What Linux reports for a socket: sockfs, S_IFSOCK, rwx for all. Fixed numbers
-// instead of the placeholder's, so that nothing depends on the machine.
-void socket_stat(long fd, struct stat& st) {
+// What Linux reports for a simulated descriptor: its mode as the simulator's kernel
+// says (a socket, a pipe, an anonymous inode), fixed numbers instead of the
+// placeholder's, so that nothing depends on the machine. -errno when it cannot.
+long socket_stat(long fd, struct stat& st) {
+  const long mode = forward(SYS_fstat, fd);
+  if (mode < 0) return mode;
   std::memset(&st, 0, sizeof st);
   st.st_dev = makedev(0, 8);
   st.st_ino = static_cast<ino_t>(fd) + 1;
-  st.st_mode = S_IFSOCK | 0777;
+  st.st_mode = static_cast<mode_t>(mode);
   st.st_nlink = 1;
   st.st_uid = static_cast<uid_t>(raw(SYS_getuid));
   st.st_gid = static_cast<gid_t>(raw(SYS_getgid));
   st.st_blksize = 4096;
+  return 0;
 }
 
 long do_fstatat(long fd, const char* path, struct stat* out, long flags) {
@@ -646,8 +609,7 @@ long do_fstatat(long fd, const char* path, struct stat* out, long flags) {
   if (path != nullptr && path[0] != '\0') return -ENOTDIR;
   if (!(flags & AT_EMPTY_PATH) && path != nullptr) return -ENOENT;
   if (out == nullptr) return -EFAULT;
-  socket_stat(fd, *out);
-  return 0;
+  return socket_stat(fd, *out);
 }
 
 long do_statx(long fd, const char* path, long flags, struct statx* out) {
@@ -656,7 +618,7 @@ long do_statx(long fd, const char* path, long flags, struct statx* out) {
   if (!(flags & AT_EMPTY_PATH) && path != nullptr) return -ENOENT;
   if (out == nullptr) return -EFAULT;
   struct stat st;
-  socket_stat(fd, st);
+  if (const long err = socket_stat(fd, st)) return err;
   std::memset(out, 0, sizeof *out);
   out->stx_mask = STATX_BASIC_STATS;
   out->stx_blksize = static_cast<std::uint32_t>(st.st_blksize);
@@ -823,12 +785,7 @@ bool fd_call(long nr, const long* a, long& result) {
       result = do_ioctl(fd, static_cast<unsigned long>(a[1]), a[2]);
       return true;
     case SYS_fstat:
-      if (a[1] == 0) {
-        result = -EFAULT;
-      } else {
-        socket_stat(fd, *reinterpret_cast<struct stat*>(a[1]));
-        result = 0;
-      }
+      result = a[1] == 0 ? -EFAULT : socket_stat(fd, *reinterpret_cast<struct stat*>(a[1]));
       return true;
     case SYS_newfstatat: {
       const long r = do_fstatat(fd, reinterpret_cast<const char*>(a[1]),
@@ -853,8 +810,10 @@ bool fd_call(long nr, const long* a, long& result) {
     case SYS_pwritev:
     case SYS_preadv2:
     case SYS_pwritev2:
+      result = -ESPIPE;  // no simulated file has an offset: Linux opens them all as streams
+      return true;
     case SYS_lseek:
-      result = -ESPIPE;  // a socket has no offset
+      result = forward(SYS_lseek, fd);  // which refuses depends on the kind
       return true;
     default:
       return false;

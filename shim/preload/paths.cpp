@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "calls.hpp"
 #include "shim.hpp"
 
 namespace netsim::shim {
@@ -28,6 +29,9 @@ bool path_call(long nr, const long* a, long& result) {
 }
 
 }  // namespace netsim::shim
+
+// Wrapped only (calls.hpp: Trap::never): a path is no descriptor the filter can test.
+static_assert(netsim::shim::intercepted(SYS_unlink) && netsim::shim::intercepted(SYS_unlinkat));
 
 extern "C" int unlink(const char* path) {
   const long args[6] = {reinterpret_cast<long>(path)};

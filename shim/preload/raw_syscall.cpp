@@ -10,35 +10,15 @@
 
 #include "shim.hpp"
 
-// System V arguments: nr in rdi, a0..a5 in rsi, rdx, rcx, r8, r9, stack; the kernel
-// wants nr in rax and a0..a5 in rdi, rsi, rdx, r10, r8, r9. r11 is the kernel's to
-// clobber anyway; the gate's ret returns to netsim_raw_syscall's caller.
-asm(R"(
-  .text
-  .globl netsim_raw_syscall
-  .hidden netsim_raw_syscall
-  .type netsim_raw_syscall, @function
-netsim_raw_syscall:
-  movq %rdi, %rax
-  movq %rsi, %rdi
-  movq %rdx, %rsi
-  movq %rcx, %rdx
-  movq %r8, %r10
-  movq %r9, %r8
-  movq 8(%rsp), %r9
-  movabsq $0x7f0000000000, %r11
-  jmp *%r11
-  .size netsim_raw_syscall, .-netsim_raw_syscall
-)");
-
+// The gate's code and the trampoline netsim_raw_syscall that jumps to it: arch.hpp and
+// arch.cpp.
 namespace netsim::shim {
 
 bool map_gate() {
   void* page = mmap(reinterpret_cast<void*>(kGateAddress), 4096, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (page != reinterpret_cast<void*>(kGateAddress)) return false;
-  const unsigned char code[] = {0x0f, 0x05, 0xc3};  // syscall; ret
-  memcpy(page, code, sizeof code);
+  memcpy(page, arch::kGateCode, sizeof arch::kGateCode);
   return mprotect(page, 4096, PROT_READ | PROT_EXEC) == 0;
 }
 

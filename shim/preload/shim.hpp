@@ -12,8 +12,8 @@ namespace netsim::shim {
 // lets through. Returns the kernel's result (-errno on failure).
 extern "C" long netsim_raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
                                    long a5);
-// Where that instruction lives (raw_syscall.cpp, which spells the number out too).
-inline constexpr unsigned long kGateAddress = 0x7f0000000000UL;
+// Where that instruction lives: arch::kGateAddress.
+using arch::kGateAddress;
 // Maps it; before any raw() call of a new image. False when the address is taken.
 bool map_gate();
 inline long raw(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,

@@ -69,11 +69,11 @@ long sleep_ns(long long ns) {
   return forward(SYS_nanosleep, ns);
 }
 
-// Overwrites the start of a vDSO function with `movabs $target, %rax; jmp *%rax`.
+// Overwrites the start of a vDSO function with a jump to `target`.
 void redirect(void* function, void* target) {
   const auto page = reinterpret_cast<std::uintptr_t>(function) & ~std::uintptr_t{4095};
-  unsigned char jump[12] = {0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xe0};
-  memcpy(jump + 2, &target, sizeof target);
+  unsigned char jump[arch::kJumpSize];
+  arch::write_jump(jump, target);
   if (raw(SYS_mprotect, page, 8192, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return;
   memcpy(function, jump, sizeof jump);
   raw(SYS_mprotect, page, 8192, PROT_READ | PROT_EXEC);

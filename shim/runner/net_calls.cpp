@@ -3,48 +3,11 @@
 // decoded from the slot, made as the Kernel call it stands for on the thread's task,
 // and answered in the slot: result, and for some calls args and buffer.
 //
-// Per call (s.call is the Linux number; "->" is the reply):
-//   SYS_socket      domain, type, protocol, at                      -> the fd (= at)
-//   SYS_socketpair  AF_UNIX, type, protocol, at0, at1               -> 0: a connected
-//                   pair of Unix sockets, installed at at0 and at1
-//   SYS_bind        fd, A0, A1, A2                                  -> 0
-//   SYS_connect     fd, A0, A1, A2                                  -> 0
-//   SYS_listen      fd, backlog                                     -> 0
-//   SYS_accept4     fd, flags (SOCK_NONBLOCK), at      -> the fd; args[3..5] the peer
-//   SYS_sendto      fd, size, flags, A0, A1, A2 (A0 = 0: none); buffer: the bytes
-//                                                                   -> bytes sent
-//   SYS_recvfrom    fd, size, flags, want_address, want_msg_flags
-//                   -> bytes (the full datagram length if flags has MSG_TRUNC);
-//                   buffer: the bytes copied (slot.size); args[1]: msg_flags;
-//                   args[3..5]: the sender, for datagram sockets only (Linux fills
-//                   no address for TCP)
-//   SYS_shutdown    fd, how;  SYS_close  fd                         -> 0
-//   SYS_dup         fd, at                                          -> at
-//   SYS_dup3        old, new, new_is_open (closed first)            -> new
-//   SYS_getsockname / SYS_getpeername  fd               -> 0; args[3..5] the address
-//   SYS_setsockopt  fd, level, name, value (an int)                 -> 0
-//   SYS_getsockopt  fd, level, name                     -> 0; args[3] the value
-//   SYS_fcntl       fd, F_GETFL | F_SETFL, flags                    -> flags | 0
-//   SYS_ioctl       fd, FIONBIO, on                                 -> 0
-//                   fd, FIONREAD                                    -> bytes readable
-//   SYS_poll        nfds, timeout ns (< 0: none); buffer: struct pollfd[nfds], the
-//                   list's last part (channel.hpp: kCallPollPart brought the others)
-//                   -> the count; buffer: the ready entries, at most kPollPart, each
-//                   as {fd = its index in the whole list, 0, revents}
-//   kCallPollPart   nfds; buffer: struct pollfd[nfds] -> 0, or -EINVAL past kMaxPollList
-//   kCallResolve, kCallReverseResolve: as channel.hpp says.
-// An address is three arguments: A0 = family | port << 16 (host order), A1 and A2 the
-// 16 address bytes (IPv4 in the first four, the rest zero); A0 = 0 is no address.
-// A Unix address: A0 = AF_UNIX | length << 16 and its sun_path bytes at kUnixNameAt
-// in the buffer, in requests and replies (length 0: unnamed); a Unix datagram
-// received with its sender leaves that room free. SYS_sendto with a Unix address or
-// none has the message's whole length in A1: a datagram larger than the chunk the
-// shim could send is EMSGSIZE.
-//   SYS_unlink      length (the path at kUnixNameAt) -> 0, or -ENOENT when no Unix
-//                   socket was bound there (the shim then asks the real kernel)
+// What each call carries, both ways: protocol.hpp.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -57,6 +20,7 @@
 #include <span>
 #include <string>
 
+#include "netsim/shim/protocol.hpp"
 #include "serve.hpp"
 
 namespace netsim::shim {
@@ -65,58 +29,43 @@ namespace {
 // ---------------------------------------------------------------- addresses
 
 std::optional<Address> unpack(const std::int64_t* w) {
-  const int family = static_cast<int>(w[0] & 0xffff);
+  const int family = address_family(w);
   if (family != AF_INET && family != AF_INET6) return std::nullopt;
   Address address;
   address.ip.family = family == AF_INET ? Family::inet : Family::inet6;
   std::memcpy(address.ip.bytes.data(), &w[1], family == AF_INET ? 4 : 16);
-  address.port = static_cast<std::uint16_t>((w[0] >> 16) & 0xffff);
+  address.port = static_cast<std::uint16_t>(address_port(w));
   return address;
 }
 
 void pack(const Address& address, std::int64_t* w) {
-  w[0] = (address.ip.family == Family::inet ? AF_INET : AF_INET6) |
-         static_cast<std::int64_t>(address.port) << 16;
-  w[1] = w[2] = 0;
-  std::memcpy(&w[1], address.ip.bytes.data(), address.ip.family == Family::inet ? 4 : 16);
+  const bool v4 = address.ip.family == Family::inet;
+  encode_ip_address(w, v4 ? AF_INET : AF_INET6, address.port, address.ip.bytes.data(), v4 ? 4 : 16);
 }
 
-void no_address(std::int64_t* w) { w[0] = w[1] = w[2] = 0; }
-
-bool is_unix(const std::int64_t* w) { return (w[0] & 0xffff) == AF_UNIX; }
-
 std::string_view unix_name(const Slot& slot, const std::int64_t* w) {
-  const auto n = std::min<std::size_t>(static_cast<std::size_t>((w[0] >> 16) & 0xffff), kSlotBuffer - kUnixNameAt);
+  const auto n = std::min<std::size_t>(address_port(w), kUnixRoom);
   return {reinterpret_cast<const char*>(slot.buffer + kUnixNameAt), n};
 }
 
 void pack_unix(const std::string& name, std::int64_t* w, Slot& slot) {
-  const std::size_t n = std::min(name.size(), kSlotBuffer - kUnixNameAt);
-  w[0] = AF_UNIX | static_cast<std::int64_t>(n) << 16;
-  w[1] = w[2] = 0;
-  std::memcpy(slot.buffer + kUnixNameAt, name.data(), n);
+  encode_unix_address(w, name.data(), name.size(), slot.buffer + kUnixNameAt);
 }
 
-// SOCK_STREAM, SOCK_DGRAM, or 0 for no socket; *unix: whether it is AF_UNIX. The
-// kernel's own description is the one query without a side effect (no call cost, no
-// scheduling point), which the receive path needs where Linux treats stream and
-// datagram sockets differently, and the calls with addresses need for the family.
-int socket_type(const Kernel& kernel, const Task& task, int fd, bool* unix = nullptr) {
-  const std::string text = kernel.describe_fd(task.process(), fd);
-  const auto open = text.find('(');
-  if (unix) *unix = open != std::string::npos && text.compare(open + 1, 5, "Unix ") == 0;
-  if (open == std::string::npos) return 0;
-  if (text.compare(open + 1, 3, "TCP") == 0 || text.compare(open + 1, 11, "Unix stream") == 0)
-    return SOCK_STREAM;
-  if (text.compare(open + 1, 3, "UDP") == 0 || text.compare(open + 1, 13, "Unix datagram") == 0)
-    return SOCK_DGRAM;
-  return 0;
-}
+using FileKind = Kernel::FileKind;
 
+// The descriptor's kind as the kernel keeps it (a pure read: no call cost, no
+// scheduling point), where Linux treats stream and datagram sockets differently and
+// where the calls with addresses need the family. -EBADF: none.
+long kind_of(const Kernel& kernel, const Task& task, int fd) { return kernel.file_kind(task.process(), fd); }
+bool datagram(long kind) {
+  return kind == static_cast<long>(FileKind::udp) || kind == static_cast<long>(FileKind::unix_datagram);
+}
+// A pipe is a Unix stream underneath, and answers the socket calls as one.
 bool unix_socket(const Kernel& kernel, const Task& task, int fd) {
-  bool unix = false;
-  socket_type(kernel, task, fd, &unix);
-  return unix;
+  const long kind = kind_of(kernel, task, fd);
+  return kind == static_cast<long>(FileKind::unix_stream) || kind == static_cast<long>(FileKind::unix_datagram) ||
+         kind == static_cast<long>(FileKind::pipe);
 }
 
 // ---------------------------------------------------------------- calls
@@ -129,18 +78,17 @@ long serve_recvfrom(Kernel& kernel, Task& task, Slot& slot) {
   const bool want_flags = slot.args[4] != 0;
   // Stream and datagram sockets differ here only: asked about the sender, about
   // truncation, or MSG_TRUNC (a datagram's length; a stream's bytes discarded).
-  bool unix = false;
-  const int type =
-      (want_address || want_flags || (flags & MSG_TRUNC)) ? socket_type(kernel, task, fd, &unix) : 0;
+  const long kind = (want_address || want_flags || (flags & MSG_TRUNC)) ? kind_of(kernel, task, fd) : -EBADF;
+  const int type = kind < 0 ? 0 : datagram(kind) ? SOCK_DGRAM : SOCK_STREAM;
   const int call_flags = type == SOCK_DGRAM ? flags | MSG_TRUNC : flags;
-  const bool unix_from = want_address && unix && type == SOCK_DGRAM;
+  const bool unix_from = want_address && kind == static_cast<long>(FileKind::unix_datagram);
   if (unix_from) size = std::min(size, kUnixNameAt);
   Address from;
   std::string from_name;
   long r = unix_from ? kernel.recvfrom_unix(task, fd, slot.buffer, size, call_flags, &from_name)
                      : kernel.recvfrom(task, fd, slot.buffer, size, call_flags,
                                        want_address && type == SOCK_DGRAM ? &from : nullptr);
-  no_address(&slot.args[3]);
+  encode_no_address(&slot.args[3]);
   slot.args[1] = 0;
   if (r < 0) return r;
   std::size_t copied = static_cast<std::size_t>(r);
@@ -156,19 +104,6 @@ long serve_recvfrom(Kernel& kernel, Task& task, Slot& slot) {
   }
   slot.size = copied;
   return r;
-}
-
-// FIONREAD: what a read would return now. The kernel has no query for it: a look
-// without waiting (poll), then a peek when there is something.
-long serve_fionread(Kernel& kernel, Task& task, Slot& slot, int fd) {
-  pollfd entry{fd, POLLIN, 0};
-  const long ready = kernel.poll(task, std::span<pollfd>(&entry, 1), Nanos{0});
-  if (ready < 0) return ready;
-  if (!(entry.revents & POLLIN) || (entry.revents & (POLLERR | POLLNVAL))) return 0;
-  const int type = socket_type(kernel, task, fd);
-  const int flags = MSG_PEEK | MSG_DONTWAIT | (type == SOCK_DGRAM ? MSG_TRUNC : 0);
-  const long r = kernel.recvfrom(task, fd, slot.buffer, kSlotBuffer, flags, nullptr);
-  return r < 0 ? 0 : r;
 }
 
 long serve_poll_part(Slot& slot, std::vector<pollfd>& list) {
@@ -287,7 +222,7 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
     case SYS_connect: {
       slot.size = 0;
       const std::optional<Address> address = unpack(&a[1]);
-      if (is_unix(&a[1])) {
+      if (is_unix_address(&a[1])) {
         const std::string_view name = unix_name(slot, &a[1]);
         result = slot.call == SYS_bind ? kernel.bind_unix(task, fd, name) : kernel.connect_unix(task, fd, name);
       } else if (!address) {
@@ -307,13 +242,13 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
         std::string peer;
         result = kernel.accept_unix(task, fd, &peer, static_cast<int>(a[1]), static_cast<int>(a[2]));
         if (result >= 0) pack_unix(peer, &a[3], slot);
-        else no_address(&a[3]);
+        else encode_no_address(&a[3]);
         return true;
       }
       Address peer;
       result = kernel.accept(task, fd, &peer, static_cast<int>(a[1]), static_cast<int>(a[2]));
       if (result >= 0) pack(peer, &a[3]);
-      else no_address(&a[3]);
+      else encode_no_address(&a[3]);
       return true;
     }
     case SYS_sendto: {
@@ -321,10 +256,10 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
                                                      std::min<std::size_t>(slot.size, kSlotBuffer));
       const std::optional<Address> to = a[3] != 0 ? unpack(&a[3]) : std::nullopt;
       slot.size = 0;
-      const bool whole_in_a1 = a[3] == 0 || is_unix(&a[3]);
-      if (whole_in_a1 && static_cast<std::size_t>(a[4]) > size && socket_type(kernel, task, fd) == SOCK_DGRAM) {
+      const bool whole_in_a1 = a[3] == 0 || is_unix_address(&a[3]);
+      if (whole_in_a1 && static_cast<std::size_t>(a[4]) > size && datagram(kind_of(kernel, task, fd))) {
         result = -EMSGSIZE;
-      } else if (is_unix(&a[3])) {
+      } else if (is_unix_address(&a[3])) {
         result = kernel.sendto_unix(task, fd, slot.buffer, size, static_cast<int>(a[2]), unix_name(slot, &a[3]));
       } else if (a[3] != 0 && !to) {
         result = -EAFNOSUPPORT;
@@ -363,14 +298,14 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
         std::string name;
         result = kernel.name_unix(task, fd, slot.call == SYS_getpeername, &name);
         if (result == 0) pack_unix(name, &a[3], slot);
-        else no_address(&a[3]);
+        else encode_no_address(&a[3]);
         return true;
       }
       Address address;
       result = slot.call == SYS_getsockname ? kernel.getsockname(task, fd, &address)
                                             : kernel.getpeername(task, fd, &address);
       if (result == 0) pack(address, &a[3]);
-      else no_address(&a[3]);
+      else encode_no_address(&a[3]);
       return true;
     }
     case SYS_setsockopt:
@@ -401,11 +336,20 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
       if (a[1] == FIONBIO) {
         result = kernel.set_nonblocking(task, fd, a[2] != 0);
       } else if (a[1] == FIONREAD) {
-        result = serve_fionread(kernel, task, slot, fd);
-        slot.size = 0;
+        result = kernel.bytes_readable(task.process(), fd);
+      } else if (a[1] == SIOCOUTQ) {
+        result = kernel.bytes_unsent(task.process(), fd);
       } else {
         result = -ENOTTY;
       }
+      return true;
+    case SYS_fstat:
+      slot.size = 0;
+      result = kernel.file_mode(task.process(), fd);
+      return true;
+    case SYS_lseek:
+      slot.size = 0;
+      result = kernel.seek(task.process(), fd);
       return true;
     case SYS_unlink: {
       slot.size = 0;

@@ -10,10 +10,10 @@
 namespace netsim::shim {
 
 // Copies the request in `shared` into `mine`: the call, its arguments, and only the
-// bytes of the buffer it carries (its payload, a Unix name). Returns "" for a request
-// the shim can send; otherwise what makes it one no honest shim sends (an unknown
-// call, a size beyond the buffer, an impossible count or index), for the line that
-// reports its sender. Requests that are well-formed but wrong are left to the calls,
+// bytes of the buffer it carries (its payload, a Unix name), as protocol.hpp's
+// messages say. Returns "" for a request the shim can send; otherwise what makes it
+// one no honest shim sends (an unknown call, a size beyond the buffer, an impossible
+// count or index), for the line that reports its sender. Requests that are well-formed but wrong are left to the calls,
 // which answer them with Linux's errno.
 std::string take_request(const Slot& shared, Slot& mine);
 

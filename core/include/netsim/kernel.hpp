@@ -270,6 +270,23 @@ class Kernel {
   // task is already ending (an uncaught exception).
   void emit_output(const Task& task, int stream, std::string_view bytes);
 
+  // What a descriptor is and what fstat(2), lseek(2) and ioctl(FIONREAD/SIOCINQ,
+  // SIOCOUTQ) see of it (file_kind.cpp): pure reads of the kernel's state, with no
+  // scheduling point and no trace event, so that asking changes nothing. Each
+  // returns -EBADF for a descriptor the process does not have.
+  enum class FileKind : std::uint8_t { tcp, udp, unix_stream, unix_datagram, pipe, eventfd, timerfd };
+  long file_kind(const Process& process, int fd) const;  // a FileKind, or -EBADF
+  // st_mode as Linux reports it: S_IFSOCK | 0777 for sockets, S_IFIFO | 0600 for
+  // pipes, 0600 (an anonymous inode, no file type) for eventfd and timerfd.
+  long file_mode(const Process& process, int fd) const;
+  // lseek(2)'s answer at offset 0: -ESPIPE, or 0 where Linux's noop_llseek answers.
+  long seek(const Process& process, int fd) const;
+  // FIONREAD (SIOCINQ): the bytes a read would return now (a datagram socket: the
+  // next datagram's); SIOCOUTQ: the bytes sent that have not reached the peer.
+  // -EINVAL on a listening socket, -ENOTTY where Linux has no such ioctl.
+  long bytes_readable(const Process& process, int fd) const;
+  long bytes_unsent(const Process& process, int fd) const;
+
   // The report of who waits for what, one line per blocked task, for deadlocks.
   std::string describe_waits() const;
   // "TCP 127.0.0.1:40000 -> 127.0.0.1:10000"

@@ -14,12 +14,14 @@
 //
 // Calls are numbered as Linux x86-64 system calls, plus the Call values below. Raw
 // arguments travel in `args`; memory an argument points to travels in `buffer` (what
-// each call puts there is written next to the code that serves it).
+// each call puts there, both ways: protocol.hpp).
 #include <sys/utsname.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+
+#include "netsim/shim/arch.hpp"
 
 namespace netsim::shim {
 
@@ -206,15 +208,15 @@ void sleep_until(std::atomic<std::uint32_t>& word, Done done, Sleep sleep) {
   }
 }
 
-// Polls `word` for up to `cycles` TSC cycles while it equals `value`; true when it
+// Polls `word` for up to `cycles` cycles of arch::cycles() while it equals `value`; true when it
 // changed. The cheap part of a wait on the channel, before the futex.
 inline bool spin_while(const std::atomic<std::uint32_t>& word, std::uint32_t value,
                        std::uint64_t cycles) {
   if (cycles == 0) return false;
-  const std::uint64_t end = __builtin_ia32_rdtsc() + cycles;
+  const std::uint64_t end = arch::cycles() + cycles;
   while (word.load(std::memory_order_acquire) == value) {
-    if (__builtin_ia32_rdtsc() > end) return false;
-    __builtin_ia32_pause();
+    if (arch::cycles() > end) return false;
+    arch::relax();
   }
   return true;
 }
