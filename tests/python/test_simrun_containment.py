@@ -2,7 +2,8 @@
 cannot reach are refused before they start; the holes a determined program could use
 (the shim's own system call gate, io_uring, signals by real ids, the C-level
 _socket.socket in-process) reach nothing real; the run's namespaces back the shim
-up, and nothing outlives simrun, even when it is killed with SIGKILL."""
+up, and nothing outlives simrun, even when it is killed with SIGKILL; as root, and as
+a user who is not root (through a user namespace)."""
 import concurrent.futures
 import os
 import shutil
@@ -10,9 +11,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -21,15 +24,28 @@ import netsim
 RUNS = 5
 
 
-def simrun(*args, cwd=None, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "netsim.simrun", *args], capture_output=True,
+# simrun as a user who is not root (nobody), with no supplementary groups.
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def simrun(*args, cwd=None, env=None, timeout=120, user=()):
+    return subprocess.run([*user, sys.executable, "-m", "netsim.simrun", *args], capture_output=True,
                           cwd=cwd, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def same_every_time(*args, cwd=None):
+@pytest.fixture
+def shared_tmp():
+    """A directory nobody can use (pytest's own are root's alone)."""
+    path = Path(tempfile.mkdtemp(prefix="netsim-nobody-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path)
+
+
+def same_every_time(*args, cwd=None, user=()):
     """The result of RUNS runs, whose transcripts and exit statuses must all agree."""
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        runs = list(pool.map(lambda _: simrun(*args, cwd=cwd), range(RUNS)))
+        runs = list(pool.map(lambda _: simrun(*args, cwd=cwd, user=user), range(RUNS)))
     assert len({(run.stdout, run.returncode) for run in runs}) == 1, "runs differ"
     return runs[0]
 
@@ -229,12 +245,16 @@ ESCAPES_C = r"""
 """
 
 
-def test_the_gate_io_uring_and_signals_reach_nothing_real(tmp_path, real_server):
-    program = compile_c(tmp_path, ESCAPES_C, "escapes")
+@pytest.mark.parametrize("user", [(), AS_NOBODY], ids=["root", "nobody"])
+def test_the_gate_io_uring_and_signals_reach_nothing_real(shared_tmp, real_server, user):
+    """As nobody, the namespaces are a user namespace's: the same answers (a kill of
+    a real process outside the PID namespace is ESRCH, not nobody's EPERM)."""
+    program = compile_c(shared_tmp, ESCAPES_C, "escapes")
     port = real_server.getsockname()[1]
     victim = subprocess.Popen(["sleep", "600"])
     try:
-        run = same_every_time(f"{program} {port} {victim.pid}")
+        run = same_every_time(f"{program} {port} {victim.pid}", user=user)
+        assert run.stderr == b"", run.stderr
         assert run.stdout.decode() == (
             "escapes: gate symbol: hidden\n"
             # The run's network namespace has only a loopback that is down.
@@ -393,17 +413,19 @@ if __name__ == "__main__":
 """
 
 
-def test_kill_9_of_simrun_leaves_no_process(tmp_path):
+@pytest.mark.parametrize("user, runs", [((), 20), (AS_NOBODY, 5)], ids=["root", "nobody"])
+def test_kill_9_of_simrun_leaves_no_process(shared_tmp, user, runs):
     """SIGKILL gives simrun no chance to clean up: the kernel does it, killing the
-    run's PID namespace with its init. Each worker makes a file once it runs (a real
-    file: the test waits for that, not for a time), then simrun is killed."""
-    script = tmp_path / "workers.py"
+    run's PID namespace with its init (as nobody: inside the run's user namespace).
+    Each worker makes a file once it runs (a real file: the test waits for that, not
+    for a time), then simrun is killed."""
+    script = shared_tmp / "workers.py"
     script.write_text(MULTIPROCESSING)
-    for run in range(20):
+    for run in range(runs):
         tag = f"NETSIM_TEST_TAG={uuid.uuid4().hex}"
-        marker = tmp_path / f"marker{run}"
+        marker = shared_tmp / f"marker{run}"
         env = dict(os.environ, NETSIM_TEST_TAG=tag.partition("=")[2])
-        proc = subprocess.Popen([sys.executable, "-m", "netsim.simrun", "--timeout", "60", f"{script} {marker}"],
+        proc = subprocess.Popen([*user, sys.executable, "-m", "netsim.simrun", "--timeout", "60", f"{script} {marker}"],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 stdin=subprocess.DEVNULL)
         try:
@@ -432,3 +454,25 @@ def test_without_namespaces_a_run_goes_on_after_one_warning(tmp_path):
         "simrun: warning: cannot make the run's namespaces (No space left on device): the shim alone "
         "keeps the programs off the real network, and a process a program forks may outlive simrun "
         "if simrun is killed with SIGKILL\n")
+
+
+def test_as_nobody_without_user_namespaces_a_run_goes_on_after_one_warning(shared_tmp):
+    """A user who is not root on a host that forbids user namespaces: here a user
+    namespace of the test's own whose max_user_namespaces is 0, where simrun runs as
+    a uid without capabilities (its own user namespace and the run's namespaces are
+    both refused). simrun says so once and runs under the shim alone."""
+    if not shutil.which("unshare"):
+        pytest.fail("unshare (util-linux) is missing")
+    script = shared_tmp / "hi.py"
+    script.write_text("print('hi')\n")
+    run = subprocess.run(
+        ["unshare", "-U", "-r", "sh", "-c",
+         "echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --inh-caps=-all --bounding-set=-all "
+         f"{sys.executable} -m netsim.simrun {script}"],
+        capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == b"hi: hi\n"
+    assert run.stderr.decode() == (
+        "simrun: warning: cannot make the run's namespaces (user namespace: No space left on device): the "
+        "shim alone keeps the programs off the real network, and a process a program forks may outlive "
+        "simrun if simrun is killed with SIGKILL\n")
