@@ -47,7 +47,8 @@ constexpr long kTrapped[] = {
     SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_exit, SYS_exit_group, SYS_getpid,
     SYS_getppid, SYS_gettid, SYS_kill, SYS_tgkill, SYS_tkill, SYS_rt_sigqueueinfo,
     SYS_rt_tgsigqueueinfo, SYS_alarm, SYS_setitimer, SYS_getitimer,
-    SYS_timer_create, SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_wait4, SYS_waitid, SYS_close_range,
+    SYS_timer_create, SYS_timer_settime, SYS_timer_gettime, SYS_timer_getoverrun, SYS_timer_delete,
+    SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_wait4, SYS_waitid, SYS_close_range,
     SYS_eventfd, SYS_eventfd2, SYS_setpgid, SYS_getpgid, SYS_getpgrp, SYS_setsid, SYS_getsid,
 };
 

@@ -69,6 +69,11 @@ Shape shape_of(std::int64_t call) {
     case SYS_alarm:
     case SYS_setitimer:
     case SYS_getitimer:
+    case SYS_timer_create:
+    case SYS_timer_settime:
+    case SYS_timer_gettime:
+    case SYS_timer_getoverrun:
+    case SYS_timer_delete:
     case SYS_nanosleep:
     case SYS_futex:
     case SYS_wait4:

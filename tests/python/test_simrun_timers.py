@@ -7,6 +7,7 @@ in-process, a task that asks for a timer gets a clear error, and disarming is si
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -227,3 +228,150 @@ def test_in_process_timers_are_refused_clearly_and_disarming_is_silent(run_many)
         f"task: True netsim: signal.setitimer() in a simulated task: {message}\n")
     # Outside the simulation the real ones are back.
     assert signal.alarm(0) == 0 and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+POSIX_TIMERS_C = r'''
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t ticks, profs;
+static void on_tick(int signal) { (void)signal; ticks++; }
+static void on_prof(int signal) { (void)signal; profs++; }
+static void nothing(union sigval value) { (void)value; }
+
+static double since(const struct timespec* start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static double left(timer_t timer) {
+  struct itimerspec value;
+  timer_gettime(timer, &value);
+  return value.it_value.tv_sec + value.it_value.tv_nsec / 1e9;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  struct sigaction action = {0};
+  action.sa_handler = on_tick;
+  sigaction(SIGUSR1, &action, NULL);
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+
+  timer_t ticker;
+  struct sigevent event = {0};
+  event.sigev_notify = SIGEV_SIGNAL;
+  event.sigev_signo = SIGUSR1;
+  int r = timer_create(CLOCK_MONOTONIC, &event, &ticker);
+  printf("timer_create %d, id %ld\n", r, (long)ticker);
+  struct itimerspec every = {{0, 500000000}, {0, 250000000}};
+  timer_settime(ticker, 0, &every, NULL);
+  while (ticks < 3) {
+    struct timespec nap = {10, 0};
+    nanosleep(&nap, NULL);
+    printf("SIGUSR1 %d at %.2f s\n", (int)ticks, since(&start));
+  }
+  printf("timer_getoverrun %d\n", timer_getoverrun(ticker));
+  printf("timer_delete %d\n", timer_delete(ticker));
+  r = timer_delete(ticker);
+  printf("timer_delete again %d %s\n", r, strerrorname_np(errno));
+
+  timer_t quiet;
+  struct sigevent none = {0};
+  none.sigev_notify = SIGEV_NONE;
+  r = timer_create(CLOCK_REALTIME, &none, &quiet);
+  printf("SIGEV_NONE timer_create %d, id %ld\n", r, (long)quiet);
+  struct itimerspec two = {{0, 0}, {2, 0}};
+  timer_settime(quiet, 0, &two, NULL);
+  sleep(1);
+  printf("after 1 s, %.1f s left\n", left(quiet));
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct itimerspec at = {{0, 0}, {now.tv_sec + 1, now.tv_nsec}}, old;
+  timer_settime(quiet, TIMER_ABSTIME, &at, &old);
+  printf("TIMER_ABSTIME in 1 s: old %.1f s left, now %.1f s\n", old.it_value.tv_sec + old.it_value.tv_nsec / 1e9, left(quiet));
+  sleep(2);
+  printf("after 2 s, %.1f s left\n", left(quiet));
+
+  if (argc > 1) {
+    /* CPU time: the simulation's is its virtual time; natively a sleep uses none. */
+    signal(SIGPROF, on_prof);
+    struct itimerval half = {{0, 0}, {0, 500000}}, value;
+    setitimer(ITIMER_PROF, &half, NULL);
+    getitimer(ITIMER_PROF, &value);
+    printf("ITIMER_PROF %ld.%06ld\n", (long)value.it_value.tv_sec, (long)value.it_value.tv_usec);
+    sleep(1);
+    printf("SIGPROF %d\n", (int)profs);
+    struct sigevent thread = {0};
+    thread.sigev_notify = SIGEV_THREAD;
+    thread.sigev_notify_function = nothing;
+    timer_t t;
+    r = timer_create(CLOCK_MONOTONIC, &thread, &t);
+    printf("SIGEV_THREAD timer_create %d %s\n", r, strerrorname_np(errno));
+  }
+  return 0;
+}
+'''
+
+# Under simrun; natively the same but for the ITIMER_PROF and SIGEV_THREAD lines (a
+# sleep uses no CPU time on Linux, and glibc's SIGEV_THREAD works there).
+POSIX_TIMERS_TRANSCRIPT = """\
+posix_timers: timer_create 0, id 0
+posix_timers: SIGUSR1 1 at 0.25 s
+posix_timers: SIGUSR1 2 at 0.75 s
+posix_timers: SIGUSR1 3 at 1.25 s
+posix_timers: timer_getoverrun 0
+posix_timers: timer_delete 0
+posix_timers: timer_delete again -1 EINVAL
+posix_timers: SIGEV_NONE timer_create 0, id 1
+posix_timers: after 1 s, 1.0 s left
+posix_timers: TIMER_ABSTIME in 1 s: old 1.0 s left, now 1.0 s
+posix_timers: after 2 s, 0.0 s left
+posix_timers: ITIMER_PROF 0.500000
+posix_timers: SIGPROF 1
+posix_timers: SIGEV_THREAD timer_create -1 ENOSYS
+"""
+
+
+def test_posix_timers_and_cpu_time_itimers_in_virtual_time(tmp_path: Path) -> None:
+    """timer_create (SIGEV_SIGNAL, SIGEV_NONE) on the realtime and monotonic clocks,
+    settime (relative and TIMER_ABSTIME), gettime, getoverrun and delete give Linux's
+    ids and values (the program also runs natively); ITIMER_PROF counts virtual time,
+    the simulation's CPU time; SIGEV_THREAD is refused with one line on stderr."""
+    if not shutil.which("cc"):
+        pytest.skip("no C compiler")
+    (tmp_path / "posix_timers.c").write_text(POSIX_TIMERS_C)
+    program = tmp_path / "posix_timers"
+    subprocess.run(["cc", "-O1", "-o", str(program), str(tmp_path / "posix_timers.c")], check=True)
+    status, out, err = simrun_runs(f"{program} cpu")
+    assert (status, out.decode()) == (0, POSIX_TIMERS_TRANSCRIPT)
+    assert err.decode().count("\n") == 1 and "SIGEV_THREAD" in err.decode(), err
+    native = subprocess.run([str(program)], capture_output=True, timeout=60)
+    assert native.returncode == 0
+    assert linux_defined(native.stdout.decode()) == linux_defined(POSIX_TIMERS_TRANSCRIPT)[:-3]
+
+
+def test_timestamps_of_a_threaded_example_do_not_depend_on_the_environment_size() -> None:
+    """How many futex calls CPython's GIL makes depends on its memory layout, which
+    the environment's size shifts; they cost no virtual time, so --timestamps of a
+    threaded example are the same with a small and a large environment."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "python" / "thread_pool.py"
+
+    def stamps(extra: int) -> bytes:
+        env = dict(os.environ, NETSIM_TEST_PADDING="x" * extra)
+        done = subprocess.run([sys.executable, "-m", "netsim.simrun", "--seed", "42", "--timestamps", str(example)],
+                              capture_output=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    small = stamps(0)
+    assert b"all jobs done in 1.000 s" in small
+    for extra in (1, 7, 100, 4000, 65000):
+        assert stamps(extra) == small, f"with {extra} bytes more of environment"
