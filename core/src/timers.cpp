@@ -30,12 +30,16 @@ bool timer_clock(int clockid) {
 // on it run as the others do, from the start of the simulation.
 bool cpu_clock(int clockid) { return clockid == CLOCK_PROCESS_CPUTIME_ID || clockid == CLOCK_THREAD_CPUTIME_ID; }
 
-// The first expiry, as elapsed virtual time, of a setting on `clockid`'s clock.
-Nanos deadline_of(const Clock& clock, int clockid, bool absolute, Nanos value) {
-  if (!absolute) return clock.elapsed() + value;
+// The first expiry, as elapsed virtual time, of a setting on `clockid`'s clock. An
+// absolute time is one of `host`'s clocks (its offset, drift and jumps), as
+// clock_gettime reads them there; the time until it passes as the simulation's, as
+// clock_nanosleep's TIMER_ABSTIME does.
+Nanos deadline_of(Kernel& kernel, const Host& host, int clockid, bool absolute, Nanos value) {
+  const Nanos elapsed = kernel.clock().elapsed();
+  if (!absolute) return elapsed + value;
   if (cpu_clock(clockid)) return value;
   const bool wall = clockid == CLOCK_REALTIME || clockid == CLOCK_REALTIME_ALARM;
-  return value - (wall ? clock.epoch() : kUptimeAtStart);
+  return elapsed + value - (wall ? kernel.wall_clock(host) : kernel.monotonic_clock(host));
 }
 
 int itimer_signal(int which) {
@@ -132,7 +136,9 @@ long Kernel::timerfd_settime(Task& self, int fd, int flags, TimerValue next, Tim
     timerfd->timer->disarm();
     return 0;
   }
-  timerfd->timer->arm(deadline_of(clock_, timerfd->clockid, flags & TFD_TIMER_ABSTIME, next.value), next.interval);
+  const Nanos deadline =
+      deadline_of(*this, self.process().host(), timerfd->clockid, flags & TFD_TIMER_ABSTIME, next.value);
+  timerfd->timer->arm(deadline, next.interval);
   return 0;
 }
 
@@ -180,7 +186,9 @@ long Kernel::timer_settime(Task& self, int id, int flags, TimerValue next, Timer
     posix->timer->disarm();
     return 0;
   }
-  posix->timer->arm(deadline_of(clock_, posix->clockid, flags & TIMER_ABSTIME, next.value), next.interval);
+  const Nanos deadline =
+      deadline_of(*this, self.process().host(), posix->clockid, flags & TIMER_ABSTIME, next.value);
+  posix->timer->arm(deadline, next.interval);
   return 0;
 }
 
@@ -205,6 +213,10 @@ void Kernel::disarm_timers(int pid) {
     if (key.first == pid) timer->disarm();
   for (auto& [key, posix] : posix_timers_)
     if (key.first == pid) posix->timer->disarm();
+}
+
+void Kernel::exec_timers(const Process& process) {
+  std::erase_if(posix_timers_, [pid = process.pid()](const auto& entry) { return entry.first.first == pid; });
 }
 
 long Kernel::timer_delete(Task& self, int id) {

@@ -208,6 +208,7 @@ long Runner::exec(RemoteProcess& remote, int index, Slot& slot) {
   }
   // exec puts caught signals back to their default.
   remote.region->sigchld = 0;
+  simulation_.kernel().exec_timers(*remote.process);
   const std::vector<int> fds = simulation_.kernel().fds_of(*remote.process);
   const std::size_t count = std::min(fds.size(), kSlotBuffer / sizeof(std::int32_t));
   for (std::size_t i = 0; i < count; ++i) {

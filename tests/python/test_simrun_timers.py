@@ -334,7 +334,7 @@ posix_timers: SIGEV_NONE timer_create 0, id 1
 posix_timers: after 1 s, 1.0 s left
 posix_timers: TIMER_ABSTIME in 1 s: old 1.0 s left, now 1.0 s
 posix_timers: after 2 s, 0.0 s left
-posix_timers: ITIMER_PROF 0.500000
+posix_timers: ITIMER_PROF 0.499999
 posix_timers: SIGPROF 1
 posix_timers: SIGEV_THREAD timer_create -1 ENOSYS
 """
@@ -356,6 +356,63 @@ def test_posix_timers_and_cpu_time_itimers_in_virtual_time(tmp_path: Path) -> No
     native = subprocess.run([str(program)], capture_output=True, timeout=60)
     assert native.returncode == 0
     assert linux_defined(native.stdout.decode()) == linux_defined(POSIX_TIMERS_TRANSCRIPT)[:-3]
+
+
+EXEC_TIMERS_C = r'''
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  struct sigevent none = {0};
+  none.sigev_notify = SIGEV_NONE;
+  if (argc == 1) {
+    timer_t a, b;
+    timer_create(CLOCK_MONOTONIC, &none, &a);
+    timer_create(CLOCK_MONOTONIC, &none, &b);
+    struct itimerspec five = {{0, 0}, {5, 0}};
+    timer_settime(a, 0, &five, NULL);
+    struct itimerval seven = {{0, 0}, {7, 0}};
+    setitimer(ITIMER_REAL, &seven, NULL);
+    printf("before exec: ids %ld %ld\n", (long)a, (long)b);
+    execl(argv[0], argv[0], "again", (char*)NULL);
+    return 1;
+  }
+  struct itimerspec value;
+  int r = timer_gettime((timer_t)0, &value);
+  printf("after exec: timer_gettime(0) %d %s\n", r, r ? strerrorname_np(errno) : "");
+  timer_t c;
+  timer_create(CLOCK_MONOTONIC, &none, &c);
+  printf("after exec: new id %ld\n", (long)c);
+  struct itimerval left;
+  getitimer(ITIMER_REAL, &left);
+  printf("after exec: ITIMER_REAL %ld s left\n", (long)left.it_value.tv_sec + (left.it_value.tv_usec > 0));
+  return 0;
+}
+'''
+
+
+def test_exec_deletes_posix_timers_and_keeps_setitimer_as_linux_does(tmp_path: Path) -> None:
+    """Linux's exec deletes the process's POSIX timers but goes on counting their ids,
+    and keeps its setitimer timer: the same lines natively and under simrun."""
+    assert shutil.which("cc"), "cc is missing: run scripts/deps"
+    (tmp_path / "exec_timers.c").write_text(EXEC_TIMERS_C)
+    program = tmp_path / "exec_timers"
+    subprocess.run(["cc", "-O1", "-o", str(program), str(tmp_path / "exec_timers.c")], check=True)
+    expected = ("before exec: ids 0 1\n"
+                "after exec: timer_gettime(0) -1 EINVAL\n"
+                "after exec: new id 2\n"
+                "after exec: ITIMER_REAL 7 s left\n")
+    native = subprocess.run([str(program)], capture_output=True, timeout=60)
+    assert (native.returncode, native.stdout.decode()) == (0, expected)
+    status, out, err = simrun_runs(str(program))
+    assert (status, out.decode(), err) == (0, "".join(f"exec_timers: {line}\n" for line in expected.splitlines()), b"")
 
 
 def test_timestamps_of_a_threaded_example_do_not_depend_on_the_environment_size() -> None:

@@ -253,12 +253,15 @@ class Kernel {
   // 0 for none (SIGEV_NONE). Clocks as timerfd's, and the CPU-time ones (virtual time,
   // as ITIMER_PROF); settime takes TIMER_ABSTIME. A signal
   // does not queue behind its own pending one: getoverrun counts the expiries the last
-  // one stood for, beyond the first. Not inherited by a fork's child.
+  // one stood for, beyond the first. Not inherited by a fork's child; deleted by exec.
   long timer_create(Task& self, int clockid, int signo);
   long timer_settime(Task& self, int id, int flags, TimerValue next, TimerValue* old);
   long timer_gettime(Task& self, int id, TimerValue* current);
   long timer_getoverrun(Task& self, int id);
   long timer_delete(Task& self, int id);
+  // What an exec does to the process's timers: its POSIX timers are deleted (the next
+  // id goes on from the old count), its setitimer timers and alarm kept, as on Linux.
+  void exec_timers(const Process& process);
   // Process groups and sessions (groups.cpp), as setpgid(2), getpgid(2), setsid(2) and
   // getsid(2) for the caller; pid 0 is the caller.
   long setpgid(Task& self, int pid, int pgid);
