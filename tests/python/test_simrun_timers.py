@@ -152,9 +152,9 @@ def programs(tmp_path_factory) -> Path:
     return d
 
 
-def simrun_runs(command: str) -> tuple[int, bytes, bytes]:
+def simrun_runs(*args: str) -> tuple[int, bytes, bytes]:
     def once(_):
-        done = subprocess.run([sys.executable, "-m", "netsim.simrun", "--seed", "7", "--timeout", "60", command],
+        done = subprocess.run([sys.executable, "-m", "netsim.simrun", "--seed", "7", "--timeout", "60", *args],
                               capture_output=True, timeout=120)
         return done.returncode, done.stdout, done.stderr
     with ThreadPoolExecutor(2) as pool:
@@ -356,6 +356,46 @@ def test_posix_timers_and_cpu_time_itimers_in_virtual_time(tmp_path: Path) -> No
     native = subprocess.run([str(program)], capture_output=True, timeout=60)
     assert native.returncode == 0
     assert linux_defined(native.stdout.decode()) == linux_defined(POSIX_TIMERS_TRANSCRIPT)[:-3]
+
+
+SKEWED_HOST = """\
+[[host]]
+name = "laptop"
+programs = ["PROGRAM"]
+clock_offset = "-2s"
+clock_drift = "1000ppm"
+"""
+
+CLOCKS_PROGRAM = """\
+import time
+start = time.monotonic()
+time.sleep(10)
+print("monotonic", round(time.monotonic(), 3), "slept", round(time.monotonic() - start, 3),
+      "wall", round(time.time() - 1704067200, 3))
+"""
+
+
+def test_a_hosts_clock_offset_and_drift_under_simrun_as_in_process(tmp_path: Path) -> None:
+    """A scenario's host 2 s behind and 1000 ppm fast: its programs read the same
+    monotonic and wall clocks under simrun as in-process (the core's clocks of the
+    host), and a TIMER_ABSTIME setting on them is read on those clocks (the POSIX
+    timers program gives the transcript it gives on a host without skew)."""
+    assert shutil.which("cc"), "cc is missing: run scripts/deps"
+    for program in ("clocks", "posix_timers"):
+        (tmp_path / f"{program}.toml").write_text(SKEWED_HOST.replace("PROGRAM", program))
+    (tmp_path / "clocks.py").write_text(CLOCKS_PROGRAM)
+    expected = "clocks: monotonic 110.01 slept 10.01 wall 8.01\n"
+    status, out, err = simrun_runs("--scenario", str(tmp_path / "clocks.toml"), str(tmp_path / "clocks.py"))
+    assert (status, out.decode(), err) == (0, expected, b"")
+    sim = netsim.Simulation(seed=7, scenario=tmp_path / "clocks.toml")
+    sim.spawn("clocks", lambda: exec(CLOCKS_PROGRAM, {}))
+    assert sim.run().transcript == expected
+
+    (tmp_path / "posix_timers.c").write_text(POSIX_TIMERS_C)
+    program = tmp_path / "posix_timers"
+    subprocess.run(["cc", "-O1", "-o", str(program), str(tmp_path / "posix_timers.c")], check=True)
+    status, out, err = simrun_runs("--scenario", str(tmp_path / "posix_timers.toml"), str(program))
+    assert (status, out.decode(), err) == (0, "".join(POSIX_TIMERS_TRANSCRIPT.splitlines(True)[:-3]), b"")
 
 
 EXEC_TIMERS_C = r'''
