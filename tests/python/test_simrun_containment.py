@@ -457,42 +457,28 @@ def test_kill_9_of_simrun_leaves_no_process(shared_tmp, who, runs, request):
         wait_for(lambda: not processes_tagged(tag), 10, f"the run's processes to die (run {run})")
 
 
-def test_without_namespaces_a_run_goes_on_after_one_warning(tmp_path):
-    """Where the host forbids namespaces (here: a user namespace whose limit on
-    network namespaces is 0), simrun says so once and runs under the shim alone."""
-    if not shutil.which("unshare"):
-        pytest.fail("unshare (util-linux) is missing")
-    script = tmp_path / "hi.py"
-    script.write_text("print('hi')\n")
-    run = subprocess.run(
-        ["unshare", "-U", "-r", "sh", "-c",
-         f"echo 0 > /proc/sys/user/max_net_namespaces && exec {sys.executable} -m netsim.simrun {script}"],
-        capture_output=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout == b"hi: hi\n"
-    assert run.stderr.decode() == (
-        "simrun: warning: cannot make the run's namespaces (No space left on device): the shim alone "
-        "keeps the programs off the real network, and a process a program forks may outlive simrun "
-        "if simrun is killed with SIGKILL\n")
-
-
-def test_without_privilege_or_user_namespaces_a_run_goes_on_after_one_warning(shared_tmp):
-    """A user who is not root on a host that forbids user namespaces: here a user
-    namespace of the test's own whose max_user_namespaces is 0, where simrun runs as
-    a uid without capabilities (its own user namespace and the run's namespaces are
-    both refused). simrun says so once and runs under the shim alone."""
+@pytest.mark.parametrize("limit, drop, reason", [
+    # root without the right to make network namespaces
+    ("max_net_namespaces", "", "No space left on device"),
+    # a uid without capabilities, whose own user namespace is refused too
+    ("max_user_namespaces", "setpriv --inh-caps=-all --bounding-set=-all ", "user namespace: No space left on device"),
+], ids=["no-net-namespaces", "no-privilege-no-user-namespaces"])
+def test_without_namespaces_a_run_goes_on_after_one_warning(shared_tmp, limit, drop, reason):
+    """Where the host forbids namespaces, simrun says so once and runs under the shim
+    alone. Here the host is a user namespace of the test's own whose limit on
+    network namespaces is 0 (simrun as its root), or whose limit on user namespaces
+    is 0 with simrun as a uid without capabilities, as a user who is not root on a
+    host without user namespaces."""
     if not shutil.which("unshare"):
         pytest.fail("unshare (util-linux) is missing")
     script = shared_tmp / "hi.py"
     script.write_text("print('hi')\n")
     run = subprocess.run(
         ["unshare", "-U", "-r", "sh", "-c",
-         "echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --inh-caps=-all --bounding-set=-all "
-         f"{sys.executable} -m netsim.simrun {script}"],
+         f"echo 0 > /proc/sys/user/{limit} && exec {drop}{sys.executable} -m netsim.simrun {script}"],
         capture_output=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout == b"hi: hi\n"
     assert run.stderr.decode() == (
-        "simrun: warning: cannot make the run's namespaces (user namespace: No space left on device): the "
-        "shim alone keeps the programs off the real network, and a process a program forks may outlive "
-        "simrun if simrun is killed with SIGKILL\n")
+        f"simrun: warning: cannot make the run's namespaces ({reason}): the shim alone keeps the programs off "
+        "the real network, and a process a program forks may outlive simrun if simrun is killed with SIGKILL\n")
