@@ -11,8 +11,7 @@ namespace netsim {
 long Kernel::futex_wait(Task& self, std::uint64_t key, std::optional<Nanos> timeout,
                         const char* what) {
   // Not begin_call(): its scheduling point would fall between the caller's check and
-  // the wait, and a wake sent meanwhile would be lost.
-  if (config_.call_cost) clock_.advance_to(clock_.elapsed() + config_.call_cost);
+  // the wait, and a wake sent meanwhile would be lost. Nor its cost: see futex_wake.
   if (timeout && *timeout <= 0) return -ETIMEDOUT;
   // A key exists while somebody waits on it, so the table stays as small as the
   // number of contended words, whichever way the wait ends (a stop throws).
@@ -32,13 +31,17 @@ long Kernel::futex_wait(Task& self, std::uint64_t key, std::optional<Nanos> time
   return self.cancel_requested() ? -EINTR : -ETIMEDOUT;
 }
 
+// Futex calls cost no virtual time, and a wake that finds nobody is no scheduling
+// point: how many a program makes is the business of its locks' fast paths (CPython's
+// GIL makes more or fewer with the size of its environment), which must not move the
+// clock or the schedule. A wake that wakes somebody is a scheduling point.
 long Kernel::futex_wake(Task& self, std::uint64_t key, int count) {
-  begin_call(self);
   const auto it = futexes_.find(key);
   if (it == futexes_.end()) return 0;
   long woken = 0;
   while (woken < count && it->second.notify_one()) ++woken;
   if (it->second.empty()) futexes_.erase(it);
+  scheduler_.yield_point(self);
   return woken;
 }
 

@@ -185,6 +185,7 @@ void Kernel::exit_process(Process& process, int status, int signal) {
     if (task != scheduler_.current()) scheduler_.cancel(*task);
   const Task* actor = scheduler_.current();
   while (!process.fds_.empty()) release(process, actor, process.fds_.begin()->first);
+  disarm_timers(process.pid());
   Event& event = trace_.record(EventKind::exit, clock_.elapsed());
   event.pid = process.pid();
   event.value = status;

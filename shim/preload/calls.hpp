@@ -60,7 +60,9 @@ enum class Route : std::uint8_t {
   X(tgkill, always, runtime) X(tkill, always, runtime)                                    \
   X(rt_sigqueueinfo, always, runtime) X(rt_tgsigqueueinfo, always, runtime)              \
   X(alarm, always, runtime) X(setitimer, always, runtime) X(getitimer, always, runtime)   \
-  X(timer_create, always, runtime) X(timerfd_create, always, runtime)                     \
+  X(timer_create, always, runtime) X(timer_settime, always, runtime)                      \
+  X(timer_gettime, always, runtime) X(timer_getoverrun, always, runtime)                  \
+  X(timer_delete, always, runtime) X(timerfd_create, always, runtime)                     \
   X(timerfd_settime, always, runtime) X(timerfd_gettime, always, runtime)                 \
   X(wait4, always, runtime) X(waitid, always, runtime) X(close_range, always, runtime)    \
   X(eventfd, always, runtime) X(eventfd2, always, runtime) X(setpgid, always, runtime)    \

@@ -1,6 +1,10 @@
-// Start-up, before the program's main(): join the region simrun (or exec) passed
-// down, make stdio unbuffered, redirect the vDSO clocks, arm the seccomp trap, and
-// wait for the scheduler's first turn. A program started without simrun runs untouched.
+// Start-up, before the program's main() and before any other library's constructor,
+// libc's included (the shim is linked -z initfirst): join the region simrun (or exec)
+// passed down, make stdio unbuffered, redirect the vDSO clocks, arm the seccomp trap,
+// and wait for the scheduler's first turn. A library's constructor that calls
+// getrandom then gets the seeded bytes, and after an exec (whose image inherits the
+// filter) finds the trap's handler installed instead of dying of SIGSYS. A program
+// started without simrun runs untouched.
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +22,27 @@ namespace {
   __builtin_unreachable();
 }
 
-__attribute__((constructor(101))) void start() {
-  const char* fd_text = getenv(kRegionFdEnv);
-  const char* index_text = getenv(kRegionIndexEnv);
+// libc has not set `environ` yet: the environment is the array the loader passes,
+// which libc's own constructor then takes as it is.
+const char* env_value(char** envp, const char* name) {
+  const std::size_t length = strlen(name);
+  for (char** entry = envp; *entry; ++entry)
+    if (strncmp(*entry, name, length) == 0 && (*entry)[length] == '=') return *entry + length + 1;
+  return nullptr;
+}
+
+// unsetenv's way: the entries after it move up.
+void drop_env(char** envp, const char* name) {
+  const std::size_t length = strlen(name);
+  char** out = envp;
+  for (char** entry = envp; *entry; ++entry)
+    if (strncmp(*entry, name, length) != 0 || (*entry)[length] != '=') *out++ = *entry;
+  *out = nullptr;
+}
+
+__attribute__((constructor(101))) void start(int, char**, char** envp) {
+  const char* fd_text = env_value(envp, kRegionFdEnv);
+  const char* index_text = env_value(envp, kRegionIndexEnv);
   if (!fd_text || !index_text) return;
   if (!map_gate()) {
     static const char message[] = "netsim shim: the address of its system call gate is taken\n";
@@ -39,9 +61,9 @@ __attribute__((constructor(101))) void start() {
     set_pool_fd(moved);
   }
   // The program's environment is its own again; exec puts these back.
-  unsetenv(kRegionFdEnv);
-  unsetenv(kRegionIndexEnv);
-  remember_preload(getenv("LD_PRELOAD"));
+  drop_env(envp, kRegionFdEnv);
+  drop_env(envp, kRegionIndexEnv);
+  remember_preload(env_value(envp, "LD_PRELOAD"));
   Region* shared = &region();
   if (shared->magic != kRegionMagic || shared->version != kRegionVersion)
     fail("netsim shim: the region is not from this version of simrun\n");

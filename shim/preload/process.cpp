@@ -198,10 +198,6 @@ bool process_call(long nr, const long* a, long& r) {
     case SYS_close_range:
       r = close_range_call(a);
       return true;
-    case SYS_timer_create:
-      r = unsupported("timer_create(): POSIX timers are not simulated yet (alarm, setitimer and "
-                      "timerfd are)");
-      return true;
     default:
       return false;
   }

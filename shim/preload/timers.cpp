@@ -1,15 +1,23 @@
-// alarm, setitimer/getitimer (ITIMER_REAL) and timerfd: timers in virtual time, kept
-// by the simulator (core/src/timers.cpp), whose SIGALRM the runner delivers at the
-// call the process is blocked in. A timerfd is a simulated descriptor marked as a
-// socket, as an eventfd is, so read, poll, epoll and close take the socket's routes.
+// alarm, setitimer/getitimer, POSIX timers (timer_create) and timerfd: timers in
+// virtual time, kept by the simulator (core/src/timers.cpp), whose signals the runner
+// delivers at the call the process is blocked in. A timerfd is a simulated descriptor
+// marked as a socket, as an eventfd is, so read, poll, epoll and close take the
+// socket's routes. Every POSIX timer is the simulator's, so timer_* calls never reach
+// Linux: the ids are the simulator's.
 //
 //   SYS_alarm            seconds                              -> seconds left
-//   SYS_setitimer        value ns, interval ns                -> 0; args[1], args[2]: the old ones
-//   SYS_getitimer                                             -> 0; args[1], args[2]: value, interval
+//   SYS_setitimer        value ns, interval ns, which         -> 0; args[1], args[2]: the old ones
+//   SYS_getitimer        which                                -> 0; args[1], args[2]: value, interval
+//   SYS_timer_create     clockid, signal (0: SIGEV_NONE)      -> the timer's id
+//   SYS_timer_settime    id, flags, value ns, interval ns     -> 0; args[1], args[2]: the old ones
+//   SYS_timer_gettime    id                                   -> 0; args[1], args[2]: value, interval
+//   SYS_timer_getoverrun id                                   -> the overrun count
+//   SYS_timer_delete     id                                   -> 0
 //   SYS_timerfd_create   clockid, flags, at (the placeholder) -> at
 //   SYS_timerfd_settime  fd, flags, value ns, interval ns     -> 0; args[1], args[2]: the old ones
 //   SYS_timerfd_gettime  fd                                   -> 0; args[1], args[2]: value, interval
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
 
@@ -56,21 +64,49 @@ long with_reply(long nr, long a0, long a1, long a2, long a3, Pair* out) {
 }
 
 long setitimer_call(const long* a) {
-  if (a[0] != ITIMER_REAL)
-    return unsupported("setitimer(ITIMER_VIRTUAL/ITIMER_PROF): timers of CPU time are not simulated");
   long value = 0, interval = 0;
   if (const auto* next = reinterpret_cast<const itimerval*>(a[1])) {
     value = nanos(next->it_value.tv_sec, next->it_value.tv_usec, 1'000'000);
     interval = nanos(next->it_interval.tv_sec, next->it_interval.tv_usec, 1'000'000);
     if (value < 0 || interval < 0) return -EINVAL;
   }
-  return with_reply(SYS_setitimer, value, interval, 0, 0, reinterpret_cast<itimerval*>(a[2]));
+  return with_reply(SYS_setitimer, value, interval, a[0], 0, reinterpret_cast<itimerval*>(a[2]));
 }
 
 long getitimer_call(const long* a) {
-  if (a[0] != ITIMER_REAL)
-    return unsupported("getitimer(ITIMER_VIRTUAL/ITIMER_PROF): timers of CPU time are not simulated");
-  return with_reply(SYS_getitimer, 0, 0, 0, 0, reinterpret_cast<itimerval*>(a[1]));
+  return with_reply(SYS_getitimer, a[0], 0, 0, 0, reinterpret_cast<itimerval*>(a[1]));
+}
+
+long timer_create_call(const long* a) {
+  // No sigevent: SIGEV_SIGNAL with SIGALRM, as Linux takes it.
+  const auto* event = reinterpret_cast<const sigevent*>(a[1]);
+  long signo = SIGALRM;
+  if (event && event->sigev_notify == SIGEV_NONE) {
+    signo = 0;
+  } else if (event && event->sigev_notify == SIGEV_SIGNAL) {
+    signo = event->sigev_signo;
+    if (signo <= 0) return -EINVAL;
+  } else if (event && (event->sigev_notify == SIGEV_THREAD || event->sigev_notify == SIGEV_THREAD_ID)) {
+    return unsupported("timer_create(SIGEV_THREAD, SIGEV_THREAD_ID): timers that run a function or signal "
+                       "one thread are not simulated (SIGEV_SIGNAL and SIGEV_NONE are)");
+  } else if (event) {
+    return -EINVAL;
+  }
+  // The CPU clocks of a process or thread as the system call names them (negative):
+  // the caller's own, for the simulation's CPU time is its virtual time.
+  const long clock = a[0] < 0 ? CLOCK_PROCESS_CPUTIME_ID : a[0];
+  const long id = forward(SYS_timer_create, clock, signo);
+  if (id >= 0) *reinterpret_cast<int*>(a[2]) = static_cast<int>(id);
+  return id < 0 ? id : 0;
+}
+
+// timer_settime and timerfd_settime: (id or fd, flags, new itimerspec, old itimerspec).
+long settime_call(long nr, const long* a) {
+  const auto* next = reinterpret_cast<const itimerspec*>(a[2]);
+  const long value = nanos(next->it_value.tv_sec, next->it_value.tv_nsec, kNanosPerSecond);
+  const long interval = nanos(next->it_interval.tv_sec, next->it_interval.tv_nsec, kNanosPerSecond);
+  if (value < 0 || interval < 0) return -EINVAL;
+  return with_reply(nr, a[0], a[1], value, interval, reinterpret_cast<itimerspec*>(a[3]));
 }
 
 long timerfd_create_call(const long* a) {
@@ -83,19 +119,14 @@ long timerfd_create_call(const long* a) {
   return r;
 }
 
-long timerfd_settime_call(const long* a) {
-  const auto* next = reinterpret_cast<const itimerspec*>(a[2]);
-  const long value = nanos(next->it_value.tv_sec, next->it_value.tv_nsec, kNanosPerSecond);
-  const long interval = nanos(next->it_interval.tv_sec, next->it_interval.tv_nsec, kNanosPerSecond);
-  if (value < 0 || interval < 0) return -EINVAL;
-  return with_reply(SYS_timerfd_settime, a[0], a[1], value, interval, reinterpret_cast<itimerspec*>(a[3]));
-}
 
 }  // namespace
 
 bool timer_call(long nr, const long* a, long& r) {
   switch (nr) {
     case SYS_alarm: case SYS_setitimer: case SYS_getitimer: case SYS_timerfd_create:
+    case SYS_timer_create: case SYS_timer_settime: case SYS_timer_gettime: case SYS_timer_getoverrun:
+    case SYS_timer_delete:
       break;
     case SYS_timerfd_settime: case SYS_timerfd_gettime:
       // Every timerfd is a simulated descriptor; Linux answers for any other (EINVAL, EBADF).
@@ -114,8 +145,11 @@ bool timer_call(long nr, const long* a, long& r) {
     case SYS_setitimer: r = setitimer_call(a); break;
     case SYS_getitimer: r = getitimer_call(a); break;
     case SYS_timerfd_create: r = timerfd_create_call(a); break;
-    case SYS_timerfd_settime: r = timerfd_settime_call(a); break;
-    default: r = with_reply(SYS_timerfd_gettime, a[0], 0, 0, 0, reinterpret_cast<itimerspec*>(a[1])); break;
+    case SYS_timer_create: r = timer_create_call(a); break;
+    case SYS_timer_settime: case SYS_timerfd_settime: r = settime_call(nr, a); break;
+    case SYS_timer_getoverrun: case SYS_timer_delete: r = forward(nr, a[0]); break;
+    // timer_gettime, timerfd_gettime
+    default: r = with_reply(nr, a[0], 0, 0, 0, reinterpret_cast<itimerspec*>(a[1])); break;
   }
   return true;
 }

@@ -12,7 +12,7 @@
 //   SYS_setpgid pid, pgid -> 0;  SYS_getpgid pid -> pgid;  SYS_setsid -> sid;
 //   SYS_getsid pid -> sid (pid 0: the caller, as Linux)
 //   SYS_eventfd2 initval, flags, at                                  -> at
-//   SYS_alarm, SYS_setitimer, SYS_getitimer, SYS_timerfd_*: as shim/preload/timers.cpp says
+//   SYS_alarm, SYS_setitimer, SYS_getitimer, SYS_timer_*, SYS_timerfd_*: as shim/preload/timers.cpp says
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
@@ -97,7 +97,18 @@ bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& s
     case SYS_getitimer:
     case SYS_timerfd_settime:
     case SYS_timerfd_gettime:
+    case SYS_timer_settime:
+    case SYS_timer_gettime:
       result = timer_call(self, slot);
+      return true;
+    case SYS_timer_create:
+      result = kernel.timer_create(self, static_cast<int>(args[0]), static_cast<int>(args[1]));
+      return true;
+    case SYS_timer_getoverrun:
+      result = kernel.timer_getoverrun(self, static_cast<int>(args[0]));
+      return true;
+    case SYS_timer_delete:
+      result = kernel.timer_delete(self, static_cast<int>(args[0]));
       return true;
     case SYS_timerfd_create:
       result = kernel.timerfd_create(self, static_cast<int>(args[0]), static_cast<int>(args[1]),
@@ -114,8 +125,13 @@ long Runner::timer_call(Task& self, Slot& slot) {
   Kernel::TimerValue value;
   long result = 0;
   switch (slot.call) {
-    case SYS_setitimer: result = kernel.setitimer(self, {args[0], args[1]}, &value); break;
-    case SYS_getitimer: result = kernel.getitimer(self, &value); break;
+    case SYS_setitimer: result = kernel.setitimer(self, static_cast<int>(args[2]), {args[0], args[1]}, &value); break;
+    case SYS_getitimer: result = kernel.getitimer(self, static_cast<int>(args[0]), &value); break;
+    case SYS_timer_settime:
+      result = kernel.timer_settime(self, static_cast<int>(args[0]), static_cast<int>(args[1]),
+                                    {args[2], args[3]}, &value);
+      break;
+    case SYS_timer_gettime: result = kernel.timer_gettime(self, static_cast<int>(args[0]), &value); break;
     case SYS_timerfd_settime:
       result = kernel.timerfd_settime(self, static_cast<int>(args[0]), static_cast<int>(args[1]),
                                       {args[2], args[3]}, &value);
@@ -192,6 +208,7 @@ long Runner::exec(RemoteProcess& remote, int index, Slot& slot) {
   }
   // exec puts caught signals back to their default.
   remote.region->sigchld = 0;
+  simulation_.kernel().exec_timers(*remote.process);
   const std::vector<int> fds = simulation_.kernel().fds_of(*remote.process);
   const std::size_t count = std::min(fds.size(), kSlotBuffer / sizeof(std::int32_t));
   for (std::size_t i = 0; i < count; ++i) {

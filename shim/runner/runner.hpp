@@ -109,7 +109,8 @@ class Runner : public ProcessControl {
   // process_calls.cpp: fork, exec, wait and kill between simulated processes.
   bool serve_process(RemoteProcess& remote, int index, Task& self, Slot& slot, long& result);
   long fork(RemoteProcess& parent, Task& self, Slot& slot);
-  // setitimer, getitimer, timerfd_settime, timerfd_gettime: the old or current value
+  // setitimer, getitimer, timer_settime, timer_gettime, timerfd_settime, timerfd_gettime:
+  // the old or current value
   // goes back in args[1] and args[2].
   long timer_call(Task& self, Slot& slot);
   long forked(const RemoteProcess& parent, const std::int64_t* args);

@@ -4,8 +4,10 @@
 // shim finds no network but a loopback that is down, and no process but the run's;
 // and when the namespace's first process (a do-nothing init that dies with the
 // simulator, PR_SET_PDEATHSIG) dies, the kernel kills every process left in it, so
-// nothing outlives simrun, whatever signal ends it. Where the host forbids
-// namespaces, a run goes on without them, after one warning line.
+// nothing outlives simrun, whatever signal ends it. A simulator without the privilege
+// to make namespaces (not root) makes them inside a user namespace of its own, which
+// maps its user and group to themselves. Where the host forbids both, a run goes on
+// without them, after one warning line.
 #include <sys/types.h>
 
 #include <string>
@@ -29,9 +31,14 @@ class Sandbox {
  private:
   bool enter();
   void leave();
+  // The namespaces made inside a user namespace, by a helper process (the simulator
+  // cannot enter a user namespace and come back); true when they exist.
+  bool make_in_user_namespace();
+  pid_t fork_into_user_namespace();
 
   int init_pidfd_ = -1;
-  int pid_ns_ = -1;  // the run's namespaces
+  int user_ns_ = -1;  // the run's namespaces (user_ns_: only when not root)
+  int pid_ns_ = -1;
   int net_ns_ = -1;
   int own_pid_ns_ = -1;  // the caller's, to go back to
   int own_net_ns_ = -1;

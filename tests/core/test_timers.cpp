@@ -1,8 +1,9 @@
-// Timers in virtual time: timerfd (expirations counted, read as a u64, seen by poll)
-// and the process's ITIMER_REAL (setitimer, getitimer, alarm), whose SIGALRM goes to
-// the front-end's signal hook. Values as Linux gives them.
+// Timers in virtual time: timerfd (expirations counted, read as a u64, seen by poll),
+// the process's setitimer timers (getitimer, alarm) and POSIX timers, whose signals
+// go to the front-end's signal hook. Values as Linux gives them.
 #include <poll.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "scenario_harness.hpp"
 
 using namespace netsim;
 using namespace netsim::test;
@@ -122,11 +124,11 @@ TEST_CASE("timers: ITIMER_REAL signals through the hook; alarm rounds as Linux",
     });
     sim.spawn("alarmed", [&](Sys& sys) {
       Kernel& k = sys.kernel();
-      REQUIRE(k.setitimer(sys.task(), {kSecond, 500 * kMillisecond}, nullptr) == 0);
-      k.getitimer(sys.task(), &set);
+      REQUIRE(k.setitimer(sys.task(), ITIMER_REAL, {kSecond, 500 * kMillisecond}, nullptr) == 0);
+      k.getitimer(sys.task(), ITIMER_REAL, &set);
       sys.sleep(2200 * kMillisecond);  // expiries at 1.0, 1.5, 2.0
-      REQUIRE(k.setitimer(sys.task(), {}, &old) == 0);  // disarm: silent, answers the old value
-      k.getitimer(sys.task(), &cleared);
+      REQUIRE(k.setitimer(sys.task(), ITIMER_REAL, {}, &old) == 0);  // disarm: silent, answers the old value
+      k.getitimer(sys.task(), ITIMER_REAL, &cleared);
       alarms.push_back(k.alarm(sys.task(), 5));
       sys.sleep(2300 * kMillisecond);
       alarms.push_back(k.alarm(sys.task(), 1));  // 2.7 s left: 3
@@ -150,7 +152,66 @@ TEST_CASE("timers: without a front-end to deliver SIGALRM, setitimer fails with 
           "[timers]") {
   Simulation sim;
   long r = 0;
-  sim.spawn("alone", [&](Sys& sys) { r = sys.kernel().setitimer(sys.task(), {kSecond, 0}, nullptr); });
+  sim.spawn("alone", [&](Sys& sys) { r = sys.kernel().setitimer(sys.task(), ITIMER_REAL, {kSecond, 0}, nullptr); });
   run_checked(sim);
   CHECK(r == -ENOSYS);
+}
+
+TEST_CASE("timers: POSIX timers signal, count overruns, and go at delete and exec", "[timers]") {
+  for (int run = 0; run < 2; ++run) {
+    Simulation sim;
+    std::vector<Expiry> signals;
+    std::vector<long> got;
+    Kernel::TimerValue quiet;
+    sim.kernel().set_signal_hook([&](Process&, int signal) {
+      signals.push_back({sim.kernel().clock().elapsed(), signal});
+    });
+    sim.spawn("timed", [&](Sys& sys) {
+      Kernel& k = sys.kernel();
+      const long ticker = k.timer_create(sys.task(), CLOCK_MONOTONIC, SIGUSR1);
+      const long none = k.timer_create(sys.task(), CLOCK_REALTIME, 0);
+      got.insert(got.end(), {ticker, none});
+      got.push_back(k.timer_settime(sys.task(), static_cast<int>(ticker), 0, {kSecond, 100 * kMillisecond}, nullptr));
+      got.push_back(k.timer_settime(sys.task(), static_cast<int>(none), 0, {3 * kSecond, 0}, nullptr));
+      sys.sleep(1250 * kMillisecond);  // signals at 1.0, 1.1, 1.2: one each, no overrun
+      got.push_back(k.timer_getoverrun(sys.task(), static_cast<int>(ticker)));
+      got.push_back(k.timer_delete(sys.task(), static_cast<int>(ticker)));
+      got.push_back(k.timer_delete(sys.task(), static_cast<int>(ticker)));
+      k.timer_gettime(sys.task(), static_cast<int>(none), &quiet);
+      k.exec_timers(sys.task().process());
+      Kernel::TimerValue gone;
+      got.push_back(k.timer_gettime(sys.task(), static_cast<int>(none), &gone));
+      got.push_back(k.timer_create(sys.task(), CLOCK_MONOTONIC, SIGUSR2));  // ids go on: 2
+      sys.sleep(5 * kSecond);
+    });
+    run_checked(sim);
+    CHECK(got == std::vector<long>{0, 1, 0, 0, 0, 0, -EINVAL, -EINVAL, 2});
+    CHECK(quiet.value == 1750 * kMillisecond);  // SIGEV_NONE: armed, never signals
+    CHECK(signals == std::vector<Expiry>{{kSecond, SIGUSR1}, {1100 * kMillisecond, SIGUSR1},
+                                         {1200 * kMillisecond, SIGUSR1}});
+  }
+}
+
+TEST_CASE("timers: an absolute time is read on the host's own clocks", "[timers]") {
+  Simulation sim;
+  sim.kernel().set_signal_hook([](Process&, int) {});
+  Scenario scenario;
+  scenario.hosts = {HostSpec{.name = "skewed", .processes = {"timed"}, .clock_offset = -2 * kSecond,
+                             .clock_drift = 0.01}};
+  sim.apply(scenario);
+  Kernel::TimerValue wall, monotonic;
+  sim.spawn("timed", [&](Sys& sys) {
+    Kernel& k = sys.kernel();
+    sys.sleep(10 * kSecond);  // the host's clocks are 0.1 s ahead of the simulation's by now
+    const Host& host = sys.task().process().host();
+    const int a = static_cast<int>(k.timer_create(sys.task(), CLOCK_REALTIME, 0));
+    const int b = static_cast<int>(k.timer_create(sys.task(), CLOCK_MONOTONIC, 0));
+    k.timer_settime(sys.task(), a, TIMER_ABSTIME, {k.wall_clock(host) + kSecond, 0}, nullptr);
+    k.timer_settime(sys.task(), b, TIMER_ABSTIME, {k.monotonic_clock(host) + 2 * kSecond, 0}, nullptr);
+    k.timer_gettime(sys.task(), a, &wall);
+    k.timer_gettime(sys.task(), b, &monotonic);
+  });
+  run_checked(sim);
+  CHECK(wall.value == kSecond);
+  CHECK(monotonic.value == 2 * kSecond);
 }

@@ -2,7 +2,8 @@
 cannot reach are refused before they start; the holes a determined program could use
 (the shim's own system call gate, io_uring, signals by real ids, the C-level
 _socket.socket in-process) reach nothing real; the run's namespaces back the shim
-up, and nothing outlives simrun, even when it is killed with SIGKILL."""
+up, and nothing outlives simrun, even when it is killed with SIGKILL; as root, and as
+a user who is not root (through a user namespace)."""
 import concurrent.futures
 import os
 import shutil
@@ -10,9 +11,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -21,15 +24,46 @@ import netsim
 RUNS = 5
 
 
-def simrun(*args, cwd=None, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "netsim.simrun", *args], capture_output=True,
-                          cwd=cwd, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+# simrun as a user who is not root (nobody), with no supplementary groups.
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
-def same_every_time(*args, cwd=None):
+@pytest.fixture(scope="module")
+def nobody():
+    """The command and environment that start Python as nobody: an interpreter of
+    this one's version that nobody may run (this one may live in root's home, as
+    pyenv's does), importing this netsim."""
+    site = str(Path(netsim.__file__).resolve().parents[1])
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    env = dict(os.environ, PYTHONPATH=site)
+    for python in (sys.executable, shutil.which(version, path="/usr/local/bin:/usr/bin")):
+        # Through sh, as simrun runs a script's interpreter: by exec, as nobody.
+        check = [*AS_NOBODY, "sh", "-c", 'exec "$0" -c "import netsim"', python]
+        if python and subprocess.run(check, env=env, capture_output=True, timeout=60).returncode == 0:
+            return [*AS_NOBODY, python], env
+    pytest.fail(f"no {version} that nobody may run imports netsim from {site}: install one in /usr/bin")
+
+
+def simrun(*args, cwd=None, env=None, timeout=120, user=None):
+    """simrun as root, or as `user` (the nobody fixture's command and environment)."""
+    python, user_env = user or ([sys.executable], None)
+    return subprocess.run([*python, "-m", "netsim.simrun", *args], capture_output=True,
+                          cwd=cwd, env=env or user_env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def shared_tmp():
+    """A directory nobody can use (pytest's own are root's alone)."""
+    path = Path(tempfile.mkdtemp(prefix="netsim-nobody-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path)
+
+
+def same_every_time(*args, cwd=None, user=None):
     """The result of RUNS runs, whose transcripts and exit statuses must all agree."""
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        runs = list(pool.map(lambda _: simrun(*args, cwd=cwd), range(RUNS)))
+        runs = list(pool.map(lambda _: simrun(*args, cwd=cwd, user=user), range(RUNS)))
     assert len({(run.stdout, run.returncode) for run in runs}) == 1, "runs differ"
     return runs[0]
 
@@ -229,12 +263,17 @@ ESCAPES_C = r"""
 """
 
 
-def test_the_gate_io_uring_and_signals_reach_nothing_real(tmp_path, real_server):
-    program = compile_c(tmp_path, ESCAPES_C, "escapes")
+@pytest.mark.parametrize("who", ["root", "nobody"])
+def test_the_gate_io_uring_and_signals_reach_nothing_real(shared_tmp, real_server, who, request):
+    """As nobody, the namespaces are a user namespace's: the same answers (a kill of
+    a real process outside the PID namespace is ESRCH, not nobody's EPERM)."""
+    user = request.getfixturevalue("nobody") if who == "nobody" else None
+    program = compile_c(shared_tmp, ESCAPES_C, "escapes")
     port = real_server.getsockname()[1]
     victim = subprocess.Popen(["sleep", "600"])
     try:
-        run = same_every_time(f"{program} {port} {victim.pid}")
+        run = same_every_time(f"{program} {port} {victim.pid}", user=user)
+        assert run.stderr == b"", run.stderr
         assert run.stdout.decode() == (
             "escapes: gate symbol: hidden\n"
             # The run's network namespace has only a loopback that is down.
@@ -327,7 +366,7 @@ def test_clocks_start_above_zero_as_on_linux(tmp_path):
     script = tmp_path / "clocks.py"
     script.write_text("import time\nprint(time.monotonic(), time.clock_gettime(time.CLOCK_BOOTTIME))\n")
     run = same_every_time(str(script))
-    assert run.stdout.decode() == "clocks: 100.000001 100.000001\n"
+    assert run.stdout.decode() == "clocks: 100.0 100.0\n"
 
 
 def test_in_process_the_c_level_socket_type_is_simulated_too(real_server):
@@ -393,17 +432,20 @@ if __name__ == "__main__":
 """
 
 
-def test_kill_9_of_simrun_leaves_no_process(tmp_path):
+@pytest.mark.parametrize("who, runs", [("root", 20), ("nobody", 5)], ids=["root", "nobody"])
+def test_kill_9_of_simrun_leaves_no_process(shared_tmp, who, runs, request):
     """SIGKILL gives simrun no chance to clean up: the kernel does it, killing the
-    run's PID namespace with its init. Each worker makes a file once it runs (a real
-    file: the test waits for that, not for a time), then simrun is killed."""
-    script = tmp_path / "workers.py"
+    run's PID namespace with its init (as nobody: inside the run's user namespace).
+    Each worker makes a file once it runs (a real file: the test waits for that, not
+    for a time), then simrun is killed."""
+    script = shared_tmp / "workers.py"
     script.write_text(MULTIPROCESSING)
-    for run in range(20):
+    for run in range(runs):
         tag = f"NETSIM_TEST_TAG={uuid.uuid4().hex}"
-        marker = tmp_path / f"marker{run}"
-        env = dict(os.environ, NETSIM_TEST_TAG=tag.partition("=")[2])
-        proc = subprocess.Popen([sys.executable, "-m", "netsim.simrun", "--timeout", "60", f"{script} {marker}"],
+        marker = shared_tmp / f"marker{run}"
+        python, user_env = request.getfixturevalue("nobody") if who == "nobody" else ([sys.executable], os.environ)
+        env = dict(user_env, NETSIM_TEST_TAG=tag.partition("=")[2])
+        proc = subprocess.Popen([*python, "-m", "netsim.simrun", "--timeout", "60", f"{script} {marker}"],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 stdin=subprocess.DEVNULL)
         try:
@@ -415,20 +457,28 @@ def test_kill_9_of_simrun_leaves_no_process(tmp_path):
         wait_for(lambda: not processes_tagged(tag), 10, f"the run's processes to die (run {run})")
 
 
-def test_without_namespaces_a_run_goes_on_after_one_warning(tmp_path):
-    """Where the host forbids namespaces (here: a user namespace whose limit on
-    network namespaces is 0), simrun says so once and runs under the shim alone."""
+@pytest.mark.parametrize("limit, drop, reason", [
+    # root without the right to make network namespaces
+    ("max_net_namespaces", "", "No space left on device"),
+    # a uid without capabilities, whose own user namespace is refused too
+    ("max_user_namespaces", "setpriv --inh-caps=-all --bounding-set=-all ", "user namespace: No space left on device"),
+], ids=["no-net-namespaces", "no-privilege-no-user-namespaces"])
+def test_without_namespaces_a_run_goes_on_after_one_warning(shared_tmp, limit, drop, reason):
+    """Where the host forbids namespaces, simrun says so once and runs under the shim
+    alone. Here the host is a user namespace of the test's own whose limit on
+    network namespaces is 0 (simrun as its root), or whose limit on user namespaces
+    is 0 with simrun as a uid without capabilities, as a user who is not root on a
+    host without user namespaces."""
     if not shutil.which("unshare"):
         pytest.fail("unshare (util-linux) is missing")
-    script = tmp_path / "hi.py"
+    script = shared_tmp / "hi.py"
     script.write_text("print('hi')\n")
     run = subprocess.run(
         ["unshare", "-U", "-r", "sh", "-c",
-         f"echo 0 > /proc/sys/user/max_net_namespaces && exec {sys.executable} -m netsim.simrun {script}"],
+         f"echo 0 > /proc/sys/user/{limit} && exec {drop}{sys.executable} -m netsim.simrun {script}"],
         capture_output=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout == b"hi: hi\n"
     assert run.stderr.decode() == (
-        "simrun: warning: cannot make the run's namespaces (No space left on device): the shim alone "
-        "keeps the programs off the real network, and a process a program forks may outlive simrun "
-        "if simrun is killed with SIGKILL\n")
+        f"simrun: warning: cannot make the run's namespaces ({reason}): the shim alone keeps the programs off "
+        "the real network, and a process a program forks may outlive simrun if simrun is killed with SIGKILL\n")

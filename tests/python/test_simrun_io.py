@@ -151,6 +151,57 @@ def test_random_devices_and_getrandom_repeat_with_the_seed(tmp_path):
     assert first != other
 
 
+# A library whose constructor draws random bytes, as OpenSSL's, libuuid's or a hash
+# table's seeding do when loaded: before main(), and before the shim's constructor
+# unless the shim's runs first.
+SEEDING_LIBRARY_C = r"""
+#include <stdio.h>
+#include <sys/random.h>
+__attribute__((constructor)) static void seed(void) {
+  unsigned char bytes[8];
+  ssize_t n = getrandom(bytes, sizeof bytes, 0);
+  printf("constructor: getrandom %zd:", n);
+  for (int i = 0; i < 8; i++) printf(" %02x", bytes[i]);
+  printf("\n");
+}
+void seeded(void) {}
+"""
+SEEDED_PROGRAM_C = r"""
+#include <stdio.h>
+void seeded(void);
+int main(void) { seeded(); printf("main\n"); return 0; }
+"""
+
+
+def test_a_library_constructor_gets_seeded_bytes_when_started_and_after_an_exec(tmp_path):
+    """The program is started by simrun (its library's constructor runs before any
+    trap is armed) and exec'ed by Python (its image inherits the seccomp filter, and
+    the constructor's getrandom is trapped before the new image's shim could answer
+    it): both draws come from the run's seed, and the exec'ed program lives."""
+    assert shutil.which("cc"), "cc is missing: run scripts/deps"
+    (tmp_path / "seeding.c").write_text(SEEDING_LIBRARY_C)
+    (tmp_path / "seeded.c").write_text(SEEDED_PROGRAM_C)
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(tmp_path / "libseeding.so"), str(tmp_path / "seeding.c")],
+                   check=True)
+    program = tmp_path / "seeded"
+    subprocess.run(["cc", "-o", str(program), str(tmp_path / "seeded.c"), f"-L{tmp_path}", "-lseeding",
+                    f"-Wl,-rpath,{tmp_path}"], check=True)
+    launcher = tmp_path / "launcher.py"
+    launcher.write_text("import os, sys\nprint('exec', flush=True)\nos.execv(sys.argv[1], sys.argv[1:])\n")
+    commands = (str(program), f"{launcher} {program}")
+    transcript = same_every_time("--seed", "1", *commands)
+    def of(name, lines):
+        return [line.partition(": ")[2] for line in lines if line.startswith(f"{name}: ")]
+
+    lines = transcript.splitlines()
+    started, execed = of("seeded", lines), of("launcher", lines)
+    assert [line[:25] for line in started] == ["constructor: getrandom 8:", "main"], transcript
+    assert [line[:25] for line in execed] == ["exec", "constructor: getrandom 8:", "main"], transcript
+    assert len(lines) == 5 and started[0] != execed[1]  # each process draws its own
+    other = simrun("--seed", "2", *commands).stdout.decode().splitlines()
+    assert (of("seeded", other)[0], of("launcher", other)[1]) != (started[0], execed[1])
+
+
 def test_nc_listens_and_nc_connects_each_sending_its_stdin(tools, tmp_path):
     (tmp_path / "to_client.txt").write_bytes(b"reply from the listener\n")
     (tmp_path / "to_server.txt").write_bytes(b"hello listener\n")

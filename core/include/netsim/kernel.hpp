@@ -233,10 +233,12 @@ class Kernel {
   // delivers it at the call the process is blocked in). Without one, the calls whose
   // timers signal fail with ENOSYS: nobody could deliver the signal.
   void set_signal_hook(std::function<void(Process&, int)> hook) { signal_hook_ = std::move(hook); }
-  // setitimer(ITIMER_REAL)/getitimer(2): SIGALRM at expiry, then every interval. Not
-  // inherited by a fork's child; kept across exec.
-  long setitimer(Task& self, TimerValue next, TimerValue* old);
-  long getitimer(Task& self, TimerValue* current);
+  // setitimer/getitimer(2): ITIMER_REAL sends SIGALRM at expiry, then every interval.
+  // ITIMER_VIRTUAL (SIGVTALRM) and ITIMER_PROF (SIGPROF) count the process's CPU time,
+  // which in the simulation is its virtual time (as its CPU-time clocks read), so they
+  // expire as ITIMER_REAL does. Not inherited by a fork's child; kept across exec.
+  long setitimer(Task& self, int which, TimerValue next, TimerValue* old);
+  long getitimer(Task& self, int which, TimerValue* current);
   // alarm(2) on the same timer: the previous alarm's seconds left, rounded as Linux does.
   long alarm(Task& self, unsigned seconds);
   // timerfd_create/settime/gettime(2): a descriptor whose read (8 bytes or more)
@@ -246,6 +248,20 @@ class Kernel {
   long timerfd_create(Task& self, int clockid, int flags, int at = -1);
   long timerfd_settime(Task& self, int fd, int flags, TimerValue next, TimerValue* old);
   long timerfd_gettime(Task& self, int fd, TimerValue* current);
+  // POSIX timers, timer_create/settime/gettime/getoverrun/delete(2): ids per process
+  // 0, 1, 2..., as Linux gives them; `signo` is sent at each expiry (SIGEV_SIGNAL), or
+  // 0 for none (SIGEV_NONE). Clocks as timerfd's, and the CPU-time ones (virtual time,
+  // as ITIMER_PROF); settime takes TIMER_ABSTIME. A signal
+  // does not queue behind its own pending one: getoverrun counts the expiries the last
+  // one stood for, beyond the first. Not inherited by a fork's child; deleted by exec.
+  long timer_create(Task& self, int clockid, int signo);
+  long timer_settime(Task& self, int id, int flags, TimerValue next, TimerValue* old);
+  long timer_gettime(Task& self, int id, TimerValue* current);
+  long timer_getoverrun(Task& self, int id);
+  long timer_delete(Task& self, int id);
+  // What an exec does to the process's timers: its POSIX timers are deleted (the next
+  // id goes on from the old count), its setitimer timers and alarm kept, as on Linux.
+  void exec_timers(const Process& process);
   // Process groups and sessions (groups.cpp), as setpgid(2), getpgid(2), setsid(2) and
   // getsid(2) for the caller; pid 0 is the caller.
   long setpgid(Task& self, int pid, int pgid);
@@ -326,7 +342,12 @@ class Kernel {
   std::vector<std::unique_ptr<Task>> tasks_;
   std::unique_ptr<Net> net_;
   std::function<void(Process&, int)> signal_hook_;
-  std::map<int, std::shared_ptr<VirtualTimer>> real_timers_;  // ITIMER_REAL's, by pid
+  struct PosixTimer;
+  std::shared_ptr<PosixTimer> find_timer(const Task& self, int id) const;
+  void disarm_timers(int pid);  // at its exit: a dead process's timers expire no more
+  std::map<std::pair<int, int>, std::shared_ptr<VirtualTimer>> itimers_;  // by pid, which
+  std::map<std::pair<int, int>, std::shared_ptr<PosixTimer>> posix_timers_;  // by pid, id
+  std::map<int, int> next_timer_id_;  // by pid
   std::unique_ptr<Links> links_;
   std::unique_ptr<Faults> faults_;
   Scenario scenario_;
