@@ -32,6 +32,10 @@
 //                   -> the count; buffer: the ready entries, at most kPollPart, each
 //                   as {fd = its index in the whole list, 0, revents}
 //   kCallPollPart   nfds; buffer: struct pollfd[nfds] -> 0, or -EINVAL past kMaxPollList
+//   SYS_epoll_create1  flags, at                                    -> the fd (= at)
+//   SYS_epoll_ctl   epfd, op, fd, events, data                      -> 0
+//   SYS_epoll_wait  epfd, maxevents (what the slot holds), timeout ns (< 0: none)
+//                   -> the count; buffer: struct epoll_event[count]
 //   kCallResolve, kCallReverseResolve: as channel.hpp says.
 // An address is three arguments: A0 = family | port << 16 (host order), A1 and A2 the
 // 16 address bytes (IPv4 in the first four, the rest zero); A0 = 0 is no address.
@@ -45,6 +49,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -204,6 +209,23 @@ long serve_poll(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& lis
   for (std::size_t i = 0; i < whole.size() && k < kPollPart; ++i)
     if (whole[i].revents) fds[k++] = pollfd{static_cast<int>(i), 0, whole[i].revents};
   slot.size = k * sizeof(pollfd);
+  return r;
+}
+
+long serve_epoll_wait(Kernel& kernel, Task& task, Slot& slot) {
+  const auto max = std::min<std::size_t>(static_cast<std::size_t>(slot.args[1]), kSlotBuffer / sizeof(epoll_event));
+  const std::int64_t timeout = slot.args[2];
+  // The kernel's events, then in the layout of the shim's ABI (packed on x86-64).
+  thread_local std::vector<Kernel::EpollEvent> events;
+  events.resize(max);
+  const long r = kernel.epoll_wait(task, static_cast<int>(slot.args[0]), events,
+                                   timeout < 0 ? std::nullopt : std::optional<Nanos>(timeout));
+  auto* out = reinterpret_cast<epoll_event*>(slot.buffer);
+  for (long i = 0; i < r; ++i) {
+    out[i].events = events[i].events;
+    out[i].data.u64 = events[i].data;
+  }
+  slot.size = r > 0 ? static_cast<std::size_t>(r) * sizeof(epoll_event) : 0;
   return r;
 }
 
@@ -415,6 +437,18 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
     }
     case SYS_poll:
       result = serve_poll(kernel, task, slot, poll_list);
+      return true;
+    case SYS_epoll_create1:
+      slot.size = 0;
+      result = kernel.epoll_create(task, static_cast<int>(a[0]), static_cast<int>(a[1]));
+      return true;
+    case SYS_epoll_ctl:
+      slot.size = 0;
+      result = kernel.epoll_ctl(task, fd, static_cast<int>(a[1]), static_cast<int>(a[2]),
+                                static_cast<std::uint32_t>(a[3]), static_cast<std::uint64_t>(a[4]));
+      return true;
+    case SYS_epoll_wait:
+      result = serve_epoll_wait(kernel, task, slot);
       return true;
     case kCallPollPart:
       result = serve_poll_part(slot, poll_list);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -55,6 +56,9 @@ Shape shape_of(std::int64_t call) {
     case SYS_getsockopt:
     case SYS_fcntl:
     case SYS_ioctl: return {.fds = 1u << 0};
+    case SYS_epoll_create1: return {.fds = 1u << 1};
+    case SYS_epoll_ctl: return {.fds = 1u << 0 | 1u << 2};
+    case SYS_epoll_wait: return {.fds = 1u << 0};
     case SYS_eventfd2:
     case SYS_timerfd_create: return {.fds = 1u << 2};
     case SYS_timerfd_settime:
@@ -122,6 +126,10 @@ std::string check_arguments(const Slot& s, std::uint64_t size) {
       if (static_cast<std::uint64_t>(a[0]) * sizeof(pollfd) != size)
         return fmt::format("call {}, {} descriptors in {} bytes", s.call, a[0], size);
       return {};
+    case SYS_epoll_wait:
+      if (a[1] < 1 || static_cast<std::uint64_t>(a[1]) > kSlotBuffer / sizeof(epoll_event))
+        return fmt::format("call {}, {} events > {}", s.call, a[1], kSlotBuffer / sizeof(epoll_event));
+      return {};
     case SYS_futex:
       if (a[1] != FUTEX_WAIT && a[1] != FUTEX_WAKE) return fmt::format("call {}, operation {}", s.call, a[1]);
       return {};
@@ -180,6 +188,7 @@ void give_reply(const Slot& mine, Slot& shared) {
   switch (mine.call) {
     case SYS_recvfrom:
     case SYS_poll:
+    case SYS_epoll_wait:
     case kCallResolve:
     case kCallReverseResolve:
     case kCallExec:
