@@ -213,17 +213,21 @@ long serve_poll(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& lis
 }
 
 long serve_epoll_wait(Kernel& kernel, Task& task, Slot& slot) {
-  const auto max = std::min<std::size_t>(static_cast<std::size_t>(slot.args[1]), kSlotBuffer / sizeof(epoll_event));
+  // The kernel writes its events into the slot (the task's own: another task's wait
+  // cannot touch them while this one blocks), then they are packed in place into the
+  // ABI's struct epoll_event (12 bytes on x86-64), each no further on than its source.
+  static_assert(sizeof(epoll_event) <= sizeof(Kernel::EpollEvent));
+  auto* events = reinterpret_cast<Kernel::EpollEvent*>(slot.buffer);
+  const auto max = std::min<std::size_t>(static_cast<std::size_t>(slot.args[1]), kSlotBuffer / sizeof(Kernel::EpollEvent));
   const std::int64_t timeout = slot.args[2];
-  // The kernel's events, then in the layout of the shim's ABI (packed on x86-64).
-  thread_local std::vector<Kernel::EpollEvent> events;
-  events.resize(max);
-  const long r = kernel.epoll_wait(task, static_cast<int>(slot.args[0]), events,
+  const long r = kernel.epoll_wait(task, static_cast<int>(slot.args[0]), std::span(events, max),
                                    timeout < 0 ? std::nullopt : std::optional<Nanos>(timeout));
-  auto* out = reinterpret_cast<epoll_event*>(slot.buffer);
   for (long i = 0; i < r; ++i) {
-    out[i].events = events[i].events;
-    out[i].data.u64 = events[i].data;
+    const Kernel::EpollEvent event = events[i];
+    epoll_event packed{};
+    packed.events = event.events;
+    packed.data.u64 = event.data;
+    std::memcpy(slot.buffer + i * sizeof(epoll_event), &packed, sizeof packed);
   }
   slot.size = r > 0 ? static_cast<std::size_t>(r) * sizeof(epoll_event) : 0;
   return r;
