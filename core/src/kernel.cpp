@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "datagram.hpp"
+#include "epoll.hpp"
 #include "eventfd.hpp"
 #include "events.hpp"
 #include "faults.hpp"
@@ -223,6 +224,7 @@ void Kernel::release(Process& process, const Task* actor, int fd) {
   process.fds_.erase(it);
   if (--socket->open_fds > 0) return;
   record(*this, EventKind::close, actor, fd, socket.get());
+  epoll_release(*socket);
   if (socket->stream) {
     stream_close(*this, actor, *socket);
   } else {
@@ -356,6 +358,7 @@ long Kernel::sendto(Task& self, int fd, const void* data, std::size_t size, int 
   const auto socket = lookup(self, fd);
   if (!socket) return result(self, fd, -EBADF, "send");
   const std::string_view bytes(static_cast<const char*>(data), size);
+  if (socket->epoll) return result(self, fd, -EINVAL, "write");
   if (socket->eventfd) return result(self, fd, eventfd_write(*this, self, fd, *socket, bytes), "write");
   if (socket->unix_domain && to) return result(self, fd, -EINVAL, "send");
   if (socket->unix_domain && !socket->stream)
@@ -372,6 +375,7 @@ long Kernel::recvfrom(Task& self, int fd, void* data, std::size_t size, int flag
   const auto socket = lookup(self, fd);
   if (!socket) return result(self, fd, -EBADF, "recv");
   char* out = static_cast<char*>(data);
+  if (socket->epoll) return result(self, fd, -EINVAL, "read");
   if (socket->eventfd) return result(self, fd, eventfd_read(*this, self, fd, *socket, out, size), "read");
   if (socket->unix_domain && !socket->stream)
     return result(self, fd, unix_recv(*this, self, fd, *socket, out, size, flags, nullptr), "recv");
@@ -530,6 +534,7 @@ std::string Kernel::describe_fd(const Process& process, int fd) const {
   if (it == process.fds_.end()) return fmt::format("fd {} (not open)", fd);
   const Socket& socket = *it->second;
   if (socket.eventfd) return fmt::format("fd {} (eventfd, counter {})", fd, socket.counter);
+  if (socket.epoll) return fmt::format("fd {} (epoll, {} watched)", fd, socket.epoll->items.size());
   std::string text = fmt::format("fd {} ({}", fd, socket.unix_domain ? (socket.stream ? "Unix stream" : "Unix datagram")
                                                   : (socket.stream ? "TCP" : "UDP"));
   // Abstract names as ss(8) shows them: '@' for the leading NUL.

@@ -1,14 +1,22 @@
-// poll(): the one readiness primitive of the simulated kernel.
+// poll(), and the readiness of each kind of descriptor that poll and epoll ask.
+#include "readiness.hpp"
+
 #include <memory>
 #include <vector>
 
 #include "datagram.hpp"
+#include "epoll.hpp"
 #include "eventfd.hpp"
 #include "netsim/kernel.hpp"
-#include "socket.hpp"
 #include "stream.hpp"
 
 namespace netsim {
+
+short readiness(const Socket& socket) {
+  if (socket.epoll) return epoll_readiness(socket);
+  if (socket.eventfd) return eventfd_readiness(socket);
+  return socket.stream ? stream_readiness(socket) : datagram_readiness(socket);
+}
 
 long Kernel::poll(Task& self, std::span<pollfd> fds, std::optional<Nanos> timeout) {
   begin_call(self);
@@ -28,10 +36,7 @@ long Kernel::poll(Task& self, std::span<pollfd> fds, std::optional<Nanos> timeou
       std::shared_ptr<Socket> socket = lookup(self, entry.fd);
       // Errors and hang-ups are reported whether asked for or not.
       const short always = POLLERR | POLLHUP | POLLNVAL;
-      const short state = !socket           ? POLLNVAL
-                          : socket->eventfd ? eventfd_readiness(*socket)
-                          : socket->stream  ? stream_readiness(*socket)
-                                            : datagram_readiness(*socket);
+      const short state = socket ? readiness(*socket) : POLLNVAL;
       entry.revents = static_cast<short>(state & (entry.events | always));
       if (entry.revents) ++ready;
       sockets.push_back(std::move(socket));

@@ -48,6 +48,8 @@ struct Datagram {
 enum class SockState : std::uint8_t { open, listening, connecting, connected, closed };
 
 class VirtualTimer;
+struct Epoll;
+struct EpollWatch;
 
 struct Socket : std::enable_shared_from_this<Socket> {
   std::uint64_t id = 0;  // creation order: names sockets in descriptions
@@ -103,6 +105,11 @@ struct Socket : std::enable_shared_from_this<Socket> {
   bool timerfd = false;
   int clockid = 0;
   std::shared_ptr<VirtualTimer> timer;
+
+  // An epoll instance (epoll.cpp) is no socket either: its interest and ready lists.
+  std::shared_ptr<Epoll> epoll;
+  // The epoll entries watching this descriptor, null while there are none (epoll.cpp).
+  std::shared_ptr<EpollWatch> epoll_watch;
 
   // Faults and links (faults.cpp, transit.cpp); all inert without a scenario.
   int creator = 0;             // pid of the process that made it, for fault matching

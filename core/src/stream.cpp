@@ -419,7 +419,10 @@ short stream_readiness(const Socket& socket) {
   if (!socket.rx.empty() || rcv_shutdown || socket.error) events |= POLLIN;
   if (rcv_shutdown) events |= POLLRDHUP;
   if (socket.wr_shut || socket.dead || !socket.peer || socket.peer->room() > 0) events |= POLLOUT;
-  if (socket.dead || (rcv_shutdown && socket.wr_shut)) events |= POLLHUP;
+  // A Unix stream whose peer is gone has both directions shut (unix_release_sock()
+  // sets SHUTDOWN_MASK on it); a TCP one only the receive side.
+  const bool peer_gone = socket.unix_domain && socket.eof && !socket.peer;
+  if (socket.dead || peer_gone || (rcv_shutdown && socket.wr_shut)) events |= POLLHUP;
   return events;
 }
 

@@ -26,6 +26,7 @@ void WaitQueue::notify_all() {
   waking.swap(waiting_);
   for (Task* task : waking) task->scheduler_->wake(*task, false);
   waking.clear();
+  if (watcher_) watcher_->notified();
 }
 
 bool WaitQueue::notify_one() {

@@ -1,5 +1,6 @@
-"""Readiness for simulated tasks: ``select.select``, ``select.poll``, ``select.epoll``
-and the ``selectors`` classes wait through the kernel's poll, in virtual time.
+"""Readiness for simulated tasks: ``select.select``, ``select.poll`` and the
+``selectors`` classes wait through the kernel's poll, ``select.epoll`` is the kernel's
+epoll; all in virtual time.
 
 ``selectors`` binds ``select.poll``/``select.epoll`` into its classes when it is
 imported (``PollSelector._selector_cls``), and ``socketserver`` binds
@@ -58,20 +59,13 @@ def _select(rlist, wlist, xlist, timeout=None):
 
 
 class _SimPoll:
-    """select.poll() for simulated descriptors; also serves as epoll (level-triggered:
-    the epoll event bits for IN/OUT/PRI/ERR/HUP/RDHUP equal poll's)."""
+    """select.poll() for simulated descriptors."""
 
-    def __init__(self, epoll: bool = False):
+    def __init__(self):
         self._registered: dict[int, int] = {}
-        self._epoll = epoll
-        self._placeholder = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if epoll else -1
-        self.closed = False
 
     def register(self, fd, eventmask=_POLLIN | _POLLPRI | _POLLOUT) -> None:
-        fd = _fd(fd)
-        if self._epoll and fd in self._registered:
-            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST))
-        self._registered[fd] = eventmask
+        self._registered[_fd(fd)] = eventmask
 
     def modify(self, fd, eventmask) -> None:
         fd = _fd(fd)
@@ -80,45 +74,84 @@ class _SimPoll:
         self._registered[fd] = eventmask
 
     def unregister(self, fd) -> None:
+        del self._registered[_fd(fd)]
+
+    def poll(self, timeout=None):
+        # Milliseconds, negative or None for ever.
+        ns = None if timeout is None or timeout < 0 else _ns(timeout / 1000)
+        return _core.poll(sorted(self._registered.items()), ns)
+
+
+# CPython's default maxevents (FD_SETSIZE - 1) and event mask.
+_EPOLL_MAXEVENTS = 1023
+_EPOLL_DEFAULT = _select_module.EPOLLIN | _select_module.EPOLLPRI | _select_module.EPOLLOUT
+# sys/epoll.h's operations, which the select module does not export.
+_EPOLL_CTL_ADD, _EPOLL_CTL_DEL, _EPOLL_CTL_MOD = 1, 2, 3
+
+
+class _SimEpoll:
+    """select.epoll() as the kernel's epoll instance (core/src/epoll.cpp): a simulated
+    descriptor, with level-triggered, EPOLLET and EPOLLONESHOT modes; the event's data
+    is the registered descriptor, as CPython's."""
+
+    def __init__(self, sizehint=-1, flags=0):
+        if sizehint == 0 or sizehint < -1:
+            raise ValueError("negative sizehint")
+        if flags not in (0, _select_module.EPOLL_CLOEXEC):  # CPython's own check
+            raise OSError(errno.EINVAL, "invalid flags")
+        self._epfd = _core.epoll_create(0)
+
+    @property
+    def closed(self) -> bool:
+        return self._epfd < 0
+
+    def _live(self) -> int:
+        if self._epfd < 0:
+            raise ValueError("I/O operation on closed epoll object")
+        return self._epfd
+
+    def register(self, fd, eventmask=_EPOLL_DEFAULT) -> None:
         fd = _fd(fd)
-        if fd not in self._registered:
-            if self._epoll:
-                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-            raise KeyError(fd)
-        del self._registered[fd]
+        _core.epoll_ctl(self._live(), _EPOLL_CTL_ADD, fd, eventmask, fd)
+
+    def modify(self, fd, eventmask) -> None:
+        fd = _fd(fd)
+        _core.epoll_ctl(self._live(), _EPOLL_CTL_MOD, fd, eventmask, fd)
+
+    def unregister(self, fd) -> None:
+        _core.epoll_ctl(self._live(), _EPOLL_CTL_DEL, _fd(fd), 0, 0)
 
     def poll(self, timeout=None, maxevents=-1):
-        if self._epoll:  # seconds, -1 or None for ever
-            ns = None if timeout is None or timeout < 0 else _ns(timeout)
-        else:  # milliseconds, negative or None for ever
-            ns = None if timeout is None or timeout < 0 else _ns(timeout / 1000)
-        ready = _core.poll(sorted(self._registered.items()), ns)
-        return ready[:maxevents] if maxevents and maxevents > 0 else ready
+        epfd = self._live()
+        if maxevents == -1:
+            maxevents = _EPOLL_MAXEVENTS
+        elif maxevents < 1:
+            raise ValueError(f"maxevents must be greater than 0, got {maxevents}")
+        # Seconds, None or negative for ever; rounded up to milliseconds as CPython does.
+        ns = None if timeout is None or timeout < 0 else math.ceil(timeout * 1000) * 1_000_000
+        return _core.epoll_wait(epfd, maxevents, ns)
 
     def fileno(self) -> int:
-        return self._placeholder
+        return self._live()
 
     def close(self) -> None:
-        if not self.closed and self._placeholder >= 0:
-            os.close(self._placeholder)
-        self.closed = True
+        if self._epfd >= 0:
+            epfd, self._epfd = self._epfd, -1
+            _core.close(epfd)
 
     def __enter__(self):
+        self._live()
         return self
 
     def __exit__(self, *exc):
         self.close()
 
 
-def _epoll(sizehint=-1, flags=0):
-    return _SimPoll(epoll=True)
-
-
 def patches():
     """(object, attribute, replacement) for netsim._patch."""
     select = in_tasks(_real_select, _select)
     poll = in_tasks(_real_poll, _SimPoll)
-    epoll = in_tasks(_real_epoll, _epoll)
+    epoll = in_tasks(_real_epoll, _SimEpoll)
     return [
         (_select_module, "select", select),
         (_select_module, "poll", poll),

@@ -176,6 +176,23 @@ void bind_calls(py::module_& m) {
       },
       py::arg("fds"), py::arg("timeout_ns") = py::none(),
       "poll(2) over simulated descriptors: [(fd, events)] -> [(fd, revents)].");
+  m.def("epoll_create", [](int flags) {
+    return call([&](Kernel& k, Task& t) { return k.epoll_create(t, flags); });
+  }, "epoll_create1(2): the new epoll descriptor.");
+  m.def("epoll_ctl", [](int epfd, int op, int fd, std::uint32_t events, std::uint64_t data) {
+    call([&](Kernel& k, Task& t) { return k.epoll_ctl(t, epfd, op, fd, events, data); });
+  }, "epoll_ctl(2); data is the event's u64.");
+  m.def(
+      "epoll_wait",
+      [](int epfd, int maxevents, std::optional<std::int64_t> timeout_ns) {
+        std::vector<Kernel::EpollEvent> events(static_cast<std::size_t>(std::max(maxevents, 0)));
+        const long n = call([&](Kernel& k, Task& t) { return k.epoll_wait(t, epfd, events, timeout_ns); });
+        std::vector<std::pair<std::uint64_t, std::uint32_t>> ready;
+        for (long i = 0; i < n; ++i) ready.emplace_back(events[i].data, events[i].events);
+        return ready;
+      },
+      py::arg("epfd"), py::arg("maxevents"), py::arg("timeout_ns") = py::none(),
+      "epoll_wait(2): [(data, events)], at most maxevents.");
   m.def("sleep", [](std::int64_t ns) { call([&](Kernel& k, Task& t) { return k.sleep(t, ns); }); });
   m.def(
       "futex_wait",

@@ -1,5 +1,6 @@
 // Where every intercepted call is routed (calls.hpp says which is which): the
-// runtime's own calls first, then by descriptor (simulated socket, epoll instance, standard stream, or a real file).
+// runtime's own calls first, then by descriptor (simulated one, random device,
+// standard stream, or a real file).
 #include <cerrno>
 
 #include "calls.hpp"
@@ -44,7 +45,6 @@ long dispatch(long nr, const long* a) {
     if (nr == SYS_close && a[0] == pool_fd()) return 0;
     const bool onto_simulated = (nr == SYS_dup2 || nr == SYS_dup3) && fd_kind(a[1]) != FdKind::none;
     const FdKind kind = fd_kind(a[0]);
-    if (kind == FdKind::epoll && poll_call(nr, a, r)) return r;
     if (kind == FdKind::random && random_call(nr, a, r)) return r;
     if ((kind == FdKind::socket || onto_simulated) && net_call(nr, a, r)) return r;
     if (output_call(nr, a, r)) return r;

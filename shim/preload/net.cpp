@@ -19,7 +19,6 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <linux/sockios.h>
-#include <sys/epoll.h>
 
 #include <cerrno>
 #include <climits>
@@ -31,8 +30,6 @@
 #include "shim.hpp"
 
 namespace netsim::shim {
-
-// poll.cpp: what the epoll emulation needs to hear about sockets.
 
 namespace {
 
@@ -232,16 +229,12 @@ long send_iov(long fd, const iovec* iov, long count, std::size_t total, int flag
     s.size = n;
     const long r = forward(s);
     if (r < 0) {
-      if (r == -EAGAIN) epoll_note_io(fd, EPOLLOUT);
       if (sent) return static_cast<long>(sent);
       maybe_sigpipe(r, flags);
       return r;
     }
     sent += static_cast<std::size_t>(r);
-    if (static_cast<std::size_t>(r) < n) {
-      epoll_note_io(fd, EPOLLOUT);  // the peer's buffer filled: room later is an edge
-      return static_cast<long>(sent);
-    }
+    if (static_cast<std::size_t>(r) < n) return static_cast<long>(sent);
     if (sent >= total) return static_cast<long>(sent);
   }
 }
@@ -267,7 +260,6 @@ long recv_iov(long fd, const iovec* iov, long count, std::size_t total, int flag
     set_call(s, SYS_recvfrom, fd, static_cast<long>(n), flags, from != nullptr,
              msg_flags != nullptr);
     const long r = forward(s);
-    if (r > 0 || r == -EAGAIN) epoll_note_io(fd, EPOLLIN);
     if (r < 0) return got ? static_cast<long>(got) : r;
     const std::size_t copied = s.size < n ? s.size : n;
     cursor.scatter(s.buffer, copied);
@@ -363,9 +355,7 @@ long do_bind_connect(long nr, long fd, const void* addr, long len) {
   if (const long err = pack_address(addr, len, w, nr == SYS_bind)) return err;
   Slot& s = slot();
   set_call(s, nr, fd, w[0], w[1], w[2]);
-  const long r = forward(s);
-  if (nr == SYS_connect) epoll_note_io(fd, EPOLLOUT);  // connected (or refused): an edge
-  return r;
+  return forward(s);
 }
 
 long do_accept(long fd, void* addr, socklen_t* len, long flags) {
@@ -377,7 +367,6 @@ long do_accept(long fd, void* addr, socklen_t* len, long flags) {
   Slot& s = slot();
   set_call(s, SYS_accept4, fd, flags & SOCK_NONBLOCK, at);
   const long r = forward(s);
-  if (r >= 0 || r == -EAGAIN) epoll_note_io(fd, EPOLLIN);
   if (r < 0) {
     release_fd(at);
     return r;
@@ -452,7 +441,6 @@ long do_writev(long fd, const iovec* iov, long count) {
 }
 
 long do_close(long fd) {
-  epoll_forget(fd);
   Slot& s = slot();
   set_call(s, SYS_close, fd);
   const long r = forward(s);
@@ -486,23 +474,18 @@ long do_dup3(long nr, long oldfd, long newfd, long flags) {
   const bool cloexec = flags & O_CLOEXEC;
   const FdKind old_kind = fd_kind(oldfd);
   const FdKind new_kind = fd_kind(newfd);
-  if (old_kind == FdKind::epoll) return unsupported("dup2/dup3 of an epoll descriptor");
   if (old_kind == FdKind::none) {
     // A real file onto a simulated socket: the socket closes, the file takes its place.
     if (raw(SYS_fcntl, oldfd, F_GETFD) < 0) return -EBADF;
     if (new_kind == FdKind::socket) do_close(newfd);
-    else if (new_kind == FdKind::epoll) return unsupported("dup2/dup3 onto an epoll descriptor");
     return raw(SYS_dup3, oldfd, newfd, cloexec ? O_CLOEXEC : 0);
   }
   if (oldfd == newfd) return newfd;  // dup2(fd, fd)
   if (newfd < 0) return -EBADF;
-  if (new_kind == FdKind::epoll) return unsupported("dup2/dup3 onto an epoll descriptor");
   if (new_kind == FdKind::none) {
     // Linux closes whatever the number held; the placeholder takes its place.
     const long at = reserve_fd(FdKind::socket, newfd);
     if (at < 0) return at;
-  } else {
-    epoll_forget(newfd);
   }
   set_cloexec(newfd, cloexec);
   Slot& s = slot();
@@ -654,17 +637,13 @@ long do_sendfile(long out, long in, off_t* offset, std::size_t count) {
     const long taken = r < 0 ? 0 : r;
     if (taken < got && !offset) raw(SYS_lseek, in, taken - got, SEEK_CUR);
     if (r < 0) {
-      if (r == -EAGAIN) epoll_note_io(out, EPOLLOUT);
       if (total) break;
       maybe_sigpipe(r, 0);
       return r;
     }
     total += static_cast<std::size_t>(r);
     position += r;
-    if (r < got) {
-      epoll_note_io(out, EPOLLOUT);
-      break;
-    }
+    if (r < got) break;
   }
   if (offset) *offset = position;
   return static_cast<long>(total);

@@ -1,35 +1,22 @@
-// Readiness: poll, ppoll, select, pselect6 and epoll, all answered by one forwarded
-// Kernel::poll (timeouts in virtual time). The simulator's side is the SYS_poll case
-// of shim/runner/net_calls.cpp:
+// Readiness: poll, ppoll, select and pselect6, answered by one forwarded Kernel::poll
+// (timeouts in virtual time), and the epoll calls, forwarded to the kernel's epoll
+// (core/src/epoll.cpp). The simulator's side is shim/runner/net_calls.cpp:
 //   SYS_poll  args: nfds, timeout in ns (< 0: none); buffer: nfds struct pollfd, the
 //             simulated descriptors only  -> the count; buffer: the ready ones.
 // A list longer than kPollPart goes in parts (kCallPollPart, channel.hpp).
 //
-// Descriptors that are not simulated (real files, a pipe, /dev/null as stdin) are
-// polled natively, with a zero timeout, before the simulated ones. If one is ready
-// the answer comes at once (with a zero-timeout look at the simulated ones);
-// otherwise the call waits on the simulated ones only and looks at the real ones
-// again when it wakes. The limit: a real descriptor that becomes ready while the
-// call waits does not end the wait (nothing outside the simulation can wake it).
+// Descriptors that are not simulated (real files, /dev/null as stdin) are polled
+// natively, with a zero timeout, before the simulated ones. If one is ready the
+// answer comes at once (with a zero-timeout look at the simulated ones); otherwise
+// the call waits on the simulated ones only and looks at the real ones again when it
+// wakes. The limit: a real descriptor that becomes ready while the call waits does
+// not end the wait (nothing outside the simulation can wake it).
 //
-// epoll lives here, in the shim: an epoll descriptor is a placeholder (FdKind::epoll)
-// and its interest list a table of pages of its own, grown as it fills (mremap). Level-triggered;
-// EPOLLONESHOT honoured. EPOLLET on a simulated socket: an event is reported once,
-// then again only after the program has done I/O on the socket that may have
-// consumed the readiness (a read or accept that returned something or EAGAIN, a
-// write that was short or EAGAIN, a connect), so that a program that waits for
-// EPOLLOUT|EPOLLET without writing does not spin, and one that stops reading before
-// EAGAIN still hears of the rest. Unlike Linux, such a report carries only the bits
-// that are new (Linux repeats every ready bit on any wake-up). EPOLLET on a real
-// descriptor is level-triggered. Interest lists hold descriptor numbers: closing a
-// socket drops it from every list even if a dup of it stays open (Linux watches the
-// open file until its last descriptor closes). A real descriptor closed behind
-// epoll's back is dropped when a wait finds it closed.
-//
-// Limits: 64 epoll instances at once, each with as many descriptors as the process
-// may open; at most kPollPart ready descriptors reported by one poll (the others at
-// the next); an epoll descriptor inside poll/select or another epoll instance is
-// reported as unsupported.
+// An epoll instance is a simulated descriptor (marked as a socket), so close, dup,
+// fork, exec and poll treat it as the kernel does. Its interest list can hold
+// simulated descriptors only: a real one other than a file (which Linux refuses with
+// EPERM) is reported as unsupported. At most kSlotBuffer / 12 events come back from
+// one wait (the others at the next, as with a smaller maxevents).
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -157,7 +144,6 @@ long wait_list(Slot& s, pollfd* fds, std::size_t n, long long timeout, const sig
     }
     switch (fd_kind(fds[i].fd)) {
       case FdKind::socket: ++simulated; break;
-      case FdKind::epoll: return unsupported("poll/select on an epoll descriptor");
       // A random device is always readable, as is the placeholder holding its number.
       case FdKind::random:
       case FdKind::none: ++real; break;
@@ -321,304 +307,55 @@ long do_select(long nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv, const
 
 // ---------------------------------------------------------------- epoll
 
-constexpr int kMaxEpolls = 64;
-// EPOLLET bookkeeping is per descriptor number, for numbers below this one.
-constexpr long kTrackedFds = 65536;
-
-constexpr std::uint32_t kPollBits = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND |
-                                    EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP;
-constexpr std::uint32_t kReadSide = EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND | EPOLLRDHUP |
-                                    EPOLLERR | EPOLLHUP;
-constexpr std::uint32_t kWriteSide = EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND | EPOLLERR | EPOLLHUP;
-
-struct Entry {
-  int fd;
-  std::uint32_t events;
-  std::uint64_t data;
-  // EPOLLET: the readiness bits reported and not re-armed since, and the socket's
-  // I/O generations when they were last looked at.
-  std::uint32_t reported;
-  std::uint32_t read_gen;
-  std::uint32_t write_gen;
-  bool disabled;  // EPOLLONESHOT fired; MOD re-arms
-};
-
-struct Instance {
-  bool used;
-  int fd;
-  int count;
-  int cursor;  // where the next scan starts: Linux's ready list rotates
-  int capacity;
-  Entry* entries;  // pages of their own, `capacity` entries' worth
-};
-
-Instance g_epolls[kMaxEpolls];
-std::uint32_t g_read_gen[kTrackedFds];
-std::uint32_t g_write_gen[kTrackedFds];
-
-// Room for one more entry; false when there is no memory for it.
-bool make_room(Instance& instance) {
-  if (instance.count < instance.capacity) return true;
-  const std::size_t old_bytes = static_cast<std::size_t>(instance.capacity) * sizeof(Entry);
-  const std::size_t bytes = old_bytes ? 2 * old_bytes : kPageSize;
-  const long mapping =
-      instance.entries
-          ? raw(SYS_mremap, reinterpret_cast<long>(instance.entries), static_cast<long>(old_bytes),
-                static_cast<long>(bytes), MREMAP_MAYMOVE)
-          : raw(SYS_mmap, 0, static_cast<long>(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mapping < 0 && mapping > -4096) return false;
-  instance.entries = reinterpret_cast<Entry*>(mapping);
-  instance.capacity = static_cast<int>(bytes / sizeof(Entry));
-  return true;
-}
-
-Instance* find_instance(long epfd) {
-  if (epfd < 0) return nullptr;
-  for (Instance& instance : g_epolls)
-    if (instance.used && instance.fd == epfd) return &instance;
-  return nullptr;
-}
-
 long bad_epoll(long epfd) {
   return raw(SYS_fcntl, epfd, F_GETFD) < 0 ? -EBADF : -EINVAL;
 }
 
-bool edge_tracked(const Entry& e) {
-  return (e.events & EPOLLET) && e.fd < kTrackedFds && is_simulated(e.fd);
-}
-
-// The bits an EPOLLET entry may report now: those not reported since the socket's
-// last I/O on that side.
-std::uint32_t armed(Entry& e) {
-  if (!edge_tracked(e)) return ~0U;
-  if (g_read_gen[e.fd] != e.read_gen) {
-    e.read_gen = g_read_gen[e.fd];
-    e.reported &= ~kReadSide;
-  }
-  if (g_write_gen[e.fd] != e.write_gen) {
-    e.write_gen = g_write_gen[e.fd];
-    e.reported &= ~kWriteSide;
-  }
-  return ~e.reported;
-}
-
-void arm(Entry& e) {
-  e.reported = 0;
-  e.disabled = false;
-  if (e.fd < kTrackedFds) {
-    e.read_gen = g_read_gen[e.fd];
-    e.write_gen = g_write_gen[e.fd];
-  }
-}
-
-void remove_entry(Instance& instance, int index) {
-  std::memmove(&instance.entries[index], &instance.entries[index + 1],
-               (instance.count - index - 1) * sizeof(Entry));
-  --instance.count;
-  if (index < instance.cursor) --instance.cursor;
-  if (instance.cursor >= instance.count) instance.cursor = 0;
-}
-
 long do_epoll_create(long flags) {
   if (flags & ~EPOLL_CLOEXEC) return -EINVAL;
-  Instance* free_instance = nullptr;
-  for (Instance& instance : g_epolls) {
-    if (!instance.used) {
-      free_instance = &instance;
-      break;
-    }
-  }
-  if (free_instance == nullptr) return unsupported("more than 64 epoll instances at once");
-  const long fd = reserve_fd(FdKind::epoll);
+  const long fd = reserve_fd(FdKind::socket);
   if (fd < 0) return fd;
   raw(SYS_fcntl, fd, F_SETFD, (flags & EPOLL_CLOEXEC) ? FD_CLOEXEC : 0);
-  free_instance->used = true;
-  free_instance->fd = static_cast<int>(fd);
-  free_instance->count = 0;
-  free_instance->cursor = 0;
-  return fd;
+  const long r = forward(SYS_epoll_create1, flags, fd);
+  if (r < 0) release_fd(fd);
+  return r;
 }
 
 long do_epoll_ctl(long epfd, long op, long fd, const epoll_event* event) {
   if (op != EPOLL_CTL_DEL && event == nullptr) return -EFAULT;
-  Instance* instance = find_instance(epfd);
-  if (instance == nullptr) return bad_epoll(epfd);
-  const FdKind kind = fd_kind(fd);
-  if (kind == FdKind::none) {
+  if (!is_simulated(epfd)) return bad_epoll(epfd);
+  if (!is_simulated(fd)) {
     struct stat st;
     if (fd < 0 || raw(SYS_fstat, fd, reinterpret_cast<long>(&st)) < 0) return -EBADF;
     // Files and directories are always ready: Linux refuses them.
     if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return -EPERM;
+    return unsupported("epoll_ctl on a descriptor outside the simulation (a terminal, a device)");
   }
-  if (fd == epfd) return -EINVAL;
-  if (kind == FdKind::epoll) return unsupported("epoll_ctl: nested epoll instances are not simulated");
-  int index = -1;
-  for (int i = 0; i < instance->count; ++i) {
-    if (instance->entries[i].fd == fd) {
-      index = i;
-      break;
-    }
-  }
-  switch (op) {
-    case EPOLL_CTL_ADD: {
-      if (index >= 0) return -EEXIST;
-      if (!make_room(*instance)) return -ENOMEM;
-      Entry& e = instance->entries[instance->count++];
-      e.fd = static_cast<int>(fd);
-      e.events = event->events;
-      e.data = event->data.u64;
-      arm(e);
-      return 0;
-    }
-    case EPOLL_CTL_MOD: {
-      if (index < 0) return -ENOENT;
-      Entry& e = instance->entries[index];
-      if ((e.events & EPOLLEXCLUSIVE) || (event->events & EPOLLEXCLUSIVE)) return -EINVAL;
-      e.events = event->events;
-      e.data = event->data.u64;
-      arm(e);
-      return 0;
-    }
-    case EPOLL_CTL_DEL:
-      if (index < 0) return -ENOENT;
-      remove_entry(*instance, index);
-      return 0;
-    default:
-      return -EINVAL;
-  }
+  const std::uint32_t events = event ? event->events : 0;
+  const std::uint64_t data = event ? event->data.u64 : 0;
+  return forward(SYS_epoll_ctl, epfd, op, fd, events, static_cast<long>(data));
 }
 
 long do_epoll_wait(long epfd, epoll_event* out, long max, long long timeout, const sigset_t* mask,
                    long mask_size) {
-  Instance* instance = find_instance(epfd);
-  if (instance == nullptr) return bad_epoll(epfd);
   if (max <= 0 || max > static_cast<long>(INT_MAX / sizeof(epoll_event))) return -EINVAL;
+  if (!is_simulated(epfd)) return bad_epoll(epfd);
   if (out == nullptr) return -EFAULT;
   Slot& s = *my_slot();
-  const long long start = now_ns();
-  // Per entry: its pollfd in the list, which entry each pollfd stands for, and whether
-  // it answered only with bits it may not report (EPOLLET), left out of the next round
-  // of this call so that it can block.
-  const auto entries = static_cast<std::size_t>(instance->count);
-  const Scratch scratch(s, entries * (sizeof(pollfd) + sizeof(int) + 1));
-  if (!scratch.at()) return -ENOMEM;
-  auto* fds = reinterpret_cast<pollfd*>(scratch.at());
-  auto* order = reinterpret_cast<int*>(fds + entries);
-  auto* skip = reinterpret_cast<bool*>(order + entries);
-  std::memset(skip, 0, entries);
-  for (;;) {
-    std::size_t n = 0;
-    const int count = std::min(instance->count, static_cast<int>(entries));  // a handler may add some
-    for (int step = 0; step < count; ++step) {
-      const int i = (instance->cursor + step) % count;
-      Entry& e = instance->entries[i];
-      if (e.disabled || skip[i]) continue;
-      const std::uint32_t may = armed(e);
-      const std::uint32_t wanted = e.events & kPollBits & may;
-      if (wanted == 0 && !(may & (EPOLLERR | EPOLLHUP))) continue;
-      order[n] = i;
-      fds[n++] = pollfd{e.fd, static_cast<short>(wanted), 0};
-    }
-    const long r = wait_list(s, fds, n, remaining(timeout, start), mask, mask_size);
-    if (r <= 0) return r;
-    long delivered = 0;
-    int last = -1;
-    bool closed = false;
-    for (std::size_t j = 0; j < n && delivered < max; ++j) {
-      if (fds[j].revents == 0) continue;
-      const int i = order[j];
-      Entry& e = instance->entries[i];
-      if (fds[j].revents & POLLNVAL) {
-        // A real descriptor closed behind epoll's back: Linux would have dropped it.
-        e.disabled = true;
-        closed = true;
-        continue;
-      }
-      const std::uint32_t bits = static_cast<std::uint16_t>(fds[j].revents) &
-                                 (e.events | EPOLLERR | EPOLLHUP) & armed(e);
-      if (bits == 0) {
-        skip[i] = true;
-        continue;
-      }
-      out[delivered].events = bits;
-      out[delivered].data.u64 = e.data;
-      ++delivered;
-      last = i;
-      if (edge_tracked(e)) e.reported |= bits;
-      if (e.events & EPOLLONESHOT) e.disabled = true;
-    }
-    if (closed) {
-      for (int i = instance->count - 1; i >= 0; --i) {
-        Entry& e = instance->entries[i];
-        if (e.disabled && !is_simulated(e.fd) && raw(SYS_fcntl, e.fd, F_GETFD) < 0)
-          remove_entry(*instance, i);
-      }
-    }
-    if (delivered > 0) {
-      if (delivered == max && last >= 0 && instance->count > 0)
-        instance->cursor = (last + 1) % instance->count;
-      return delivered;
-    }
-    if (timeout == 0) return 0;
+  // The reply carries what fits in the slot; epoll_wait may always return fewer.
+  const long room = static_cast<long>(kSlotBuffer / sizeof(epoll_event));
+  set_call(s, SYS_epoll_wait, epfd, max < room ? max : room, timeout);
+  long r;
+  {
+    MaskScope scope;
+    if (const long err = scope.apply(mask, mask_size)) return err;
+    r = forward(s);
   }
-}
-
-long do_epoll_close(long epfd) {
-  if (Instance* instance = find_instance(epfd)) {
-    instance->used = false;
-    if (instance->entries)
-      raw(SYS_munmap, reinterpret_cast<long>(instance->entries),
-          static_cast<long>(instance->capacity) * static_cast<long>(sizeof(Entry)));
-    instance->entries = nullptr;
-    instance->capacity = 0;
-  }
-  release_fd(epfd);
-  return 0;
-}
-
-// Other calls on an epoll descriptor: the placeholder answers the harmless ones.
-bool epoll_fd_call(long nr, const long* a, long& result) {
-  switch (nr) {
-    case SYS_close:
-      result = do_epoll_close(a[0]);
-      return true;
-    case SYS_read:
-    case SYS_write:
-    case SYS_readv:
-    case SYS_writev:
-      result = -EINVAL;
-      return true;
-    case SYS_dup:
-    case SYS_dup2:
-    case SYS_dup3:
-      result = unsupported("dup of an epoll descriptor");
-      return true;
-    case SYS_fcntl:
-      if (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC) {
-        result = unsupported("dup of an epoll descriptor");
-        return true;
-      }
-      return false;
-    default:
-      return false;
-  }
+  if (r > 0) std::memcpy(static_cast<void*>(out), s.buffer, static_cast<std::size_t>(r) * sizeof(epoll_event));
+  return r;
 }
 
 }  // namespace
-
-void epoll_forget(long fd) {
-  for (Instance& instance : g_epolls) {
-    if (!instance.used) continue;
-    for (int i = instance.count - 1; i >= 0; --i)
-      if (instance.entries[i].fd == fd) remove_entry(instance, i);
-  }
-}
-
-void epoll_note_io(long fd, unsigned events) {
-  if (fd < 0 || fd >= kTrackedFds) return;
-  if (events & EPOLLIN) ++g_read_gen[fd];
-  if (events & EPOLLOUT) ++g_write_gen[fd];
-}
 
 bool poll_call(long nr, const long* a, long& result) {
   switch (nr) {
@@ -634,8 +371,7 @@ bool poll_call(long nr, const long* a, long& result) {
     case SYS_epoll_pwait2:
       break;
     default:
-      if (fd_kind(a[0]) != FdKind::epoll) return false;
-      return epoll_fd_call(nr, a, result);
+      return false;
   }
   switch (nr) {
     case SYS_poll:

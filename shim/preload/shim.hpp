@@ -61,7 +61,7 @@ long unsupported(const char* what);
 // number outside the loader's window (channel.hpp), a placeholder on /dev/null, and
 // marked here.
 // random: an open /dev/urandom or /dev/random, read from the seeded generator.
-enum class FdKind : unsigned char { none, socket, epoll, random };
+enum class FdKind : unsigned char { none, socket, random };
 FdKind fd_kind(long fd);
 inline bool is_simulated(long fd) { return fd_kind(fd) == FdKind::socket; }
 // Reserves a placeholder at `at` (dup2 onto it) or at the lowest free number outside
@@ -93,14 +93,11 @@ long interface_ioctl(unsigned long request, long arg);
 // eventfd.cpp: eventfd and eventfd2, a simulated descriptor net.cpp serves after.
 bool eventfd_call(long nr, const long* args, long& result);
 bool timer_call(long nr, const long* args, long& result);
-// poll.cpp: poll, ppoll, select, pselect6 and the epoll calls.
+// poll.cpp: poll, ppoll, select, pselect6 and the epoll calls (an epoll instance is
+// a simulated descriptor, as a socket is).
 bool poll_call(long nr, const long* args, long& result);
 // paths.cpp: unlink/unlinkat of a simulated Unix socket's path.
 bool path_call(long nr, const long* args, long& result);
-// net.cpp tells poll.cpp's epoll emulation when a socket closes (it leaves every
-// interest list) and when I/O on it may start a new edge (EPOLLET).
-void epoll_forget(long fd);
-void epoll_note_io(long fd, unsigned events);
 
 // The runtime's own concerns, in the same style.
 // system.cpp: the simulated machine: uname, sched_getaffinity.

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <linux/sockios.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -139,6 +140,27 @@ long serve_poll(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& lis
   for (std::size_t i = 0; i < whole.size() && k < kPollPart; ++i)
     if (whole[i].revents) fds[k++] = pollfd{static_cast<int>(i), 0, whole[i].revents};
   slot.size = k * sizeof(pollfd);
+  return r;
+}
+
+long serve_epoll_wait(Kernel& kernel, Task& task, Slot& slot) {
+  // The kernel writes its events into the slot (the task's own: another task's wait
+  // cannot touch them while this one blocks), then they are packed in place into the
+  // ABI's struct epoll_event (12 bytes on x86-64), each no further on than its source.
+  static_assert(sizeof(epoll_event) <= sizeof(Kernel::EpollEvent));
+  auto* events = reinterpret_cast<Kernel::EpollEvent*>(slot.buffer);
+  const auto max = std::min<std::size_t>(static_cast<std::size_t>(slot.args[1]), kSlotBuffer / sizeof(Kernel::EpollEvent));
+  const std::int64_t timeout = slot.args[2];
+  const long r = kernel.epoll_wait(task, static_cast<int>(slot.args[0]), std::span(events, max),
+                                   timeout < 0 ? std::nullopt : std::optional<Nanos>(timeout));
+  for (long i = 0; i < r; ++i) {
+    const Kernel::EpollEvent event = events[i];
+    epoll_event packed{};
+    packed.events = event.events;
+    packed.data.u64 = event.data;
+    std::memcpy(slot.buffer + i * sizeof(epoll_event), &packed, sizeof packed);
+  }
+  slot.size = r > 0 ? static_cast<std::size_t>(r) * sizeof(epoll_event) : 0;
   return r;
 }
 
@@ -359,6 +381,18 @@ bool serve_net(Kernel& kernel, Task& task, Slot& slot, std::vector<pollfd>& poll
     }
     case SYS_poll:
       result = serve_poll(kernel, task, slot, poll_list);
+      return true;
+    case SYS_epoll_create1:
+      slot.size = 0;
+      result = kernel.epoll_create(task, static_cast<int>(a[0]), static_cast<int>(a[1]));
+      return true;
+    case SYS_epoll_ctl:
+      slot.size = 0;
+      result = kernel.epoll_ctl(task, fd, static_cast<int>(a[1]), static_cast<int>(a[2]),
+                                static_cast<std::uint32_t>(a[3]), static_cast<std::uint64_t>(a[4]));
+      return true;
+    case SYS_epoll_wait:
+      result = serve_epoll_wait(kernel, task, slot);
       return true;
     case kCallPollPart:
       result = serve_poll_part(slot, poll_list);

@@ -212,9 +212,20 @@ class Kernel {
   long set_nonblocking(Task& self, int fd, bool on);
   long setsockopt(Task& self, int fd, int level, int name, int value);
   long getsockopt(Task& self, int fd, int level, int name, int* value);
-  // poll(2): the one readiness primitive; select, epoll and Python's selectors are
-  // built on it. timeout: nullopt waits forever, 0 does not wait.
+  // poll(2): select and Python's selectors are built on it. timeout: nullopt waits
+  // forever, 0 does not wait.
   long poll(Task& self, std::span<pollfd> fds, std::optional<Nanos> timeout);
+  // epoll(7) (epoll.cpp): an epoll instance is a descriptor whose interest list
+  // belongs to the open file, shared by dup and fork; level-triggered, EPOLLET and
+  // EPOLLONESHOT as Linux. flags: EPOLL_CLOEXEC (the caller's business). A wait
+  // fills at most out.size() events, as epoll_wait's maxevents.
+  struct EpollEvent {
+    std::uint32_t events = 0;
+    std::uint64_t data = 0;
+  };
+  long epoll_create(Task& self, int flags, int at = -1);
+  long epoll_ctl(Task& self, int epfd, int op, int fd, std::uint32_t events, std::uint64_t data);
+  long epoll_wait(Task& self, int epfd, std::span<EpollEvent> out, std::optional<Nanos> timeout);
   long sleep(Task& self, Nanos duration);
   // waitpid(2) for the caller's children: pid > 0 that child, -1 any. Blocks until one
   // has exited (unless nohang: 0 when none has), reaps it and returns its pid, with

@@ -34,6 +34,17 @@ struct Wait {
   std::size_t nfds = 0;
 };
 
+// Told of every notify_all of a queue it watches, without blocking in it: how an epoll
+// instance hears of readiness changes of the descriptors it watches (core/src/epoll.cpp)
+// while no task waits on them.
+class QueueWatcher {
+ public:
+  virtual void notified() = 0;
+
+ protected:
+  ~QueueWatcher() = default;
+};
+
 // Tasks waiting for one object (a socket, a futex) to change. A socket notifies the
 // whole queue on every change that could let a waiter go on, and waiters re-check
 // their condition; a futex wakes as many waiters as its caller asks for.
@@ -48,11 +59,14 @@ class WaitQueue {
   // Wakes the task that has waited longest; false when nobody waits.
   bool notify_one();
   bool empty() const { return waiting_.empty(); }
+  // At most one watcher, told after the waiters are woken; null for none.
+  void set_watcher(QueueWatcher* watcher) { watcher_ = watcher; }
 
  private:
   friend class Scheduler;
   friend class Task;
   std::vector<Task*> waiting_;
+  QueueWatcher* watcher_ = nullptr;
 };
 
 class Task {

@@ -40,6 +40,10 @@
 //                   pollfd[nfds], the list's last part -> the count; buffer: the
 //                   ready entries, each {fd = its index in the whole list, 0, revents}
 //   kCallPollPart   nfds; buffer: struct pollfd[nfds]       -> 0
+//   SYS_epoll_create1  flags, at                            -> the fd (= at)
+//   SYS_epoll_ctl   epfd, op, fd, events, data              -> 0
+//   SYS_epoll_wait  epfd, maxevents (1..what the buffer holds), timeout ns (< 0:
+//                   none)                  -> the count; buffer: struct epoll_event[count]
 //   SYS_write       stream (1, 2); buffer: the bytes (the transcript's)
 //   SYS_futex       key, FUTEX_WAIT | FUTEX_WAKE, ...; the others as channel.hpp and
 //                   the runner's runtime_calls.cpp / process_calls.cpp say.
@@ -50,6 +54,7 @@
 // and an abstract name; length 0: unnamed) at kUnixNameAt in the buffer, both ways.
 #include <linux/futex.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -105,6 +110,10 @@ inline constexpr Message kMessages[] = {
     {.call = SYS_ioctl, .fds = 1u << 0},
     {.call = SYS_fstat, .fds = 1u << 0},
     {.call = SYS_lseek, .fds = 1u << 0},
+    {.call = SYS_epoll_create1, .fds = 1u << 1},
+    {.call = SYS_epoll_ctl, .fds = 1u << 0 | 1u << 2},
+    {.call = SYS_epoll_wait, .fds = 1u << 0, .range_arg = 1, .lo = 1, .hi = kSlotBuffer / sizeof(epoll_event),
+     .reply_payload = true},
     {.call = SYS_eventfd2, .fds = 1u << 2},
     {.call = SYS_timerfd_create, .fds = 1u << 2},
     {.call = SYS_timerfd_settime, .fds = 1u << 0},
