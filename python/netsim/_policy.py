@@ -24,5 +24,5 @@ def problem(policy: object) -> str | None:
             return None
         if SCHEDULE.fullmatch(policy):
             return None
-    return (f"policy is 'run-until-block', 'random', 'pct', 'pct:D' (D, PCT's depth, from 1 to "
-            f"{MAX_PCT_DEPTH}) or 'schedule:P:T,...' (at scheduling point P, task T runs), not {policy!r}")
+    return (f"policy is 'run-until-block', 'random', 'pct' or 'pct:D' (D, PCT's depth, from 1 to "
+            f"{MAX_PCT_DEPTH}), or 'schedule:P:T,...' (at scheduling point P, task T runs), not {policy!r}")

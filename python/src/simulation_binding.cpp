@@ -86,7 +86,7 @@ Config make_config(std::uint64_t seed, const std::string& policy, std::optional<
     config.policy = Policy::schedule;
     config.schedule = std::move(*schedule);
   } else if (policy != "run-until-block") {
-    throw py::value_error("policy is 'run-until-block', 'random', 'pct', 'pct:D' (D from 1 to 999) or "
+    throw py::value_error("policy is 'run-until-block', 'random', 'pct' or 'pct:D' (D from 1 to 999), or "
                           "'schedule:P:T,...' (at scheduling point P, task T), not '" + policy + "'");
   }
   if (epoch_ns) config.epoch = *epoch_ns;
