@@ -16,6 +16,8 @@ line that reproduces it::
 Each run is independent, so the table depends only on the seeds, never on how many
 processes ran them or in which order they finished. ``python -m netsim.exploration
 SHARD.jsonl...`` prints the table of sweeps sharded with ``--seeds A-B --format json``.
+With ``shrink=True`` (``--shrink``) each outcome's schedule is shrunk to the few
+decisions it needs and the racing pair named (netsim._shrink).
 """
 
 from __future__ import annotations
