@@ -8,7 +8,8 @@ replaying all of a seed's deviations gives that seed's run again; delta debuggin
 (Zeller's ddmin, as Hermit's ``analyze --search``) then removes deviations for as
 long as the outcome stays, down to a list from which no single deviation can be
 removed. Its last deviation is where the race is decided: undone, the two tasks'
-next operations run in the other order and the outcome changes.
+next operations run in the other order and the outcome changes. (A listed deviation
+whose task cannot run at its point is no decision and leaves no trace event.)
 """
 
 from __future__ import annotations
@@ -85,13 +86,16 @@ def shrink(found: list[Deviation], gives: Callable[[list[Deviation]], list[str] 
     return kept, trace, len(tried), len(kept) < 2
 
 
-def race(trace_lines: Sequence[str], last: Deviation) -> str:
-    """The two operations the deviation ``last`` put in this order: the first traced
-    call of the task that ran, then the first of the task passed over."""
+def race(trace_lines: Sequence[str]) -> str:
+    """The two operations the run's last deviation put in this order: the first
+    traced call of the task that ran, then the first of the task passed over; ""
+    when the run has no deviation."""
     events = [json.loads(line) for line in trace_lines]
     names = {e["pid"]: e.get("text", "?") for e in events if e["event"] == "spawn"}
-    at = next(i for i, e in enumerate(events)
-              if e["event"] == "schedule" and (e["value"], e["task"]) == last)
+    decisions = [i for i, e in enumerate(events) if e["event"] == "schedule"]
+    if not decisions:
+        return ""
+    at = decisions[-1]
     decision = events[at]
     ran, passed = decision["task"], decision["passed"]
 

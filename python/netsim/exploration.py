@@ -93,7 +93,7 @@ class Outcome:
     #: theirs, "+" this one's, " " context); empty for the most common outcome itself
     diff: tuple[str, ...]
     #: with ``shrink=True``: its schedule shrunk and the racing pair (None when the
-    #: seed's run could not be replayed, or without shrink)
+    #: run met the watchdog or could not be replayed, or without shrink)
     shrunk: _shrink.Shrunk | None = None
 
     @property
@@ -307,6 +307,8 @@ class _Sweep:
             report = self.task.run(_shrink.policy_of(deviations))
             return report._trace.jsonl().splitlines() if outcome_of(report) == outcome.first.outcome else None
 
+        if outcome.first.problem.startswith("--timeout"):
+            return None  # each try could wait for the watchdog again
         seed_run = self.task.run(self.policy, outcome.first.schedule_seed)
         found = _shrink.deviations_of(seed_run._trace.jsonl().splitlines())
         shrunk = _shrink.shrink(found, gives)
@@ -315,7 +317,7 @@ class _Sweep:
         kept, trace, runs, minimal = shrunk
         policy = _shrink.policy_of(kept)
         return _shrink.Shrunk(policy, len(kept), len(found), self.command(policy),
-                              _shrink.race(trace, kept[-1]) if kept else "", runs, minimal)
+                              _shrink.race(trace), runs, minimal)
 
     def matches(self, run: SeedRun) -> bool:
         return self.stop_on is not None and self.stop_on.search(run.transcript) is not None
@@ -485,7 +487,7 @@ def format_table(found: Exploration) -> str:
 
 def _shrunk_lines(shrunk: _shrink.Shrunk | None) -> list[str]:
     if shrunk is None:
-        return ["   shrunk: not shrunk (the seed's run did not replay under its recorded schedule)"]
+        return ["   shrunk: not shrunk (the run met the watchdog, or did not replay under its recorded schedule)"]
     if not shrunk.deviations:
         return [f"   shrunk: run-until-block gives it, no deviation needed: {shrunk.command}"]
     kept = (f"{shrunk.deviations} of the run's {shrunk.found_in} deviations from run-until-block"
