@@ -47,8 +47,8 @@ schedules:
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("schedules (see below)")
     group.add_argument("--policy", metavar="NAME",
-                       help="the scheduling policy: run-until-block (default), random, or pct "
-                            "(pct:D for depth D, default 3)")
+                       help="the scheduling policy: run-until-block (default), random, pct "
+                            "(pct:D for depth D, default 3), or schedule:P:T,... (a shrunk schedule)")
     group.add_argument("--schedule-seed", metavar="N",
                        help="seeds the random policy's choices alone (default: --seed)")
     group.add_argument("--explore", metavar="N",
