@@ -38,9 +38,20 @@ Kernel::Kernel(const Config& config)
       rng_(config.seed),
       // Another stream than rng_'s even when both come from `seed`.
       schedule_rng_(config.schedule_seed.value_or(config.seed) ^ kScheduleStream),
-      fault_rng_(config.seed ^ kFaultStream),
+      // A sweep of schedule seeds varies the network's draws too (jitter, loss, faults
+      // with a probability): each schedule seed, one interleaving and one weather.
+      fault_rng_(config.schedule_seed.value_or(config.seed) ^ kFaultStream),
       trace_(config.trace_payload),
-      scheduler_(clock_, schedule_rng_, config.policy, config.pct) {
+      scheduler_(clock_, schedule_rng_, config.policy, config.pct, config.schedule) {
+  // Each decision another than run-until-block's is in the trace, among the calls it
+  // reordered: what a schedule is replayed and shrunk from (Policy::schedule).
+  scheduler_.on_deviation([this](const Deviation& deviation, const Task& ran, const Task& passed) {
+    Event& event = trace_.record(EventKind::schedule, clock_.elapsed());
+    event.pid = ran.process().pid();
+    event.task = ran.id();
+    event.value = static_cast<std::int64_t>(deviation.point);
+    event.passed = passed.id();
+  });
   // The default host needs an address of its own besides loopback: a named host it
   // connects to must see, and be able to answer, a real source address.
   hosts_.push_back(std::make_unique<Host>(

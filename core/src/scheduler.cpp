@@ -11,8 +11,10 @@
 
 namespace netsim {
 
-Scheduler::Scheduler(Clock& clock, Rng& rng, Policy policy, Pct pct)
+Scheduler::Scheduler(Clock& clock, Rng& rng, Policy policy, Pct pct, std::span<const Deviation> schedule)
     : clock_(clock), rng_(rng), policy_(policy), home_(std::make_unique<Baton>()) {
+  if (policy_ == Policy::schedule)
+    for (const Deviation& d : schedule) plan_.emplace(d.point, d.task);
   if (policy_ != Policy::pct) return;
   if (pct.depth < 1 || pct.horizon < 1)
     throw std::invalid_argument("PCT takes a depth and a horizon of 1 or more");
@@ -95,14 +97,24 @@ Task& Scheduler::pick() {
     ready_.erase(best);
     return *task;
   }
-  if (policy_ != Policy::random) {
-    Task* task = ready_.front();
-    ready_.pop_front();
-    return *task;
+  // What run-until-block runs: the task that yielded (it would not have), else the
+  // first ready. (A paused yielder is not in the queue: then the first ready.)
+  Task* passed = ready_.front();
+  if (Task* yielder = std::exchange(yielder_, nullptr);
+      yielder && std::find(ready_.begin(), ready_.end(), yielder) != ready_.end())
+    passed = yielder;
+  const bool choice = ready_.size() >= 2;
+  if (choice) ++decision_points_;
+  Task* task = passed;
+  if (policy_ == Policy::random) {
+    task = ready_[rng_.below(ready_.size())];
+  } else if (policy_ == Policy::schedule && choice) {
+    if (const auto planned = plan_.find(decision_points_); planned != plan_.end())
+      for (Task* ready : ready_)
+        if (ready->id() == planned->second) task = ready;
   }
-  const auto index = static_cast<std::ptrdiff_t>(rng_.below(ready_.size()));
-  Task* task = ready_[static_cast<std::size_t>(index)];
-  ready_.erase(ready_.begin() + index);
+  ready_.erase(std::find(ready_.begin(), ready_.end(), task));
+  if (task != passed && on_deviation_) on_deviation_({decision_points_, task->id()}, *task, *passed);
   return *task;
 }
 
@@ -151,6 +163,10 @@ void Scheduler::yield_point(Task& self) {
     if (std::none_of(ready_.begin(), ready_.end(), [&](const Task* other) { return outranks(*other, self); }))
       return;
   }
+  // The schedule policy goes through run()'s loop here too, even to go on with this
+  // task, as the random policy does: a replayed run fires the same timers at the same
+  // points as the run it replays.
+  if (policy_ != Policy::pct) yielder_ = &self;
   make_ready(self);
   switch_away(self);
 }

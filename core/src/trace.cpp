@@ -26,6 +26,7 @@ const char* event_kind_name(EventKind kind) {
     case EventKind::deadlock: return "deadlock";
     case EventKind::fault: return "fault";
     case EventKind::retransmit: return "retransmit";
+    case EventKind::schedule: return "schedule";
   }
   return "?";
 }
@@ -71,6 +72,7 @@ std::string Trace::to_json(const Event& e, std::uint64_t seq) {
   if (e.fd >= 0) out += fmt::format(R"(,"fd":{})", e.fd);
   if (e.conn) out += fmt::format(R"(,"conn":{})", e.conn);
   if (e.datagram) out += R"(,"proto":"udp")";
+  if (e.passed) out += fmt::format(R"(,"passed":{})", e.passed);
   if (e.local) out += fmt::format(R"(,"local":"{}")", e.local->str());
   if (e.remote) out += fmt::format(R"(,"remote":"{}")", e.remote->str());
   if (e.value) out += fmt::format(R"(,"value":{})", e.value);

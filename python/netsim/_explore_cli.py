@@ -34,6 +34,11 @@ schedules:
   JSON lines (one record per schedule seed), and "python -m netsim.exploration
   SHARD.jsonl..." prints the table of them all. Exit status: 0 when every schedule
   seed gave one outcome, 1 when there were several or --stop-on matched.
+  --shrink (random policy) then replays each outcome's first seed and removes its
+  scheduling decisions that differ from run-until-block for as long as the outcome
+  stays: the table shows the few left, as --policy schedule:P:T,... (at scheduling
+  point P task T runs) in a command line that reproduces the outcome, and the
+  racing pair: the two operations whose order the last of them decides.
   --verify runs the commands --verify-runs times (default 2) with the same seeds
   and fails (exit 1) with the first difference of the transcripts or the traces.
 """
@@ -42,8 +47,8 @@ schedules:
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("schedules (see below)")
     group.add_argument("--policy", metavar="NAME",
-                       help="the scheduling policy: run-until-block (default), random, or pct "
-                            "(pct:D for depth D, default 3)")
+                       help="the scheduling policy: run-until-block (default), random, pct "
+                            "(pct:D for depth D, default 3), or schedule:P:T,... (a shrunk schedule)")
     group.add_argument("--schedule-seed", metavar="N",
                        help="seeds the random policy's choices alone (default: --seed)")
     group.add_argument("--explore", metavar="N",
@@ -56,6 +61,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                             "(the exit statuses), or a regular expression (its matches)")
     group.add_argument("--stop-on", metavar="REGEX",
                        help="with --explore: stop at the first seed whose transcript matches")
+    group.add_argument("--shrink", action="store_true",
+                       help="with --explore: shrink each outcome's schedule and name its racing pair")
     group.add_argument("--verify", action="store_true",
                        help="run twice with the same seed; exit 1 with the first difference")
     group.add_argument("--verify-runs", metavar="N", help="with --verify: how many runs (default 2)")
@@ -67,7 +74,7 @@ def wanted(args: argparse.Namespace) -> bool:
     if args.explore or args.seeds or args.verify:
         _check_combination(args)
         return True
-    for option, value in (("--jobs", args.jobs), ("--stop-on", args.stop_on)):
+    for option, value in (("--jobs", args.jobs), ("--stop-on", args.stop_on), ("--shrink", args.shrink or None)):
         if value is not None:
             raise simrun.UsageError(f"{option} goes with --explore; see simrun --help")
     if args.verify_runs is not None:
@@ -91,23 +98,29 @@ def run_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
-         seed: int, timeout: float | None) -> int:
+         seed: int, timeout: float | None, scenario: dict | None) -> int:
+    """``scenario``: the network's data (simrun._scenario_of), None for a perfect wire."""
     from netsim import exploration as ex
 
     try:
         if args.verify:
-            return _verify(args, commands, inputs, seed, timeout)
+            return _verify(args, commands, inputs, seed, timeout, scenario)
         seeds = _seeds(args)
         jobs = _whole("--jobs", args.jobs, 1) if args.jobs is not None else None
         sweep = ex._Sweep(commands, inputs, seed, args.policy or ex.EXPLORING_POLICY, args.outcome,
                           args.stop_on, timeout,
                           ex.reproduce_options(simrun._parse_names(args.name), timeout,
-                                               dict(pair.partition("=")[::2] for pair in args.stdin)),
-                          args.commands)
+                                               dict(pair.partition("=")[::2] for pair in args.stdin))
+                          + _network_words(args),
+                          args.commands, scenario)
+        if args.shrink:
+            sweep.check_shrink()
         progress = _Progress(sys.stderr, len(seeds)) if sys.stderr.isatty() else None
         found = sweep.run(seeds, ex._jobs(jobs), progress.update if progress else None)
         if progress:
             progress.clear()
+        if args.shrink:
+            found = sweep.shrink_all(found)
     except simrun.UsageError as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
@@ -126,14 +139,25 @@ def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs
     return 0 if len(found.outcomes) == 1 and found.stopped_at is None else 1
 
 
+def _network_words(args: argparse.Namespace) -> list[str]:
+    """The network's options as given, for the reproduction lines."""
+    words = ["--scenario", args.scenario] if args.scenario is not None else []
+    for host in args.host:
+        words += ["--host", host]
+    for option in ("latency", "jitter", "rate", "loss"):
+        if getattr(args, option) is not None:
+            words += [f"--{option}", getattr(args, option)]
+    return words + (["--no-annotate"] if args.no_annotate else [])
+
+
 def _verify(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
-            seed: int, timeout: float | None) -> int:
+            seed: int, timeout: float | None, scenario: dict | None) -> int:
     from netsim import _verify as _verify_runs
 
     runs = _whole("--verify-runs", args.verify_runs, 2) if args.verify_runs is not None else 2
     options = run_options(args)
     difference = _verify_runs.first_difference(commands, inputs, seed, options["policy"],
-                                               options["schedule_seed"], timeout, runs)
+                                               options["schedule_seed"], timeout, runs, scenario)
     if difference is None:
         print(f"simrun: --verify: {runs} runs of seed {seed} (policy {options['policy']}) gave the "
               "same transcript and trace", file=sys.stderr)
@@ -156,11 +180,13 @@ def _check_combination(args: argparse.Namespace) -> None:
     if args.seeds and args.schedule_seed is not None:
         raise simrun.UsageError("--seeds A-B names the schedule seeds: drop --schedule-seed")
     sweep_only = [option for option, value in (("--jobs", args.jobs), ("--stop-on", args.stop_on))
-                  if value is not None]
+                  if value is not None] + (["--shrink"] if args.shrink else [])
     if args.format == "json":
         sweep_only.append("--format json")
     if args.outcome != "transcript":
         sweep_only.append("--outcome")
+    if args.shrink and args.format == "json":
+        raise simrun.UsageError("--shrink adds to the table; --format json prints the seed records alone")
     if args.verify and sweep_only:
         raise simrun.UsageError(f"{sweep_only[0]} goes with --explore, not --verify")
     if not args.verify and args.verify_runs is not None:

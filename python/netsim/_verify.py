@@ -26,7 +26,7 @@ _OUTSIDE = ("something outside the simulation: a file or /proc entry the program
 
 def first_difference(planned: list[tuple[str, list[str]]], inputs: dict[str, bytes], seed: int,
                      policy: str, schedule_seed: int | None, timeout: float | None,
-                     runs: int) -> str | None:
+                     runs: int, scenario: dict | None = None) -> str | None:
     """None when every run's transcript and trace equal the first run's, else the
     report of the first run that differs."""
     shim = simrun.shim_path()
@@ -35,7 +35,7 @@ def first_difference(planned: list[tuple[str, list[str]]], inputs: dict[str, byt
         for number in range(1, runs + 1):
             trace_path = os.path.join(scratch, f"trace{number}.jsonl")
             report = simrun._run(planned, seed, timeout, trace_path, shim, inputs, policy=policy,
-                                 schedule_seed=schedule_seed)
+                                 schedule_seed=schedule_seed, scenario=scenario)
             with open(trace_path, "rb") as f:
                 trace = f.read().splitlines()
             if first is None:

@@ -16,6 +16,8 @@ line that reproduces it::
 Each run is independent, so the table depends only on the seeds, never on how many
 processes ran them or in which order they finished. ``python -m netsim.exploration
 SHARD.jsonl...`` prints the table of sweeps sharded with ``--seeds A-B --format json``.
+With ``shrink=True`` (``--shrink``) each outcome's schedule is shrunk to the few
+decisions it needs and the racing pair named (netsim._shrink).
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ import os
 import re
 import shlex
 import sys
-from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from netsim import _policy, _verify, simrun
+from netsim import _policy, _shrink, _verify, simrun
 
 #: The scheduling policies, as ``--policy`` and ``policy=`` name them.
 POLICIES = _policy.POLICIES
@@ -90,6 +92,9 @@ class Outcome:
     #: the diff of this outcome's transcript against the most common one's ("-"
     #: theirs, "+" this one's, " " context); empty for the most common outcome itself
     diff: tuple[str, ...]
+    #: with ``shrink=True``: its schedule shrunk and the racing pair (None when the
+    #: run met the watchdog or could not be replayed, or without shrink)
+    shrunk: _shrink.Shrunk | None = None
 
     @property
     def seeds(self) -> list[int]:
@@ -128,6 +133,7 @@ class Exploration:
     policy: str
     #: the lowest schedule seed whose transcript matched ``stop_on``; None when none did
     stopped_at: int | None = None
+    shrunk: bool = False  #: whether the outcomes were shrunk (``shrink=True``)
 
     def __str__(self) -> str:
         return format_table(self)
@@ -143,7 +149,8 @@ def explore(commands: Sequence[str | Sequence[str]], seeds: int | range | Iterab
             stop_on: str | None = None, jobs: int | None = None,
             timeout: float | None = None, names: Mapping[str, str] | None = None,
             stdin: Mapping[str, bytes] | None = None,
-            on_run: Callable[[SeedRun, int], None] | None = None) -> Exploration:
+            on_run: Callable[[SeedRun, int], None] | None = None,
+            shrink: bool = False, scenario: str | os.PathLike[str] | None = None) -> Exploration:
     """Runs the commands (as :func:`netsim.run_commands` does) once per schedule
     seed under ``policy``, all with ``seed``, and groups the runs by outcome.
     ``seeds``: the schedule seeds, or a count N for 0 to N-1. ``outcome``:
@@ -152,7 +159,11 @@ def explore(commands: Sequence[str | Sequence[str]], seeds: int | range | Iterab
     expression; the sweep ends at the lowest schedule seed whose transcript matches
     it. ``jobs``: parallel processes (default: the CPUs). ``timeout``: each run's
     wall-clock watchdog in seconds (default DEFAULT_TIMEOUT). ``on_run(run, done)``
-    is called as each run ends, in completion order.
+    is called as each run ends, in completion order. ``shrink``: for each outcome,
+    find the fewest deviations from run-until-block that give it and the racing
+    pair (``Outcome.shrunk``); random policy only. ``scenario``: a scenario file
+    (``simrun --scenario``): each schedule seed also draws the network's jitter,
+    loss and probable faults.
 
     Raises UsageError (a ValueError) for bad input."""
     seed_list = _seed_list(seeds)
@@ -160,16 +171,22 @@ def explore(commands: Sequence[str | Sequence[str]], seeds: int | range | Iterab
     planned = simrun.plan(commands, names)
     inputs = simrun._check_inputs(planned, dict(stdin or {}))
     sweep = _Sweep(planned, inputs, seed, policy, outcome, stop_on, timeout,
-                   reproduce_options(names=names, timeout=timeout),
-                   [c if isinstance(c, str) else shlex.join(c) for c in commands])
-    return sweep.run(seed_list, _jobs(jobs), on_run)
+                   reproduce_options(names=names, timeout=timeout)
+                   + (["--scenario", os.fspath(scenario)] if scenario is not None else []),
+                   [c if isinstance(c, str) else shlex.join(c) for c in commands],
+                   _scenario_data(scenario, planned))
+    if shrink:
+        sweep.check_shrink()
+    found = sweep.run(seed_list, _jobs(jobs), on_run)
+    return sweep.shrink_all(found) if shrink else found
 
 
 def verify(commands: Sequence[str | Sequence[str]], seed: int = 0, runs: int = 2, *,
            policy: str = "run-until-block", schedule_seed: int | None = None,
            timeout: float | None = None,
            names: Mapping[str, str] | None = None,
-           stdin: Mapping[str, bytes] | None = None) -> str | None:
+           stdin: Mapping[str, bytes] | None = None,
+           scenario: str | os.PathLike[str] | None = None) -> str | None:
     """Runs the commands ``runs`` times with the same seeds and compares transcripts
     and traces. Returns None when every run was the same, else a report of the first
     difference (a diff, where the runs diverged, the likely source)."""
@@ -181,7 +198,21 @@ def verify(commands: Sequence[str | Sequence[str]], seed: int = 0, runs: int = 2
         _check_seed("schedule_seed", schedule_seed)
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < 2:
         raise simrun.UsageError(f"runs takes a whole number of runs, 2 or more, not {runs!r}")
-    return _verify.first_difference(planned, inputs, seed, policy, schedule_seed, timeout, runs)
+    return _verify.first_difference(planned, inputs, seed, policy, schedule_seed, timeout, runs,
+                                    _scenario_data(scenario, planned))
+
+
+def _scenario_data(path: str | os.PathLike[str] | None, planned: list[tuple[str, list[str]]]) -> dict | None:
+    if path is None:
+        return None
+    from netsim import scenario as _scenario
+
+    try:
+        loaded = _scenario.load(path)
+        loaded.check_programs([name for name, _ in planned])
+    except ValueError as e:
+        raise simrun.UsageError(str(e)) from None
+    return loaded.data
 
 
 def reproduce_options(names: Mapping[str, str] | None = None, timeout: float | None = None,
@@ -233,12 +264,12 @@ class _Sweep:
     def __init__(self, planned: list[tuple[str, list[str]]], inputs: dict[str, bytes], seed: int,
                  policy: str,
                  outcome: str, stop_on: str | None, timeout: float | None,
-                 options: list[str], shown: list[str]) -> None:
+                 options: list[str], shown: list[str], scenario: dict | None = None) -> None:
         _check_policy(policy)
         self.key = _outcome_key(outcome)
         self.stop_on = _regex("--stop-on", stop_on) if stop_on is not None else None
         self.task = _Task(planned, inputs, seed, policy, timeout or DEFAULT_TIMEOUT, simrun.shim_path(),
-                          [f"{k}={v}" for k, v in os.environ.items()])
+                          [f"{k}={v}" for k, v in os.environ.items()], scenario)
         self.seed = seed
         self.policy = policy
         self.options = options
@@ -248,10 +279,45 @@ class _Sweep:
         if report.interrupted:
             raise KeyboardInterrupt
         statuses = tuple((p.name, p.status, p.stopped) for p in report.processes)
-        command = shlex.join(["simrun", "--seed", str(self.seed), "--schedule-seed", str(schedule_seed),
-                              "--policy", self.policy, *self.options, *self.shown])
         return SeedRun(schedule_seed, self.seed, self.policy, report.transcript_bytes, statuses,
-                       report.problem, self.key(report.transcript_bytes, statuses), command)
+                       report.problem, self.key(report.transcript_bytes, statuses),
+                       self.command(self.policy, schedule_seed))
+
+    def command(self, policy: str, schedule_seed: int | None = None) -> str:
+        seeds = ["--seed", str(self.seed)]
+        if schedule_seed is not None:
+            seeds += ["--schedule-seed", str(schedule_seed)]
+        return shlex.join(["simrun", *seeds, "--policy", policy, *self.options, *self.shown])
+
+    def check_shrink(self) -> None:
+        if self.policy != EXPLORING_POLICY:
+            raise simrun.UsageError(f"shrinking replays the {EXPLORING_POLICY} policy's decisions: "
+                                    f"explore with it, not {self.policy!r}")
+
+    def shrink_all(self, found: Exploration) -> Exploration:
+        return replace(found, outcomes=[replace(o, shrunk=self.shrink(o)) for o in found.outcomes],
+                       shrunk=True)
+
+    def shrink(self, outcome: Outcome) -> _shrink.Shrunk | None:
+        """The outcome's first seed run again here, its deviations shrunk (_shrink)."""
+        def outcome_of(report: simrun.RunReport) -> str:
+            return self.key(report.transcript_bytes, tuple((p.name, p.status, p.stopped) for p in report.processes))
+
+        def gives(deviations: list[_shrink.Deviation]) -> list[str] | None:
+            report = self.task.run(_shrink.policy_of(deviations))
+            return report._trace.jsonl().splitlines() if outcome_of(report) == outcome.first.outcome else None
+
+        if outcome.first.problem.startswith("--timeout"):
+            return None  # each try could wait for the watchdog again
+        seed_run = self.task.run(self.policy, outcome.first.schedule_seed)
+        found = _shrink.deviations_of(seed_run._trace.jsonl().splitlines())
+        shrunk = _shrink.shrink(found, gives)
+        if shrunk is None:
+            return None
+        kept, trace, runs, minimal = shrunk
+        policy = _shrink.policy_of(kept)
+        return _shrink.Shrunk(policy, len(kept), len(found), self.command(policy),
+                              _shrink.race(trace), runs, minimal)
 
     def matches(self, run: SeedRun) -> bool:
         return self.stop_on is not None and self.stop_on.search(run.transcript) is not None
@@ -286,10 +352,15 @@ class _Task:
     timeout: float | None
     shim: str
     env: list[str]
+    scenario: dict | None  #: the network's data (netsim.scenario), None for a perfect wire
 
     def __call__(self, schedule_seed: int) -> simrun.RunReport:
+        return self.run(self.policy, schedule_seed)
+
+    def run(self, policy: str, schedule_seed: int | None = None) -> simrun.RunReport:
         return simrun._run(self.planned, self.seed, self.timeout, "", self.shim, self.inputs,
-                           policy=self.policy, schedule_seed=schedule_seed, env=self.env)
+                           policy=policy, schedule_seed=schedule_seed, env=self.env,
+                           scenario=self.scenario)
 
 
 def _runs(task: _Task, seeds: list[int], jobs: int,
@@ -305,8 +376,9 @@ def _runs(task: _Task, seeds: list[int], jobs: int,
             yield seed, task(seed)
         return
     context = multiprocessing.get_context("forkserver")
+    started = context.Value("i", 0)
     with concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_init_worker, initargs=(task,)) as pool:
+            jobs, mp_context=context, initializer=_init_worker, initargs=(task, started)) as pool:
         pending: dict[concurrent.futures.Future, int] = {}
         queue = iter(seeds)
         try:
@@ -333,12 +405,19 @@ def _runs(task: _Task, seeds: list[int], jobs: int,
 _worker_task: _Task | None = None
 
 
-def _init_worker(task: _Task) -> None:
-    # Each worker's runs are left on every CPU: pinned to one CPU each, sweeps ran
-    # about twice as fast, but runs then hung now and then (the runner's one-CPU
-    # hand-over; see docs/benchmarks.md).
+def _init_worker(task: _Task, started: Any) -> None:
+    # Each worker on a CPU of its own, in turn: a run then hands turns over on that
+    # CPU alone instead of spreading its children over the CPUs the other workers'
+    # runs use too (twice the seeds per second, docs/benchmarks.md). Where a run goes
+    # changes nothing in it.
     global _worker_task
     _worker_task = task
+    with started.get_lock():
+        number = started.value
+        started.value += 1
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) > 1:
+        os.sched_setaffinity(0, {cpus[number % len(cpus)]})
 
 
 def _run_in_worker(seed: int) -> simrun.RunReport:
@@ -397,12 +476,23 @@ def format_table(found: Exploration) -> str:
         if o.first.problem:
             lines.append(f"   problem: {o.first.problem.strip().splitlines()[0]}")
         lines.append(f"   reproduce: {o.command}")
+        lines += _shrunk_lines(o.shrunk) if found.shrunk else []
         if o.diff:
             lines.append("   against #1:")
             lines += [f"     {line}" for line in o.diff]
         elif number > 1:
             lines.append("   same transcript as #1 (the outcomes differ in what --outcome selects)")
     return "\n".join(lines) + "\n"
+
+
+def _shrunk_lines(shrunk: _shrink.Shrunk | None) -> list[str]:
+    if shrunk is None:
+        return ["   shrunk: not shrunk (the run met the watchdog, or did not replay under its recorded schedule)"]
+    if not shrunk.deviations:
+        return [f"   shrunk: run-until-block gives it, no deviation needed: {shrunk.command}"]
+    kept = (f"{shrunk.deviations} of the run's {shrunk.found_in} deviations from run-until-block"
+            + ("" if shrunk.minimal else f" (the {shrunk.runs} runs' budget ran out: may not be the fewest)"))
+    return [f"   shrunk: {kept}: {shrunk.command}", f"   race: {shrunk.race}"]
 
 
 def _span(seeds: list[int]) -> str:

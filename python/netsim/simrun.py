@@ -621,9 +621,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "--stop-signal")
         _outputs_cli.check(args, explore)
         network = _scenario_of(args, commands)
-        if network is not None and explore:
-            raise UsageError("--scenario, --host, --latency, --jitter, --rate, --loss and "
-                             "--no-annotate do not go with --explore, --seeds or --verify yet")
         # Checked before the run, as a shell checks its redirections: a path that
         # cannot be written is reported before the programs run, not after (and after
         # every other usage error, since checking creates the file).
@@ -634,7 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     if explore:
-        return _explore_cli.main(args, commands, inputs, seed, timeout)
+        return _explore_cli.main(args, commands, inputs, seed, timeout, network)
     try:
         report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule,
                       **portable, scenario=network)

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,26 @@ std::optional<int> pct_depth(const std::string& policy) {
   return depth >= 1 ? std::optional<int>(depth) : std::nullopt;
 }
 
+// "schedule:P:T,P:T,...": at scheduling point P task T runs (Policy::schedule);
+// "schedule:" alone is run-until-block through the same scheduling points.
+std::optional<std::vector<Deviation>> schedule_of(const std::string& policy) {
+  if (!policy.starts_with("schedule:")) return std::nullopt;
+  std::vector<Deviation> schedule;
+  std::istringstream items(policy.substr(9));
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    const std::size_t colon = item.find(':');
+    const auto number = [](const std::string& digits) {
+      return !digits.empty() && digits.size() <= 18 && digits.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (colon == std::string::npos || !number(item.substr(0, colon)) || !number(item.substr(colon + 1)) ||
+        item.size() - colon - 1 > 9)
+      return std::nullopt;
+    schedule.push_back({std::stoull(item.substr(0, colon)), std::stoi(item.substr(colon + 1))});
+  }
+  return schedule;
+}
+
 }  // namespace
 
 Config make_config(std::uint64_t seed, const std::string& policy, std::optional<Nanos> epoch_ns,
@@ -61,9 +82,12 @@ Config make_config(std::uint64_t seed, const std::string& policy, std::optional<
   } else if (const std::optional<int> depth = pct_depth(policy)) {
     config.policy = Policy::pct;
     config.pct.depth = *depth;
+  } else if (std::optional<std::vector<Deviation>> schedule = schedule_of(policy)) {
+    config.policy = Policy::schedule;
+    config.schedule = std::move(*schedule);
   } else if (policy != "run-until-block") {
-    throw py::value_error("policy is 'run-until-block', 'random', 'pct' or 'pct:D' (D from 1 to 999), not '" +
-                          policy + "'");
+    throw py::value_error("policy is 'run-until-block', 'random', 'pct' or 'pct:D' (D from 1 to 999), or "
+                          "'schedule:P:T,...' (at scheduling point P, task T), not '" + policy + "'");
   }
   if (epoch_ns) config.epoch = *epoch_ns;
   return config;

@@ -40,10 +40,13 @@ F real(const char* name) {
 
 void* trampoline(void* p) {
   const Start start = *static_cast<Start*>(p);
-  free(p);
   set_my_slot(&region().slots[start.index]);
   note_thread();
   forward(kCallStart);
+  // Not before: until its first turn the thread runs alongside its creator, and a
+  // free() may take a malloc lock the creator waits for in the simulation, where
+  // this thread's wake would never arrive.
+  free(p);
   void* result = start.routine(start.arg);
   end_simulated_thread();
   return result;
@@ -98,7 +101,7 @@ void end_simulated_thread() {
   // Joiners wait in the simulation, so the wake goes there; SYS_futex here carries
   // (address, FUTEX_WAKE, count) as below.
   forward(SYS_futex, reinterpret_cast<long>(&g_done[index]), FUTEX_WAKE, INT_MAX);
-  forward(kCallThreadExit);
+  forward(kCallThreadExit, raw(SYS_gettid));
   set_my_slot(nullptr);
   // The reply is read: the simulator may give the slot to a new thread.
   slot->state.store(static_cast<std::uint32_t>(SlotState::idle), std::memory_order_release);

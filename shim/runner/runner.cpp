@@ -333,6 +333,7 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
          [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });
     if (last) {
       remote.threads[index] = nullptr;
+      if (mine->call == kCallThreadExit && !remote.process->exited()) await_thread_end(remote, mine->args[0]);
       return;
     }
   }

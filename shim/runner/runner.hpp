@@ -132,6 +132,9 @@ class Runner : public ProcessControl {
   void take_turn(Slot& slot);
   // Waits for the thread's next request; false when the child died or the run aborts.
   bool wait_request(RemoteProcess& remote, Slot& slot);
+  // thread_end.cpp: returns once the thread of the child whose id is ns_tid in the
+  // run's PID namespace has ended for real (or the child is gone, or the run aborts).
+  void await_thread_end(RemoteProcess& remote, long ns_tid);
   // The child is gone (or the run aborts) while its thread was running.
   void lose(RemoteProcess& remote, Task& self);
   void kill_now(RemoteProcess& remote);

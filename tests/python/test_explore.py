@@ -5,6 +5,7 @@ examples/explore and its locked variant."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -231,3 +232,78 @@ def test_netsim_explore_fixture_fails_with_the_seed_and_the_reproduction_line(py
                                  "*schedule seed * (and * more): simrun --seed 0 --schedule-seed * "
                                  "--policy random *counter_server.py *counter_client.py*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def schedule_events(trace: Path) -> list[dict]:
+    return [e for e in map(json.loads, trace.read_text().splitlines()) if e["event"] == "schedule"]
+
+
+def test_a_random_runs_recorded_deviations_replay_it_exactly(capsys, tmp_path):
+    status, out, _ = simrun_main(capsys, "--policy", "random", "--schedule-seed", "3",
+                                 "--trace", str(tmp_path / "random.jsonl"), *RACY)
+    deviations = schedule_events(tmp_path / "random.jsonl")
+    assert deviations and all(e["task"] != e["passed"] for e in deviations)
+    points = [e["value"] for e in deviations]
+    assert points == sorted(set(points))
+    policy = "schedule:" + ",".join(f"{e['value']}:{e['task']}" for e in deviations)
+    replayed = simrun_main(capsys, "--policy", policy, "--trace", str(tmp_path / "replay.jsonl"), *RACY)
+    assert replayed[:2] == (status, out)
+    assert schedule_events(tmp_path / "replay.jsonl") == deviations
+    # No deviation: run-until-block's interleaving, and no schedule event.
+    plain = simrun_main(capsys, "--policy", "schedule:", "--trace", str(tmp_path / "plain.jsonl"), *RACY)
+    assert plain[1] == simrun_main(capsys, *RACY)[1]
+    assert schedule_events(tmp_path / "plain.jsonl") == []
+
+
+def test_shrinking_keeps_the_deviations_an_outcome_needs_and_names_the_race():
+    found = netsim.explore(RACY, [0, 1], jobs=1, shrink=True)
+    assert found.shrunk and len(found.outcomes) == 2
+    for outcome in found.outcomes:
+        shrunk = outcome.shrunk
+        assert shrunk is not None and shrunk.minimal
+        assert shrunk.deviations <= shrunk.found_in
+        words = shlex.split(shrunk.command)
+        assert words[:5] == ["simrun", "--seed", "0", "--policy", shrunk.policy]
+        runs = [subprocess.run([sys.executable, "-m", "netsim.simrun", *words[1:]], capture_output=True)
+                for _ in range(10)]
+        assert {run.stdout for run in runs} == {outcome.first.transcript_bytes}
+        if shrunk.deviations:
+            # 1-minimal: without any one of its deviations the outcome changes.
+            kept = shrunk.policy.removeprefix("schedule:").split(",")
+            for i in range(len(kept)):
+                fewer = "schedule:" + ",".join(kept[:i] + kept[i + 1:])
+                assert netsim.run_commands(RACY, policy=fewer).transcript_bytes != outcome.first.transcript_bytes
+            assert re.fullmatch(r"at \d\.\d{6} s, scheduling point \d+: counter_\w+ task \d+ \w+ on fd \d+ "
+                                r"\(at \d\.\d{6} s\) ran before counter_\w+ task \d+ \w+ on fd \d+ \(at \d\.\d{6} s\)",
+                                shrunk.race), shrunk.race
+            assert f"   race: {shrunk.race}\n" in str(found)
+        else:
+            assert shrunk.race == ""
+            assert "run-until-block gives it" in str(found)
+    assert sum(o.shrunk.deviations == 0 for o in found.outcomes) == 1
+
+
+def test_a_scenario_sweep_draws_the_network_from_the_schedule_seed(capsys, tmp_path):
+    # Two UDP pings over a link with jitter: the round trips vary with the schedule seed.
+    (tmp_path / "pong.py").write_text(
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('127.0.0.1', 9000))\n"
+        "while True:\n    data, peer = s.recvfrom(100)\n    s.sendto(data, peer)\n")
+    (tmp_path / "ping.py").write_text(
+        "import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(2):\n"
+        "    start = time.monotonic()\n    s.sendto(b'x', ('127.0.0.1', 9000))\n    s.recvfrom(100)\n"
+        "    print(f'rtt {(time.monotonic() - start) * 1000:.3f} ms')\n")
+    (tmp_path / "jitter.toml").write_text('[network]\ndelay = "1ms"\njitter = "1ms"\n')
+    commands = [str(tmp_path / "pong.py"), str(tmp_path / "ping.py")]
+    found = netsim.explore(commands, 6, jobs=2, scenario=tmp_path / "jitter.toml")
+    assert len(found.outcomes) > 1
+    for outcome in found.outcomes:
+        words = shlex.split(outcome.command)
+        assert words[words.index("--scenario") + 1] == str(tmp_path / "jitter.toml")
+        again = subprocess.run([sys.executable, "-m", "netsim.simrun", *words[1:]], capture_output=True)
+        assert again.stdout == outcome.first.transcript_bytes
+    # The same from simrun's options, which the reproduction lines repeat.
+    status, out, _ = simrun_main(capsys, "--explore", "6", "--jobs", "2", "--latency", "1ms", "--jitter", "1ms",
+                                 *commands)
+    assert status == 1 and out.count("\n#") == len(found.outcomes)
+    assert all("--latency 1ms --jitter 1ms" in line for line in out.splitlines() if "reproduce:" in line)
+    assert simrun_main(capsys, "--verify", "--jitter", "1ms", "--schedule-seed", "4", *commands)[0] == 0

@@ -127,8 +127,6 @@ def test_a_bad_scenario_names_file_line_and_key(capsys, at_repo, tmp_path):
     (["--rate", "1Mbps"], "--rate 1Mbps: bad rate '1Mbps'"),
     (["--loss", "0.05"], "--loss 0.05: bad percentage '0.05'"),
     (["--loss", "150%"], "--loss 150%: bad percentage '150%': from 0% to 100%"),
-    (["--latency", "5ms", "--explore", "3"], "--scenario, --host, --latency, --jitter, --rate, --loss and "
-                                             "--no-annotate do not go with --explore"),
 ])
 def test_bad_options_are_one_line(capsys, at_repo, argv, message):
     assert usage_error(capsys, *argv, *SLICED).startswith(message)

@@ -14,12 +14,14 @@ struct Config {
   std::uint64_t seed = 0;
   Nanos epoch = kDefaultEpoch;
   Policy policy = Policy::run_until_block;
-  // Seeds the random policy's choices, and nothing else; none: `seed` does. Sweeping
-  // it varies only the interleaving: ephemeral ports and random bytes stay those of
-  // `seed`, so two runs differ only where the schedule made them differ.
+  // Seeds the random policy's choices and the network's draws (jitter, loss, faults
+  // with a probability); none: `seed` does. Sweeping it varies only the interleaving
+  // and the network's weather: ephemeral ports and random bytes stay those of `seed`.
   std::optional<std::uint64_t> schedule_seed;
   // Policy::pct's depth and horizon.
   Pct pct{};
+  // Policy::schedule's deviations from run-until-block.
+  std::vector<Deviation> schedule;
   // Receive buffer of a socket (SO_RCVBUF): a sender blocks when its peer's is full.
   std::size_t socket_buffer = 64 * 1024;
   // Virtual time each kernel call costs. Zero for in-process tasks; a shimmed process

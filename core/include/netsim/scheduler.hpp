@@ -33,6 +33,19 @@ enum class Policy : std::uint8_t {
   // orderings to show, among n tasks and k points, is found by one run with probability
   // at least 1/(n k^(d-1)).
   pct,
+  // A given schedule (Config::schedule): run-until-block but at the scheduling points
+  // it lists, where the task it names runs instead. A random run's deviations
+  // (Scheduler::deviated) replayed so give the same run; a subset of them, a run that
+  // differs from run-until-block only there: what shrinking an outcome searches.
+  schedule,
+};
+
+// At the `point`-th scheduling point with a choice (counted from 1, the same way under
+// every policy but PCT), task `task` ran where run-until-block would have run another.
+struct Deviation {
+  std::uint64_t point = 0;
+  int task = 0;
+  bool operator==(const Deviation&) const = default;
 };
 
 // Policy::pct's parameters.
@@ -50,8 +63,8 @@ inline constexpr int kPollsBeforeIdle = 64;
 
 class Scheduler {
  public:
-  // pct: ignored by the other policies.
-  Scheduler(Clock& clock, Rng& rng, Policy policy, Pct pct = {});
+  // pct, schedule: ignored by the other policies.
+  Scheduler(Clock& clock, Rng& rng, Policy policy, Pct pct = {}, std::span<const Deviation> schedule = {});
   ~Scheduler();
 
   Policy policy() const { return policy_; }
@@ -118,6 +131,11 @@ class Scheduler {
   // Drops every pending call: the run is over, nothing more is delivered or fires.
   void forget_calls() { calls_.clear(); }
 
+  // Called at each decision that differs from run-until-block's (random and schedule
+  // policies): `ran` ran where `passed` would have.
+  using DeviationHook = std::function<void(const Deviation&, const Task& ran, const Task& passed)>;
+  void on_deviation(DeviationHook hook) { on_deviation_ = std::move(hook); }
+
   // Blocked tasks in id order: what the deadlock report lists.
   std::vector<const Task*> blocked_tasks() const;
   std::size_t live_tasks() const { return live_; }
@@ -167,6 +185,12 @@ class Scheduler {
   std::uint64_t choice_points_ = 0;
   std::vector<std::uint64_t> change_points_;
   std::uint64_t next_low_priority_ = 0;
+  // Scheduling points with a choice so far (not PCT); the task that yielded at the
+  // current one, which run-until-block would have let go on; Policy::schedule's plan.
+  std::uint64_t decision_points_ = 0;
+  Task* yielder_ = nullptr;
+  std::map<std::uint64_t, int> plan_;
+  DeviationHook on_deviation_;
   bool draining_ = false;
   const std::function<bool()>* until_ = nullptr;  // run()'s condition, while it runs
   Task* deferred_ = nullptr;  // picked by end_turn() for run() to resume

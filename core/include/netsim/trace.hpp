@@ -37,6 +37,9 @@ enum class EventKind : std::uint8_t {
   fault,
   // A stream segment was lost and will be sent again (value: bytes, conn: which).
   retransmit,
+  // The scheduler ran `task` where run-until-block would have run `passed` (value:
+  // the scheduling point, see Deviation).
+  schedule,
 };
 
 const char* event_kind_name(EventKind kind);
@@ -49,6 +52,7 @@ struct Event {
   int fd = -1;
   std::uint64_t conn = 0;  // stream connection id, 0 when none
   bool datagram = false;
+  int passed = 0;  // schedule: the task run-until-block would have run
   std::optional<Address> local;
   std::optional<Address> remote;
   std::int64_t value = 0;

@@ -69,7 +69,8 @@ enum Call : std::int64_t {
   kCallThreadCreate,
   // args[0] = slot index: a pthread_create that failed after kCallThreadCreate.
   kCallThreadAbandon,
-  // The calling thread ends; the process goes on.
+  // The calling thread ends; the process goes on. args[0] = its id (gettid): the
+  // simulator waits for the real thread's end before anything else runs.
   kCallThreadExit,
   // exit_group(args[0]): the process ends here, in simulated order.
   kCallExit,

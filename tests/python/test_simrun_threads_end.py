@@ -1,0 +1,49 @@
+"""A thread's real end after it left the simulation (shim/runner/thread_end.cpp):
+glibc's own clean-up of an ended thread must be over before its process's other
+threads are served, or which slot (so which virtual thread id) the next thread gets,
+and whether a lock that clean-up holds is met in the simulation, depend on real
+timing. tests/shim/thread_churn.cpp creates detached threads one after another, each
+ending just before the next is created."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import netsim
+
+ROOT = Path(__file__).resolve().parents[2]
+THREADS = 300
+
+
+@pytest.fixture(scope="module")
+def churn(tmp_path_factory) -> str:
+    compiler = shutil.which("c++")
+    assert compiler, "no C++ compiler: run scripts/deps"
+    out = tmp_path_factory.mktemp("churn") / "thread_churn"
+    subprocess.run([compiler, "-std=c++20", "-O2", "-pthread", "-o", str(out),
+                    str(ROOT / "tests/shim/thread_churn.cpp")], check=True)
+    return str(out)
+
+
+def test_each_new_thread_takes_the_slot_the_last_one_left(churn):
+    # Run-until-block: each thread runs to its end while its creator sleeps, so every
+    # one finds slot 1 free again and has the same virtual id, on every run.
+    for _ in range(3):
+        report = netsim.run_commands([f"{churn} {THREADS}"], seed=1, timeout=120)
+        assert not report.problem, report.problem
+        lines = report.transcript.splitlines()
+        assert lines[-1] == f"thread_churn: created {THREADS}"
+        assert len(lines) == THREADS + 1
+        assert len(set(lines[:-1])) == 1, sorted(set(lines[:-1]))
+
+
+def test_a_random_schedule_of_ending_threads_repeats_exactly(churn):
+    runs = [netsim.run_commands([f"{churn} {THREADS}"], seed=1, policy="random", schedule_seed=5, timeout=120)
+            for _ in range(4)]
+    assert all(not run.problem for run in runs), [run.problem for run in runs]
+    assert {run.transcript_bytes for run in runs} == {runs[0].transcript_bytes}
+    assert runs[0].transcript.count("thread_churn: thread ") == THREADS
