@@ -38,6 +38,7 @@ class Conversation:
 @dataclass
 class Cassette:
     services: list[str] = field(default_factory=list)
+    masked: list[str] = field(default_factory=list)  # headers whose values are masked
     lookups: dict[str, list[str]] = field(default_factory=dict)
     conversations: list[Conversation] = field(default_factory=list)
 
@@ -99,7 +100,10 @@ def dumps(cassette: Cassette) -> str:
     """The cassette as JSON lines: a header, the lookups, then each connection's records
     in order, one connection after another (so a diff shows one conversation's change
     in one place)."""
-    lines = [{"netsim_cassette": VERSION, "services": cassette.services}]
+    header: dict[str, Any] = {"netsim_cassette": VERSION, "services": cassette.services}
+    if cassette.masked:
+        header["masked_headers"] = cassette.masked
+    lines = [header]
     lines += [{"lookup": name, "addresses": addresses} for name, addresses in sorted(cassette.lookups.items())]
     for number, conversation in enumerate(cassette.conversations, 1):
         lines.append({"connection": number, "service": conversation.service})
@@ -130,6 +134,7 @@ def loads(text: str, where: str) -> Cassette:
                 raise CassetteError(f"{where}: not a netsim cassette of version {VERSION} (its first line "
                                     f"has netsim_cassette: {version!r}); record it again with this netsim")
             cassette.services = [str(s) for s in record.get("services", [])]
+            cassette.masked = [str(h) for h in record.get("masked_headers", [])]
             continue
         try:
             if "lookup" in record:
@@ -237,7 +242,12 @@ def plan(path: str, mode: str, allow: Iterable[str], match: str, ignore: Iterabl
         raise CassetteError("nothing to record: name the services the programs may reach with "
                             "--allow HOST:PORT (e.g. --allow localhost:8000)")
     cassette.services = services
-    return Plan(path, mode, match, sorted({*DEFAULT_IGNORED, *(h.lower() for h in ignore), *(h.lower() for h in masks)}),
+    if cassette.masked and match != "http":
+        raise CassetteError(f"{path} masks the headers {', '.join(cassette.masked)}: replay it with --match "
+                            "http, which leaves them out of the matching")
+    cassette.masked = sorted({*cassette.masked, *masks}, key=str.lower)
+    return Plan(path, mode, match, sorted({*DEFAULT_IGNORED, *(h.lower() for h in ignore),
+                                           *(h.lower() for h in cassette.masked)}),
                 masks, compiled, recording, cassette)
 
 
