@@ -24,6 +24,11 @@ _SERVICE = re.compile(r"(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):(?P<port>[
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 
+# The options' names in errors, as Python's keywords spell them (simrun's are --record...).
+API_NAMES = {"record": "record", "replay": "replay", "record_mode": "record_mode", "allow": "allow",
+             "match": "match"}
+
+
 class CassetteError(ValueError):
     """A cassette or a cassette option that cannot be used: one line saying why."""
 
@@ -295,6 +300,20 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
         out.append({"name": _host_name(host), "addresses": addresses, "processes": [],
                     "clock_offset": 0, "clock_drift": 0.0})
     return out
+
+
+def with_hosts(scenario: dict[str, Any] | None, plan: Plan) -> dict[str, Any] | None:
+    """Scenario data with the services' hosts added (a host it has already keeps its own
+    definition); None stays None when the services are all on the programs' host."""
+    added = hosts(plan)
+    if not added:
+        return scenario
+    if scenario is None:
+        from netsim import scenario as _scenario
+
+        scenario = _scenario.from_dict({}).data
+    known = {host["name"] for host in scenario["hosts"]}
+    return {**scenario, "hosts": [*scenario["hosts"], *(h for h in added if h["name"] not in known)]}
 
 
 def finish(plan: Plan, outcome: dict[str, Any]) -> str:

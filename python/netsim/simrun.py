@@ -253,30 +253,30 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
             raise UsageError(str(e)) from None
         network = checked.data
     cassette = _cassette_plan(record, replay, record_mode, allow, match, ignore_headers, mask,
-                              mask_patterns, _API_NAMES)
+                              mask_patterns, None)
     return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})),
                 policy=policy, schedule_seed=schedule_seed, scenario=network, cassette=cassette,
                 **portable)
 
 
-_API_NAMES = {"record": "record", "replay": "replay", "record_mode": "record_mode", "allow": "allow",
-              "match": "match"}
 _CLI_NAMES = {"record": "--record", "replay": "--replay", "record_mode": "--record-mode",
               "allow": "--allow", "match": "--match"}
 
 
 def _cassette_plan(record: str | None, replay: str | None, mode: str | None, allow: Sequence[str],
                    match: str, ignore: Sequence[str], masks: Sequence[str], patterns: Sequence[str],
-                   names: dict[str, str]) -> Any:
+                   names: dict[str, str] | None) -> Any:
     """The run's cassette plan (netsim._cassette), None without one; raises UsageError.
-    The module is imported only by runs with a cassette."""
+    The module is imported only by runs with a cassette. ``names``: the options as
+    simrun spells them; None: as Python's keywords."""
     if record is None and replay is None and not (allow or mode or ignore or masks or patterns
                                                   or match != "bytes"):
         return None
     from netsim import _cassette
 
     try:
-        return _cassette.from_options(record, replay, mode, allow, match, ignore, masks, patterns, names)
+        return _cassette.from_options(record, replay, mode, allow, match, ignore, masks, patterns,
+                                      names or _cassette.API_NAMES)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -454,7 +454,7 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
             core_cassette = _cassette.core_options(cassette)
         except ValueError as e:
             raise UsageError(str(e)) from None
-        scenario = _with_hosts(scenario, _cassette.hosts(cassette))
+        scenario = _cassette.with_hosts(scenario, cassette)
     try:
         out = _core.run_commands(commands, seed=seed, shim=shim, env=env, timeout=timeout,
                                  trace=trace, inputs=inputs, policy=policy,
@@ -480,18 +480,6 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
         _trace=out["trace"],
     )
 
-
-def _with_hosts(scenario: dict | None, hosts: list[dict]) -> dict | None:
-    """The scenario with the cassette's service hosts added (a host it has already
-    keeps its own definition)."""
-    if not hosts:
-        return scenario
-    if scenario is None:
-        from netsim import scenario as _scenario
-
-        scenario = _scenario.from_dict({}).data
-    known = {host["name"] for host in scenario["hosts"]}
-    return {**scenario, "hosts": [*scenario["hosts"], *(h for h in hosts if h["name"] not in known)]}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -32,6 +32,8 @@ Scenario to_scenario(const pybind11::handle& data);
 // raises ValueError), and a run's cassette outcome as a dict.
 cassette::Options to_cassette(const pybind11::handle& data);
 pybind11::dict from_outcome(const cassette::Outcome& outcome);
+// The CassetteDeck class: a cassette's services in an in-process Simulation.
+void bind_cassette(pybind11::module_& m);
 // calls.cpp: the kernel calls of Python code in simulated tasks.
 void bind_calls(pybind11::module_& m);
 // runner_binding.cpp: run_commands, the engine of simrun (in a build with the shim).

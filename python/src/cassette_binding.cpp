@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "python_restarts.hpp"
 
 namespace netsim::python {
 
@@ -61,6 +62,21 @@ py::dict from_outcome(const cassette::Outcome& outcome) {
   out["conversations"] = conversations;
   out["problem"] = outcome.problem;
   return out;
+}
+
+void bind_cassette(py::module_& m) {
+  py::class_<cassette::Deck>(m, "CassetteDeck")
+      .def(py::init([](PySimulation& sim, const py::handle& data) {
+             try {
+               return std::make_unique<cassette::Deck>(sim, to_cassette(data));
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+           }),
+           py::keep_alive<1, 2>(), py::arg("simulation"), py::arg("data"),
+           "The cassette's services in an in-process simulation, before its first spawn.")
+      .def("outcome", [](cassette::Deck& deck) { return from_outcome(deck.outcome()); },
+           "The run's connections and first difference, as run_commands' cassette.");
 }
 
 }  // namespace netsim::python

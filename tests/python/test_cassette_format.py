@@ -89,3 +89,28 @@ def test_masked_headers_are_named_in_the_header_and_left_out_of_matching(tmp_pat
         _cassette.plan(str(path), "none", [], "bytes", [], [], [])
     assert str(raised.value) == (f"{path} masks the headers Authorization: replay it with --match http, "
                                  "which leaves them out of the matching")
+
+
+
+def test_an_in_process_simulation_replays_the_committed_cassette():
+    import socket
+
+    import netsim
+
+    def ask(message):
+        with socket.create_connection(("echo.example", 7)) as sock:
+            print("echo.example is", sock.getpeername()[0])
+            sock.sendall(message)
+            print("got", sock.recv(100))
+
+    results = []
+    for message in (b"ping\n", b"ping\n", b"pong\n"):
+        sim = netsim.Simulation(seed=1, replay=str(HERE / "v1_echo.jsonl"))
+        sim.spawn("client", ask, (message,))
+        results.append(sim.run())
+    assert results[0].cassette == ""
+    assert results[0].transcript == "client: echo.example is 192.0.2.7\nclient: got b'pong\\n\\xff\\x00'\n"
+    assert results[1].transcript_bytes == results[0].transcript_bytes
+    assert results[2].cassette == (
+        "cassette: connection 1 (the 1st to echo.example:7) differs from the recording at byte 1 of what "
+        "the program sent: expected \"ing\\n\", got \"ong\\n\"")
