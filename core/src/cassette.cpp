@@ -17,6 +17,9 @@ struct Deck::State {
   Options options;
   Outcome outcome;
   std::map<std::string, std::size_t> accepted;  // per service, connections so far
+  // The connections relayed to real services, with their labels: checked for TLS at
+  // the end, since a relay may still be waiting for its service when the run ends.
+  std::vector<std::pair<const Conversation*, std::string>> relayed;
 };
 
 namespace {
@@ -28,6 +31,13 @@ std::string ordinal(std::size_t n) {
                        : n % 10 == 3                     ? "rd"
                                                          : "th";
   return fmt::format("{}{}", n, suffix);
+}
+
+// A TLS record of the handshake (content type 22, version 3.x) opens what the client sent.
+bool speaks_tls(const Conversation& log) {
+  for (const Chunk& chunk : log.chunks)
+    if (chunk.from_client && !chunk.closed) return chunk.bytes.starts_with("\x16\x03");
+  return false;
 }
 
 // The recorded conversation a service's n-th connection plays (0-based), if any.
@@ -48,6 +58,7 @@ void serve_connection(Sys& sys, Deck::State& state, const Service& service, int 
     log.chunks = played->chunks;
     problem = play(sys, conn, *played, state.options, label);
   } else if (service.real) {
+    state.relayed.emplace_back(&log, label);
     problem = relay(sys, conn, *service.real, log);
     if (!problem.empty()) problem = fmt::format("cassette: {}: {}", label, problem);
   } else {
@@ -116,6 +127,15 @@ void Deck::stop() {
       for (Task* task : process->tasks()) kernel.scheduler().cancel(*task);
 }
 
-Outcome& Deck::outcome() { return state_->outcome; }
+Outcome& Deck::outcome() {
+  for (const auto& [log, label] : state_->relayed)
+    if (speaks_tls(*log) && state_->outcome.problem.empty())
+      state_->outcome.problem = fmt::format(
+          "cassette: {}: the program spoke TLS to it, and a TLS conversation cannot be replayed (the "
+          "handshake differs on every run): record the service without TLS (http://), see "
+          "docs/cassettes.md",
+          label);
+  return state_->outcome;
+}
 
 }  // namespace netsim::cassette

@@ -334,7 +334,10 @@ def finish(plan: Plan, outcome: dict[str, Any]) -> str:
         new.append(mask(Conversation(item["service"], [tuple(c) for c in item["chunks"]]),
                         plan.masks, plan.patterns))
     plan.cassette.conversations = [*kept, *new]
-    save(plan.path, plan.cassette)
+    try:
+        save(plan.path, plan.cassette)
+    except OSError as e:
+        return f"cassette: cannot write {plan.path}: {e.strerror}"
     return ""
 
 

@@ -92,7 +92,8 @@ stops quietly with status 141, as a program killed by SIGPIPE.
 exit status:
   the last command's (as a shell reports it: 128 + N after signal N); with
        --check, 0 when the transcript is the saved one
-  1    --check found a difference, --strict found a failure, a deadlock, or the
+  1    --check found a difference, --strict found a failure, a deadlock, a program
+       departed from the --replay cassette (or --record failed), or the
        transcript could not be written (a full disk)
   2    bad input (a missing file, an unknown option, a bad seed, a closed stdout
        with nowhere else to write...), a command that could not be started, or

@@ -224,3 +224,34 @@ def test_a_service_that_is_not_running_is_reported_and_the_cassette_left_alone(t
     assert report.cassette == (f"cassette: connection 1 (the 1st to 127.0.0.1:{port}): cannot connect to the "
                                f"real service at 127.0.0.1:{port}: Connection refused; is it running?")
     assert not cassette.exists()
+
+
+TLS_CLIENT = """\
+import socket, sys
+with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as sock:
+    # A ClientHello's first bytes; the line end makes http.server answer (400) at once.
+    sock.sendall(bytes.fromhex("160301002e") + bytes(46) + b"\\r\\n\\r\\n")
+    print("got", len(sock.recv(1000)) > 0)
+"""
+
+
+def test_recording_a_tls_conversation_is_refused_with_a_clear_error(tmp_path):
+    client = tmp_path / "tls_client.py"
+    client.write_text(TLS_CLIENT)
+    cassette = tmp_path / "tls.jsonl"
+    with real_server() as port:
+        report = simrun.run_commands([f"{client} {port}"], record=str(cassette), allow=[f"127.0.0.1:{port}"])
+    assert report.cassette == (
+        f"cassette: connection 1 (the 1st to 127.0.0.1:{port}): the program spoke TLS to it, and a TLS "
+        "conversation cannot be replayed (the handshake differs on every run): record the service "
+        "without TLS (http://), see docs/cassettes.md")
+    assert not cassette.exists()
+
+
+def test_a_cassette_that_cannot_be_written_is_reported(tmp_path):
+    cassette = tmp_path / "missing-directory" / "c.jsonl"
+    with real_server() as port:
+        report = simrun.run_commands([f"curl -s http://127.0.0.1:{port}/"], record=str(cassette),
+                                     allow=[f"127.0.0.1:{port}"])
+    assert report.cassette == f"cassette: cannot write {cassette}: No such file or directory"
+    assert "you asked for /" in report.transcript

@@ -78,6 +78,8 @@ class Deck {
 
   // Ends the services' processes (they would otherwise wait for connections forever).
   void stop();
+  // After the run: its connections, and the first problem (a TLS conversation
+  // recorded counts as one).
   Outcome& outcome();
 
   struct State;
