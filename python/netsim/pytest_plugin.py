@@ -25,6 +25,13 @@ reproduces it, unless the invariant holds for every one::
     def test_counter_never_loses_an_increment(netsim_explore):
         netsim_explore(["counter_server.py", "counter_client.py --lock"], seeds=500,
                        invariant=r"count 4, expected 4")
+
+``netsim_run`` runs real programs (:func:`netsim.run_commands`); with the
+``netsim_cassette`` marker their services come from a cassette (docs/cassettes.md)::
+
+    @pytest.mark.netsim_cassette("weather.jsonl", mode="once", allow=["localhost:8765"])
+    def test_forecast(netsim_run):
+        assert "Paris: rain" in netsim_run(["forecast.py"]).transcript
 """
 
 from __future__ import annotations
@@ -51,6 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "netsim(seed=None, policy='run-until-block', epoch=None, socket_buffer=65536, scenario=None): "
         "options for the netsim_sim fixture's Simulation")
+    config.addinivalue_line(
+        "markers",
+        "netsim_cassette(path, mode='once', allow=(), match='bytes', ...): the cassette of the "
+        "netsim_run fixture's runs (docs/cassettes.md)")
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -129,3 +140,42 @@ def netsim_explore() -> Any:
         pytest.fail(failure, pytrace=False)
 
     return check
+
+
+_CASSETTE_OPTIONS = ("mode", "allow", "match", "ignore_headers", "mask", "mask_patterns")
+
+
+@pytest.fixture
+def netsim_run(request: pytest.FixtureRequest) -> Any:
+    """``netsim_run(commands, **options)``: :func:`netsim.run_commands`, with the
+    cassette of the test's ``@pytest.mark.netsim_cassette(PATH, mode="once",
+    allow=[...])`` marker when it has one (PATH relative to the test's file; modes and
+    options as simrun's --record-mode and --allow..., docs/cassettes.md). A program
+    that departs from the cassette fails the test with the first difference; the
+    report is returned otherwise."""
+    from netsim import simrun
+
+    marker = request.node.get_closest_marker("netsim_cassette")
+    cassette: dict[str, Any] = {}
+    if marker is not None:
+        unknown = sorted(set(marker.kwargs) - set(_CASSETTE_OPTIONS))
+        if len(marker.args) != 1 or unknown:
+            pytest.fail("netsim_cassette takes a path and the options "
+                        f"{', '.join(_CASSETTE_OPTIONS)}, as @pytest.mark.netsim_cassette("
+                        "\"api.jsonl\", mode=\"once\", allow=[\"localhost:8000\"])", pytrace=False)
+        options = dict(marker.kwargs)
+        path = str(request.path.parent / marker.args[0])
+        mode = options.pop("mode", "once")
+        cassette = {"replay": path} if mode == "none" else {"record": path, "record_mode": mode}
+        cassette.update(options)
+
+    def run(commands: Any, **options: Any) -> simrun.RunReport:
+        try:
+            report = simrun.run_commands(commands, **cassette, **options)
+        except ValueError as e:
+            pytest.fail(f"netsim_run: {e}", pytrace=False)
+        if report.cassette:
+            pytest.fail(f"{report.cassette}\n--- transcript ---\n{report.transcript}", pytrace=False)
+        return report
+
+    return run

@@ -92,7 +92,8 @@ stops quietly with status 141, as a program killed by SIGPIPE.
 exit status:
   the last command's (as a shell reports it: 128 + N after signal N); with
        --check, 0 when the transcript is the saved one
-  1    --check found a difference, --strict found a failure, a deadlock, or the
+  1    --check found a difference, --strict found a failure, a deadlock, a program
+       departed from the --replay cassette (or --record failed), or the
        transcript could not be written (a full disk)
   2    bad input (a missing file, an unknown option, a bad seed, a closed stdout
        with nowhere else to write...), a command that could not be started, or
@@ -167,6 +168,9 @@ class RunReport(TraceOutputs):
     #: the calls netsim does not simulate that the programs made (they failed with
     #: ENOSYS), each once: "NAME: what (the call failed with ENOSYS)"
     unsupported: tuple[str, ...] = ()
+    #: the first difference between what a program sent and the cassette, or why a
+    #: recording failed (docs/cassettes.md); "" when none
+    cassette: str = ""
     _trace: Any = field(default=None, repr=False, compare=False)  #: netsim._core.Trace
 
     @property
@@ -201,7 +205,10 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
                  epoch: object = None, stop_signal: str | int = "TERM",
                  raw_paths: bool = False,
                  scenario: "_scenario.Scenario | Mapping[str, object] | str | os.PathLike[str] | None" = None,
-                 ) -> RunReport:
+                 record: str | None = None, replay: str | None = None,
+                 record_mode: str | None = None, allow: Sequence[str] = (), match: str = "bytes",
+                 ignore_headers: Sequence[str] = (), mask: Sequence[str] = (),
+                 mask_patterns: Sequence[str] = ()) -> RunReport:
     """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
     happened. A command is a string as on simrun's command line (``"server.py"``,
     ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
@@ -212,7 +219,10 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
     ``--schedule-seed``. ``epoch``, ``stop_signal`` and ``raw_paths``: as ``--epoch``
     (a date, ISO 8601 text or seconds), ``--stop-signal`` and ``--raw-paths``.
     ``scenario``: hosts, links and faults, as ``--scenario``: a TOML file's path, the
-    same data as a dict, or a :class:`netsim.scenario.Scenario`.
+    same data as a dict, or a :class:`netsim.scenario.Scenario`. ``record``,
+    ``replay``, ``record_mode``, ``allow``, ``match``, ``ignore_headers``, ``mask``
+    and ``mask_patterns``: a cassette, as ``--record`` and its options
+    (docs/cassettes.md); a difference from it is in ``RunReport.cassette``.
 
     Raises UsageError (a ValueError) for bad input, TypeError for arguments of the
     wrong type, FileNotFoundError when the shim library is missing, RuntimeError when
@@ -243,8 +253,33 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
         except ValueError as e:
             raise UsageError(str(e)) from None
         network = checked.data
+    cassette = _cassette_plan(record, replay, record_mode, allow, match, ignore_headers, mask,
+                              mask_patterns, None)
     return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})),
-                policy=policy, schedule_seed=schedule_seed, scenario=network, **portable)
+                policy=policy, schedule_seed=schedule_seed, scenario=network, cassette=cassette,
+                **portable)
+
+
+_CLI_NAMES = {"record": "--record", "replay": "--replay", "record_mode": "--record-mode",
+              "allow": "--allow", "match": "--match"}
+
+
+def _cassette_plan(record: str | None, replay: str | None, mode: str | None, allow: Sequence[str],
+                   match: str, ignore: Sequence[str], masks: Sequence[str], patterns: Sequence[str],
+                   names: dict[str, str] | None) -> Any:
+    """The run's cassette plan (netsim._cassette), None without one; raises UsageError.
+    The module is imported only by runs with a cassette. ``names``: the options as
+    simrun spells them; None: as Python's keywords."""
+    if record is None and replay is None and not (allow or mode or ignore or masks or patterns
+                                                  or match != "bytes"):
+        return None
+    from netsim import _cassette
+
+    try:
+        return _cassette.from_options(record, replay, mode, allow, match, ignore, masks, patterns,
+                                      names or _cassette.API_NAMES)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _refuse_nested() -> None:
@@ -408,19 +443,29 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
          trace: str, shim: str, inputs: dict[str, bytes], policy: str = "run-until-block",
          schedule_seed: int | None = None, env: list[str] | None = None,
          epoch_ns: int | None = None, stop_signal: int = signal.SIGTERM,
-         raw_paths: bool = False, scenario: dict | None = None) -> RunReport:
+         raw_paths: bool = False, scenario: dict | None = None, cassette: Any = None) -> RunReport:
     if env is None:
         env = [f"{k}={v}" for k, v in os.environ.items()]
     epoch_ns = _portable.DEFAULT_EPOCH * 10**9 if epoch_ns is None else epoch_ns
+    core_cassette = None
+    if cassette is not None:
+        from netsim import _cassette
+
+        try:
+            core_cassette = _cassette.core_options(cassette)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        scenario = _cassette.with_hosts(scenario, cassette)
     try:
         out = _core.run_commands(commands, seed=seed, shim=shim, env=env, timeout=timeout,
                                  trace=trace, inputs=inputs, policy=policy,
                                  schedule_seed=schedule_seed, epoch_ns=epoch_ns,
                                  stop_signal=int(stop_signal),
                                  short_paths=[] if raw_paths else _portable.short_paths(),
-                                 scenario=scenario)
+                                 scenario=scenario, cassette=core_cassette)
     except ValueError as e:  # an unknown policy, a scenario the core refuses
         raise UsageError(str(e)) from None
+    problem = "" if cassette is None else _cassette.finish(cassette, out["cassette"])
     return RunReport(
         transcript_bytes=out["transcript"],
         exit_status=out["exit_status"],
@@ -432,8 +477,10 @@ def _run(commands: list[tuple[str, list[str]]], seed: int, timeout: float | None
         warning=out["warning"],
         hint=_portable.certificate_hint(out["transcript"], epoch_ns, '--epoch "$(date -u +%FT%TZ)"'),
         unsupported=tuple(out["unsupported"]),
+        cassette=problem,
         _trace=out["trace"],
     )
+
 
 
 class _Parser(argparse.ArgumentParser):
@@ -493,6 +540,27 @@ def _parser() -> _Parser:
     network.add_argument("--rate", metavar="RATE", help="bandwidth of every link: 1Mbit/s, 10MB/s")
     network.add_argument("--loss", metavar="PERCENT",
                          help="datagrams lost on every link (TCP resends them: delay): 5%%")
+    cassettes = parser.add_argument_group("cassettes: real services recorded once, replayed (see docs/cassettes.md)")
+    cassettes.add_argument("--record", metavar="CASSETTE",
+                           help="let the programs reach the --allow services, and record what they say")
+    cassettes.add_argument("--replay", metavar="CASSETTE",
+                           help="play the recorded services back, with no network; a difference fails the run")
+    cassettes.add_argument("--allow", action="append", default=[], metavar="HOST:PORT",
+                           help="a service --record lets the programs reach (repeatable)")
+    cassettes.add_argument("--record-mode", metavar="MODE",
+                           help="with --record: all (the default: record again), once (record when the "
+                                "cassette is missing, else replay), new_episodes (replay the recorded "
+                                "connections, record the ones beyond them), none (replay)")
+    cassettes.add_argument("--match", default="bytes", metavar="bytes|http",
+                           help="how what a program sends must match: every byte (the default), or "
+                                "HTTP/1.x request by request, without the --ignore-header headers")
+    cassettes.add_argument("--ignore-header", action="append", default=[], metavar="NAME",
+                           help="with --match http: a request header that may differ (Date and "
+                                "User-Agent always may)")
+    cassettes.add_argument("--mask", action="append", default=[], metavar="HEADER",
+                           help="write this header's values as *** in the cassette (Authorization, Cookie)")
+    cassettes.add_argument("--mask-pattern", action="append", default=[], metavar="REGEX",
+                           help="write what matches in the services' replies as *** in the cassette")
     network.add_argument("--no-annotate", action="store_true",
                          help="leave the \"netsim: ...\" line of each fault out of the transcript")
     _explore_cli.add_options(parser)
@@ -621,6 +689,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "--stop-signal")
         _outputs_cli.check(args, explore)
         network = _scenario_of(args, commands)
+        cassette = _cassette_plan(args.record, args.replay, args.record_mode, args.allow, args.match,
+                                  args.ignore_header, args.mask, args.mask_pattern, _CLI_NAMES)
+        if cassette is not None and explore:
+            raise UsageError("--record and --replay do not go with --explore, --seeds or --verify yet")
         # Checked before the run, as a shell checks its redirections: a path that
         # cannot be written is reported before the programs run, not after (and after
         # every other usage error, since checking creates the file).
@@ -634,7 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _explore_cli.main(args, commands, inputs, seed, timeout, network)
     try:
         report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule,
-                      **portable, scenario=network)
+                      **portable, scenario=network, cassette=cassette)
     except (RuntimeError, UsageError) as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
@@ -683,6 +755,8 @@ def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes 
         print(f"simrun: {report.problem.rstrip()}", file=sys.stderr)
     if report.hint:
         print(f"simrun: {report.hint}", file=sys.stderr)
+    if report.cassette:
+        print(f"simrun: {report.cassette}", file=sys.stderr)
     if differs:
         print(f"simrun: the transcript differs from {check} (the diff is on stdout)", file=sys.stderr)
     failures = _strict_failures(report) if strict else []
@@ -692,7 +766,7 @@ def _finish(report: RunReport, to_stdout: bool, check: str | None, saved: bytes 
         return 130
     if report.timed_out:
         return 124
-    if report.deadlock or differs or failures:
+    if report.deadlock or differs or failures or report.cassette:
         return 1
     # With --check the question is whether the transcript changed, not how the last
     # program ended (a client that shows an error exits non-zero on every run).

@@ -44,6 +44,9 @@ class Result(TraceOutputs):
     # The simulation, kept for its trace: writing a long trace as JSON costs more
     # than many runs, so it is written only when somebody asks for it.
     _sim: Any = field(repr=False, compare=False)
+    #: the first difference between what a task sent and the cassette, or why a
+    #: recording failed (docs/cassettes.md); "" when none
+    cassette: str = ""
 
     @functools.cached_property
     def trace_jsonl(self) -> str:
@@ -200,7 +203,9 @@ class Simulation:
                  epoch: float | str | datetime.date | None = None, socket_buffer: int = 64 * 1024,
                  raise_errors: bool = False, raw_paths: bool = False,
                  scenario: "_scenario.Scenario | dict[str, Any] | str | os.PathLike[str] | None" = None,
-                 ) -> None:
+                 record: str | None = None, replay: str | None = None, record_mode: str | None = None,
+                 allow: Sequence[str] = (), match: str = "bytes", ignore_headers: Sequence[str] = (),
+                 mask: Sequence[str] = (), mask_patterns: Sequence[str] = ()) -> None:
         """``policy``: "run-until-block" (a task runs until it blocks), "random"
         (a seeded choice at every scheduling point, to explore interleavings) or
         "pct" (seeded priorities changed at a few seeded points; "pct:D" for depth D).
@@ -215,6 +220,10 @@ class Simulation:
         ``scenario``: hosts, links and faults (docs/faults.md), as a TOML file's path
         or the same data as a dict; its ``[[host]]`` programs are placed by the names
         given to spawn. Raises ValueError naming the file, line and key of a mistake.
+        ``record``, ``replay``, ``record_mode``, ``allow``, ``match``,
+        ``ignore_headers``, ``mask`` and ``mask_patterns``: a cassette, as
+        :func:`netsim.run_commands` takes it (docs/cassettes.md); its services are
+        the simulation's first processes, and a difference is ``Result.cassette``.
 
         Warns (HashSeedWarning) when this Python's PYTHONHASHSEED is not the one
         simrun gives a program for ``seed``."""
@@ -224,8 +233,19 @@ class Simulation:
         self._scenario = None if scenario is None else _scenario.of(scenario)
         self._sim = _core.Simulation(seed, policy, epoch_ns, socket_buffer,
                                      [] if raw_paths else _portable.short_paths())
-        if self._scenario is not None:
-            self._sim.apply(self._scenario.data)
+        self._cassette = None
+        network = None if self._scenario is None else self._scenario.data
+        if (record is not None or replay is not None or allow or record_mode or match != "bytes"
+                or ignore_headers or mask or mask_patterns):
+            from netsim import _cassette
+
+            self._cassette = _cassette.from_options(record, replay, record_mode, allow, match, ignore_headers,
+                                                    mask, mask_patterns, _cassette.API_NAMES)
+            network = _cassette.with_hosts(network, self._cassette)
+        if network is not None:
+            self._sim.apply(network)
+        self._deck = None if self._cassette is None else _core.CassetteDeck(
+            self._sim, _cassette.core_options(self._cassette))
         self._programs: list[str] = []
         self._ran = False
         self._raise_errors = raise_errors
@@ -296,6 +316,7 @@ class Simulation:
             elapsed=outcome["elapsed_ns"] / 1e9,
             processes=[ProcessResult(*p) for p in outcome["processes"]],
             _sim=self._sim,
+            cassette=self._finish_cassette(),
         )
         if outcome["interrupted"]:
             interrupt = KeyboardInterrupt()
@@ -305,6 +326,13 @@ class Simulation:
             self._error.netsim_result = result
             raise self._error
         return result
+
+    def _finish_cassette(self) -> str:
+        if self._cassette is None:
+            return ""
+        from netsim import _cassette
+
+        return _cassette.finish(self._cassette, self._deck.outcome())
 
 
 def run_scripts(paths: Iterable[str | os.PathLike[str]], seed: int = 0, **options: Any) -> Result:

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "netsim/address.hpp"
+#include "netsim/cassette.hpp"
 #include "netsim/config.hpp"
 #include "netsim/scenario.hpp"
 #include "netsim/trace.hpp"
@@ -27,6 +28,12 @@ Config make_config(std::uint64_t seed, const std::string& policy, std::optional<
 Ip parse_ip(const std::string& text);
 // scenario_binding.cpp: the Scenario of netsim.scenario's checked data (a dict).
 Scenario to_scenario(const pybind11::handle& data);
+// cassette_binding.cpp: the cassette options of netsim._cassette's data (a dict;
+// raises ValueError), and a run's cassette outcome as a dict.
+cassette::Options to_cassette(const pybind11::handle& data);
+pybind11::dict from_outcome(const cassette::Outcome& outcome);
+// The CassetteDeck class: a cassette's services in an in-process Simulation.
+void bind_cassette(pybind11::module_& m);
 // calls.cpp: the kernel calls of Python code in simulated tasks.
 void bind_calls(pybind11::module_& m);
 // runner_binding.cpp: run_commands, the engine of simrun (in a build with the shim).

@@ -9,6 +9,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = NETSIM_VERSION;
   netsim::python::bind_trace(m);
   netsim::python::bind_simulation(m);
+  netsim::python::bind_cassette(m);
   netsim::python::bind_calls(m);
   // simrun's engine exists only in a build with the shim (CMake's NETSIM_SHIM);
   // netsim.simrun tells which from this attribute.

@@ -34,6 +34,7 @@ py::dict to_dict(shim::RunReport& report, const Config& config) {
   out["interrupted"] = report.interrupted;
   out["warning"] = report.warning;
   out["unsupported"] = report.unsupported;
+  out["cassette"] = from_outcome(report.cassette);
   out["trace"] = TraceHandle{std::make_shared<const Trace>(std::move(report.trace)), config.epoch,
                              config.short_paths};
   return out;
@@ -49,7 +50,8 @@ void bind_runner(py::module_& m) {
          std::optional<double> timeout, std::string trace, std::optional<Nanos> epoch_ns,
          const std::string& policy, std::optional<std::uint64_t> schedule_seed,
          const std::map<std::string, std::string>& inputs, int stop_signal,
-         const std::vector<std::pair<std::string, std::string>>& short_paths, const py::object& scenario) {
+         const std::vector<std::pair<std::string, std::string>>& short_paths, const py::object& scenario,
+         const py::object& cassette) {
         shim::RunOptions options;
         options.config = make_config(seed, policy, epoch_ns, short_paths);
         options.stop_signal = stop_signal;
@@ -63,6 +65,7 @@ void bind_runner(py::module_& m) {
         options.timeout_seconds = timeout;
         options.trace_path = std::move(trace);
         if (!scenario.is_none()) options.scenario = to_scenario(scenario);
+        if (!cassette.is_none()) options.cassette = to_cassette(cassette);
         std::vector<shim::Command> list;
         for (const auto& [name, argv] : commands) {
           if (argv.empty()) throw py::value_error("command '" + name + "' has an empty argv");
@@ -83,7 +86,7 @@ void bind_runner(py::module_& m) {
       py::arg("timeout") = py::none(), py::arg("trace") = "", py::arg("epoch_ns") = py::none(),
       py::arg("policy") = "run-until-block", py::arg("schedule_seed") = py::none(), py::arg("inputs") = std::map<std::string, std::string>{},
       py::arg("stop_signal") = SIGTERM, py::arg("short_paths") = std::vector<std::pair<std::string, std::string>>{},
-      py::arg("scenario") = py::none(),
+      py::arg("scenario") = py::none(), py::arg("cassette") = py::none(),
       R"(Runs real programs under the shim, each once every earlier one is blocked, until
 the last ends. commands: [(name, argv)]; env: the children's environment as
 "NAME=value" strings; shim: the path of libnetsim_shim.so; timeout: wall-clock
@@ -93,12 +96,13 @@ schedule_seed: seeds the random policy's choices alone (None: seed does); inputs
 the commands so named (the others read /dev/null); stop_signal: what stops the
 processes still running at the end (then SIGTERM, then SIGKILL); short_paths:
 [(directory, shown)], the transcript's short forms of paths (none: raw); scenario:
-netsim.scenario's data (hosts, links, faults) or None. Returns a dict: transcript (bytes),
+netsim.scenario's data (hosts, links, faults) or None; cassette: netsim._cassette's
+services to record or play, or None. Returns a dict: transcript (bytes),
 exit_status (the last command's), processes ([(name, pid, status, outcome, stopped)] in
 command order), problem (str, "" when the last command ended on its own), and the
 bools deadlock, timed_out, interrupted, warning (str, why the run had no
 namespaces, "" when it had them) and unsupported ([str], the calls not simulated that
-failed with ENOSYS, each once). Raises RuntimeError when a command cannot be
+failed with ENOSYS, each once), cassette ({conversations, problem}). Raises RuntimeError when a command cannot be
 started.)");
 }
 

@@ -45,6 +45,8 @@ RunReport run_commands(const std::vector<Command>& commands, const RunOptions& o
   for (const Command& command : commands) runner.start(command);
   // The processes they fork come after them, and stay out of the report.
   const std::size_t started = runner.processes().size();
+  std::optional<cassette::Deck> deck;
+  if (options.cassette) deck.emplace(simulation, *options.cassette);
 
   RunReport report;
   const Process& last = *runner.processes().back()->process;
@@ -60,7 +62,9 @@ RunReport run_commands(const std::vector<Command>& commands, const RunOptions& o
   }
   // Stopping a process may make it fork: the list grows meanwhile.
   for (std::size_t i = 0; i < runner.processes().size(); ++i) runner.stop(*runner.processes()[i]);
+  if (deck) deck->stop();
   runner.finish();
+  if (deck) report.cassette = std::move(deck->outcome());
 
   if (runner.aborting()) report.problem = runner.problem();
   report.interrupted = runner.interrupted();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "netsim/cassette.hpp"
 #include "netsim/config.hpp"
 #include "netsim/trace.hpp"
 #include "netsim/scenario.hpp"
@@ -38,6 +39,8 @@ struct RunOptions {
   // a host by its command's name; a killed program restarted by a fault runs its
   // command again under the same name.
   Scenario scenario;
+  // Services recorded or played back (--record, --replay; docs/cassettes.md).
+  std::optional<cassette::Options> cassette;
 };
 
 struct ProcessReport {
@@ -66,6 +69,7 @@ struct RunReport {
   // Why the run went without the kernel's backstop (no namespaces), for one line on
   // stderr; empty when it had it.
   std::string warning;
+  cassette::Outcome cassette;  // the services' connections, when RunOptions::cassette is set
   Trace trace;  // every event of the run, for the outputs derived from it (pcap, diagrams)
 };
 
