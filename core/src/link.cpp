@@ -1,6 +1,7 @@
 #include "link.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace netsim {
 
@@ -52,6 +53,14 @@ Nanos Links::arrival(int from, int to, std::size_t bytes, Nanos now) {
     delay += static_cast<Nanos>(rng_.below(span)) - link.jitter;
   }
   return leaves + std::max<Nanos>(delay, 0);
+}
+
+void Links::adopt(std::shared_ptr<const void> owner, const int* pending) {
+  if (adopted_.size() >= prune_at_) {
+    std::erase_if(adopted_, [](const Adopted& it) { return it.owner.use_count() == 1 && *it.pending == 0; });
+    prune_at_ = std::max<std::size_t>(64, 2 * adopted_.size());
+  }
+  adopted_.push_back({std::move(owner), pending});
 }
 
 bool Links::draw(double p) {
