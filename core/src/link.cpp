@@ -52,7 +52,9 @@ Nanos Links::arrival(int from, int to, std::size_t bytes, Nanos now) {
     const auto span = static_cast<std::uint64_t>(2 * link.jitter + 1);
     delay += static_cast<Nanos>(rng_.below(span)) - link.jitter;
   }
-  return leaves + std::max<Nanos>(delay, 0);
+  const Nanos arrives = leaves + std::max<Nanos>(delay, 0);
+  last_arrival_ = std::max(last_arrival_, arrives);
+  return arrives;
 }
 
 void Links::adopt(std::shared_ptr<const void> owner, const int* pending) {

@@ -50,6 +50,8 @@ class Links {
   // alive until nothing else holds it and none of its deliveries (*pending) is left.
   void adopt(std::shared_ptr<const void> owner, const int* pending);
 
+  // The latest arrival handed out so far: when the last of what is on the links arrives.
+  Nanos last_arrival() const { return last_arrival_; }
   // Seeded draws with the link's probabilities.
   bool lose(int from, int to) { return draw(conditions(from, to).loss); }
   bool duplicate(int from, int to) { return draw(conditions(from, to).duplicate); }
@@ -68,6 +70,7 @@ class Links {
   std::set<Path> held_;
   std::map<Path, std::vector<std::function<void()>>> kept_;
   std::map<Path, Nanos> busy_until_;  // the rate's serialisation queue
+  Nanos last_arrival_ = 0;
   struct Adopted {
     std::shared_ptr<const void> owner;
     const int* pending;
