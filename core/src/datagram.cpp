@@ -53,15 +53,31 @@ void record_drop(Kernel& kernel, const Address& from, const Address& dest) {
   event.remote = dest;
 }
 
+// Nobody took a datagram of a connected socket: the ICMP "port unreachable" crosses
+// the link back (or is lost on the way, as the datagram could have been) and sets
+// ECONNREFUSED for the socket's next call, if it is still connected to `dest`.
+void unreachable(Kernel& kernel, const std::weak_ptr<Socket>& weak, int here, int there, const Address& dest) {
+  Links& links = kernel.links();
+  if (links.held(there, here) || links.cut(there, here) || links.lose(there, here)) return;
+  kernel.scheduler().call_at(links.arrival(there, here, 0, kernel.clock().elapsed()), [weak, dest] {
+    const std::shared_ptr<Socket> sender = weak.lock();
+    if (!sender || !sender->remote || *sender->remote != as_family(dest, sender->family)) return;
+    sender->error = ECONNREFUSED;
+    sender->waiters.notify_all();
+  });
+}
+
 // A datagram across a link: kept while the link is held, lost (netem loss, or a cut
 // path), duplicated, sent ahead of the others (reorder) or delayed; then taken by
-// whoever is bound at `dest` when it arrives, or dropped. No ICMP error comes back.
-void cross(Kernel& kernel, int from_host, Host& there, const Address& dest, const std::string& data,
-           const Address& from) {
+// whoever is bound at `dest` when it arrives, or dropped, which a connected sender
+// learns from the ICMP error that comes back (unreachable).
+void cross(Kernel& kernel, const std::weak_ptr<Socket>& sender, int from_host, Host& there, const Address& dest,
+           const std::string& data, const Address& from) {
   Links& links = kernel.links();
   if (links.held(from_host, there.id)) {
-    links.keep(from_host, there.id,
-               [&kernel, from_host, &there, dest, data, from] { cross(kernel, from_host, there, dest, data, from); });
+    links.keep(from_host, there.id, [&kernel, sender, from_host, &there, dest, data, from] {
+      cross(kernel, sender, from_host, there, dest, data, from);
+    });
     return;
   }
   if (links.cut(from_host, there.id) || links.lose(from_host, there.id)) {
@@ -72,10 +88,11 @@ void cross(Kernel& kernel, int from_host, Host& there, const Address& dest, cons
   for (int i = 0; i < copies; ++i) {
     const Nanos now = kernel.clock().elapsed();
     const Nanos arrival = links.reorder(from_host, there.id) ? now : links.arrival(from_host, there.id, data.size(), now);
-    kernel.scheduler().call_at(arrival, [&kernel, &there, dest, data, from] {
+    kernel.scheduler().call_at(arrival, [&kernel, sender, from_host, &there, dest, data, from] {
       Socket* receiver = receiver_for(kernel, there, dest, from);
       if (!receiver || receiver->datagram_bytes + data.size() > receiver->rcvbuf) {
         record_drop(kernel, from, dest);
+        if (!receiver && !sender.expired()) unreachable(kernel, sender, from_host, there.id, dest);
       } else {
         enqueue(*receiver, data, from);
       }
@@ -119,7 +136,9 @@ long datagram_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::stri
   event.value = static_cast<std::int64_t>(data.size());
   if (kernel.trace().keep_payload()) event.data = data;
   if (!kernel.links().perfect(socket.host->id, there->id)) {
-    cross(kernel, socket.host->id, *there, dest, std::string(data), from);
+    // Only a connected socket hears of an unreachable port (no IP_RECVERR here).
+    const std::weak_ptr<Socket> sender = socket.remote ? socket.weak_from_this() : std::weak_ptr<Socket>();
+    cross(kernel, sender, socket.host->id, *there, dest, std::string(data), from);
     return static_cast<long>(data.size());
   }
   Socket* receiver = receiver_for(kernel, *there, dest, from);

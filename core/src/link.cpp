@@ -1,6 +1,7 @@
 #include "link.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace netsim {
 
@@ -51,7 +52,17 @@ Nanos Links::arrival(int from, int to, std::size_t bytes, Nanos now) {
     const auto span = static_cast<std::uint64_t>(2 * link.jitter + 1);
     delay += static_cast<Nanos>(rng_.below(span)) - link.jitter;
   }
-  return leaves + std::max<Nanos>(delay, 0);
+  const Nanos arrives = leaves + std::max<Nanos>(delay, 0);
+  last_arrival_ = std::max(last_arrival_, arrives);
+  return arrives;
+}
+
+void Links::adopt(std::shared_ptr<const void> owner, const int* pending) {
+  if (adopted_.size() >= prune_at_) {
+    std::erase_if(adopted_, [](const Adopted& it) { return it.owner.use_count() == 1 && *it.pending == 0; });
+    prune_at_ = std::max<std::size_t>(64, 2 * adopted_.size());
+  }
+  adopted_.push_back({std::move(owner), pending});
 }
 
 bool Links::draw(double p) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <utility>
 #include <vector>
@@ -44,6 +45,13 @@ class Links {
   // When a packet of `bytes` sent now arrives: the delay with its jitter, after the
   // packets ahead of it on the link have been serialised at its rate.
   Nanos arrival(int from, int to, std::size_t bytes, Nanos now);
+  // Deliveries are scheduler calls that hold what they deliver from (a stream's pipe,
+  // transit.hpp) by address, so that setting one allocates nothing: the links keep it
+  // alive until nothing else holds it and none of its deliveries (*pending) is left.
+  void adopt(std::shared_ptr<const void> owner, const int* pending);
+
+  // The latest arrival handed out so far: when the last of what is on the links arrives.
+  Nanos last_arrival() const { return last_arrival_; }
   // Seeded draws with the link's probabilities.
   bool lose(int from, int to) { return draw(conditions(from, to).loss); }
   bool duplicate(int from, int to) { return draw(conditions(from, to).duplicate); }
@@ -62,6 +70,13 @@ class Links {
   std::set<Path> held_;
   std::map<Path, std::vector<std::function<void()>>> kept_;
   std::map<Path, Nanos> busy_until_;  // the rate's serialisation queue
+  Nanos last_arrival_ = 0;
+  struct Adopted {
+    std::shared_ptr<const void> owner;
+    const int* pending;
+  };
+  std::vector<Adopted> adopted_;
+  std::size_t prune_at_ = 64;  // adopt() drops what is done once there are this many
 };
 
 }  // namespace netsim

@@ -214,19 +214,36 @@ void Scheduler::interrupt(Task& task) {
 
 Scheduler::CallKey Scheduler::call_at(Nanos deadline, std::function<void()> fn) {
   const CallKey key{deadline, ++timer_seq_};
-  calls_.emplace(key, std::move(fn));
+  calls_.push_back({key, std::move(fn)});
+  std::push_heap(calls_.begin(), calls_.end(), later);
   return key;
+}
+
+void Scheduler::prune_calls() {
+  while (!cancelled_.empty()) {
+    const CallKey cancelled = *cancelled_.begin();
+    if (!calls_.empty() && calls_.front().key == cancelled) {
+      std::pop_heap(calls_.begin(), calls_.end(), later);
+      calls_.pop_back();
+    } else if (!calls_.empty() && calls_.front().key < cancelled) {
+      break;  // the next call is not cancelled
+    }
+    // Either dropped now, or earlier than every pending call: it has run already.
+    cancelled_.erase(cancelled_.begin());
+  }
 }
 
 void Scheduler::fire_due_timers() {
   // Task timers and calls in one order: deadline, then the order they were set.
   for (;;) {
+    prune_calls();
     const bool timer_due = !timers_.empty() && timers_.top().deadline <= clock_.elapsed();
-    const bool call_due = !calls_.empty() && calls_.begin()->first.first <= clock_.elapsed();
+    const bool call_due = !calls_.empty() && calls_.front().key.first <= clock_.elapsed();
     if (!timer_due && !call_due) return;
-    if (call_due && (!timer_due || calls_.begin()->first < CallKey{timers_.top().deadline, timers_.top().seq})) {
-      const auto fn = std::move(calls_.begin()->second);
-      calls_.erase(calls_.begin());
+    if (call_due && (!timer_due || calls_.front().key < CallKey{timers_.top().deadline, timers_.top().seq})) {
+      std::pop_heap(calls_.begin(), calls_.end(), later);
+      const std::function<void()> fn = std::move(calls_.back().fn);
+      calls_.pop_back();
       fn();
       continue;
     }
@@ -303,9 +320,10 @@ Scheduler::Stop Scheduler::loop(const std::function<bool()>& until) {
            (timers_.top().task->state_ != TaskState::blocked ||
             timers_.top().task->wait_generation_ != timers_.top().generation))
       timers_.pop();
+    prune_calls();
     const bool calls = live_ > 0 && !calls_.empty();
     if (!timers_.empty() || calls) {
-      Nanos next = calls ? calls_.begin()->first.first : timers_.top().deadline;
+      Nanos next = calls ? calls_.front().key.first : timers_.top().deadline;
       if (!timers_.empty() && timers_.top().deadline < next) next = timers_.top().deadline;
       clock_.advance_to(next);
       continue;

@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "link.hpp"
 #include "netsim/fiber_task.hpp"
 #include "netsim/transcript.hpp"
 
@@ -115,7 +116,10 @@ RunResult Simulation::run() {
     stop_all();
     throw DeadlockError(report);
   }
-  if (!stop_requested_) kernel_->scheduler().drain(kDrainTurns);
+  if (!stop_requested_) {
+    deliver_in_flight([&] { return stop_requested_.load(); });
+    kernel_->scheduler().drain(kDrainTurns);
+  }
   RunResult result;
   result.elapsed = kernel_->clock().elapsed();
   const std::vector<int> killed = stop_all();
@@ -126,6 +130,16 @@ RunResult Simulation::run() {
   }
   result.exit_status = result.processes.back().status;
   return result;
+}
+
+void Simulation::deliver_in_flight(const std::function<bool()>& stop) {
+  const Nanos last = kernel_->links().last_arrival();
+  if (last <= kernel_->clock().elapsed()) return;
+  bool arrived = false;
+  // Set after every delivery due by then, so it fires after them.
+  const Scheduler::CallKey key = kernel_->scheduler().call_at(last, [&arrived] { arrived = true; });
+  kernel_->scheduler().run([&] { return arrived || stop(); });
+  kernel_->scheduler().cancel_call(key);
 }
 
 std::vector<int> Simulation::stop_all() {

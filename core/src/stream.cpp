@@ -68,7 +68,7 @@ void send_fin(Kernel& kernel, Socket& socket, Socket& peer) {
     peer.eof = true;
     peer.waiters.notify_all();
   } else {
-    stream_transmit(kernel, socket, peer, {Segment::Kind::fin, {}});
+    stream_transmit(kernel, socket, peer, Segment::Kind::fin);
   }
 }
 
@@ -275,7 +275,7 @@ long stream_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::string
         peer.rx.append(chunk);
         peer.waiters.notify_all();
       } else {
-        stream_transmit(kernel, socket, peer, {Segment::Kind::data, std::string(chunk)});
+        stream_transmit(kernel, socket, peer, Segment::Kind::data, chunk);
       }
       if (socket.watched) kernel.faults().sent(socket, n);
       continue;
@@ -365,7 +365,7 @@ void stream_close(Kernel& kernel, const Task* actor, Socket& socket) {
     } else if (stream_direct(kernel, socket, peer)) {
       reset(kernel, actor, -1, peer);  // unread data: RST instead of FIN
     } else {
-      stream_transmit(kernel, socket, peer, {Segment::Kind::rst, {}});
+      stream_transmit(kernel, socket, peer, Segment::Kind::rst);
     }
   }
   socket.state = SockState::closed;

@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "events.hpp"
 #include "stream.hpp"
 
 namespace netsim {
 namespace {
+
+// Enough buffers for the segments a window keeps in flight; more are freed.
+constexpr std::size_t kSpareSegments = 64;
 
 void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t seq, int tries, Nanos since);
 
@@ -37,19 +41,21 @@ void give_up(Kernel& kernel, Pipe& pipe) {
 // Hands the receiver every segment at the front that has arrived, in order.
 void deliver(Kernel& kernel, Pipe& pipe) {
   while (!pipe.queue.empty() && pipe.queue.front().arrived) {
-    Segment segment = std::move(pipe.queue.front());
+    Segment& segment = pipe.queue.front();
+    if (const std::shared_ptr<Socket> receiver = pipe.to.lock()) {
+      receiver->incoming -= std::min(receiver->incoming, segment.bytes.size());
+      if (receiver->state == SockState::connected && !receiver->dead) {
+        switch (segment.kind) {
+          case Segment::Kind::data: receiver->rx.append(segment.bytes); break;
+          case Segment::Kind::fin: receiver->eof = true; break;
+          case Segment::Kind::rst: stream_reset(kernel, *receiver); break;
+        }
+        receiver->waiters.notify_all();
+      }
+    }
+    if (pipe.spare.size() < kSpareSegments) pipe.spare.push_back(std::move(segment.bytes));
     pipe.queue.pop_front();
     ++pipe.front_seq;
-    const std::shared_ptr<Socket> receiver = pipe.to.lock();
-    if (!receiver) continue;
-    receiver->incoming -= std::min(receiver->incoming, segment.bytes.size());
-    if (receiver->state != SockState::connected || receiver->dead) continue;
-    switch (segment.kind) {
-      case Segment::Kind::data: receiver->rx.append(segment.bytes); break;
-      case Segment::Kind::fin: receiver->eof = true; break;
-      case Segment::Kind::rst: stream_reset(kernel, *receiver); break;
-    }
-    receiver->waiters.notify_all();
   }
 }
 
@@ -90,10 +96,12 @@ void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t se
     return;
   }
   const Nanos arrival = links.arrival(pipe->from_host, pipe->to_host, segment->bytes.size(), now);
-  kernel.scheduler().call_at(arrival, [&kernel, pipe, seq] {
-    if (Segment* arrived = find(*pipe, seq)) {
+  ++pipe->arrivals;
+  kernel.scheduler().call_at(arrival, [raw = pipe.get(), seq] {
+    --raw->arrivals;
+    if (Segment* arrived = find(*raw, seq)) {
       arrived->arrived = true;
-      deliver(kernel, *pipe);
+      deliver(*raw->kernel, *raw);
     }
   });
 }
@@ -106,18 +114,27 @@ Nanos backoff(const TcpSettings& tcp, Nanos base, int tries) {
   return std::min(rto, tcp.rto_max);
 }
 
-void stream_transmit(Kernel& kernel, Socket& sender, Socket& receiver, Segment segment) {
+void stream_transmit(Kernel& kernel, Socket& sender, Socket& receiver, Segment::Kind kind,
+                     std::string_view bytes) {
   if (!sender.out) {
     sender.out = std::make_shared<Pipe>();
+    sender.out->kernel = &kernel;
     sender.out->from = sender.weak_from_this();
     sender.out->to = receiver.weak_from_this();
     sender.out->from_host = sender.host->id;
     sender.out->to_host = receiver.host->id;
+    kernel.links().adopt(sender.out, &sender.out->arrivals);
   }
   const std::shared_ptr<Pipe>& pipe = sender.out;
   if (pipe->failed) return;
-  receiver.incoming += segment.bytes.size();
-  pipe->queue.push_back(std::move(segment));
+  receiver.incoming += bytes.size();
+  Segment& segment = pipe->queue.emplace_back();
+  segment.kind = kind;
+  if (!pipe->spare.empty()) {
+    segment.bytes = std::move(pipe->spare.back());
+    pipe->spare.pop_back();
+  }
+  segment.bytes.assign(bytes);
   const std::uint64_t seq = pipe->front_seq + pipe->queue.size() - 1;
   attempt(kernel, pipe, seq, 0, kernel.clock().elapsed());
 }

@@ -7,6 +7,8 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "link.hpp"
 #include "netsim/kernel.hpp"
@@ -20,7 +22,11 @@ struct Segment {
   bool arrived = false;
 };
 
+// What the hot path of a delayed link costs: a segment's buffer is one a delivered
+// segment left behind (spare), and its arrival a scheduler call that holds the pipe
+// by address (the links keep it alive): no allocation once the window has grown.
 struct Pipe {
+  Kernel* kernel = nullptr;
   std::weak_ptr<Socket> from;
   std::weak_ptr<Socket> to;
   int from_host = 0;
@@ -28,6 +34,8 @@ struct Pipe {
   std::deque<Segment> queue;  // sent and not yet delivered, in order
   std::uint64_t front_seq = 0;  // the number of queue.front(): segments count from 0
   bool failed = false;          // the sender gave up (ETIMEDOUT)
+  int arrivals = 0;             // arrival calls pending (Links::adopt)
+  std::vector<std::string> spare;  // delivered segments' buffers, for the next ones
 };
 
 // What `sender` sends to `receiver` goes straight into its buffer: the link is
@@ -36,8 +44,9 @@ inline bool stream_direct(Kernel& kernel, const Socket& sender, const Socket& re
   return (!sender.out || sender.out->queue.empty()) && !sender.blackholed &&
          kernel.links().perfect(sender.host->id, receiver.host->id);
 }
-// Sends a segment from `sender` to `receiver` across their link.
-void stream_transmit(Kernel& kernel, Socket& sender, Socket& receiver, Segment segment);
+// Sends a segment from `sender` to `receiver` across their link (bytes: data only).
+void stream_transmit(Kernel& kernel, Socket& sender, Socket& receiver, Segment::Kind kind,
+                     std::string_view bytes = {});
 // The retransmission timeout before try `tries` (0: the first), from `base`.
 Nanos backoff(const TcpSettings& tcp, Nanos base, int tries);
 

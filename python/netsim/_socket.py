@@ -309,40 +309,54 @@ def _socketpair(family=None, type=_socket_module.SOCK_STREAM, proto=0):
     return a, b
 
 
-def _create_connection(address, timeout=_socket_module._GLOBAL_DEFAULT_TIMEOUT,
-                       source_address=None, **kwargs):
-    host, port = address
-    family = _AF_INET6 if isinstance(host, str) and ":" in host else _AF_INET
-    sock = SimSocket(family, _socket_module.SOCK_STREAM)
-    try:
-        if timeout is not _socket_module._GLOBAL_DEFAULT_TIMEOUT:
-            sock.settimeout(timeout)
-        if source_address:
-            sock.bind(source_address)
-        sock.connect((host, port))
-        return sock
-    except BaseException:
-        sock.close()
-        raise
+# glibc's socket types of an answer (gaih_inet_typeproto), in its order: the type,
+# its protocol and its /etc/services protocol; SOCK_RAW takes the caller's protocol
+# and no named service.
+_KINDS = ((_socket_module.SOCK_STREAM, 6, "tcp"), (_socket_module.SOCK_DGRAM, 17, "udp"),
+          (_socket_module.SOCK_RAW, 0, None))
+
+
+def _service_kinds(port, type, proto) -> list[tuple[int, int, int]]:
+    """(type, protocol, port) of each entry per address, as glibc's gaih_inet() makes
+    them (the shim's service_kinds() for simrun)."""
+    kinds = [kind for kind in _KINDS if type in (0, kind[0]) and (proto in (0, kind[1]) or kind[2] is None)]
+    if type or proto:  # the first that matches, alone
+        if not kinds:
+            raise _socket_module.gaierror(*(_EAI_SOCKTYPE if type else _EAI_SERVICE))
+        kind, protocol, service_protocol = kinds[0]
+        if service_protocol is None and port is not None:
+            raise _socket_module.gaierror(*_EAI_SERVICE)
+        kinds = [(kind, protocol if service_protocol else proto, service_protocol)]
+    if isinstance(port, bytes):
+        port = port.decode()
+    if not isinstance(port, str) or port.isdigit():
+        return [(kind, protocol, int(port or 0) & 0xFFFF) for kind, protocol, _ in kinds]
+    named = []
+    for kind, protocol, service_protocol in kinds:
+        if service_protocol is None:  # SOCK_RAW has no named services
+            continue
+        try:
+            named.append((kind, protocol, _socket_module.getservbyname(port, service_protocol)))
+        except OSError:  # not a service of this protocol
+            pass
+    if not named:
+        raise _socket_module.gaierror(*_EAI_SERVICE)
+    return named
 
 
 def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
-    if isinstance(port, str):
-        port = int(port) if port.isdigit() else _socket_module.getservbyname(port)
-    port = port or 0
+    kinds = _service_kinds(port, type, proto)
     if host is None:
         candidates = ["::", "0.0.0.0"] if flags & _socket_module.AI_PASSIVE else ["::1", "127.0.0.1"]
     else:
         candidates = _resolve(_text(host))
-    kinds = [type] if type else [_socket_module.SOCK_STREAM, _socket_module.SOCK_DGRAM]
     result = []
     for address in candidates:
         fam = _AF_INET6 if ":" in address else _AF_INET
         if family not in (0, fam):
             continue
-        for kind in kinds:
-            protocol = proto or (6 if kind == _socket_module.SOCK_STREAM else 17)
-            sockaddr = (address, port) if fam == _AF_INET else (address, port, 0, 0)
+        for kind, protocol, number in kinds:
+            sockaddr = (address, number) if fam == _AF_INET else (address, number, 0, 0)
             result.append((_socket_module.AddressFamily(fam), _socket_module.SocketKind(kind),
                            protocol, "", sockaddr))
     if not result:
@@ -373,6 +387,8 @@ def _literal(host: str) -> str | None:
 _LOOKUP_ERRORS = {_socket_module.EAI_NONAME: "Name or service not known",
                   _socket_module.EAI_AGAIN: "Temporary failure in name resolution",
                   _socket_module.EAI_FAIL: "Non-recoverable failure in name resolution"}
+_EAI_SOCKTYPE = (_socket_module.EAI_SOCKTYPE, "ai_socktype not supported")
+_EAI_SERVICE = (_socket_module.EAI_SERVICE, "Servname not supported for ai_socktype")
 
 
 def _resolve(host: str) -> list[str]:
@@ -433,7 +449,6 @@ def patches():
     """(object, attribute, replacement) for netsim._patch."""
     simulated = {
         "socketpair": _socketpair,
-        "create_connection": _create_connection,
         "getaddrinfo": _getaddrinfo,
         "gethostbyname": _gethostbyname,
         "gethostbyname_ex": _gethostbyname_ex,

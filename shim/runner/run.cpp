@@ -58,6 +58,7 @@ RunReport run_commands(const std::vector<Command>& commands, const RunOptions& o
                     static_cast<double>(kernel.clock().elapsed()) / kSecond, kernel.describe_waits());
     kernel.trace().record(EventKind::deadlock, kernel.clock().elapsed()).data = report.problem;
   } else if (!runner.aborting()) {
+    simulation.deliver_in_flight([&] { return runner.aborting(); });
     scheduler.drain(kDrainTurns);
   }
   // Stopping a process may make it fork: the list grows meanwhile.

@@ -309,3 +309,50 @@ TEST_CASE("links: a host's clock offset, drift and jumps move its wall clock, no
   CHECK(server_after == kDefaultEpoch + 5 * kSecond + 20 * kSecond - 3 * kSecond);
   CHECK(client_after == kDefaultEpoch + 20 * kSecond + 200 * kMillisecond);
 }
+
+TEST_CASE("links: a connected UDP socket hears of a closed port a round trip later") {
+  // Linux: the ICMP port unreachable comes back across the network and sets the
+  // connected socket's error, reported once by its next call (ECONNREFUSED); an
+  // unconnected socket hears nothing (no IP_RECVERR).
+  Simulation sim({.seed = 1});
+  sim.apply(two_hosts({.delay = 10 * kMillisecond}));
+  int before = 0, after = 0, again = 0, unconnected = 0;
+  sim.spawn("server", [](Sys&) {});
+  sim.spawn("client", [&](Sys& sys) {
+    const int fd = sys.socket(AF_INET, SOCK_DGRAM);
+    sys.connect(fd, server_at(sys, 53));
+    sys.send(fd, "query");
+    sys.sleep(19 * kMillisecond);  // the ICMP is back at 20 ms
+    before = errno_of([&] { sys.recv(fd, 100, MSG_DONTWAIT); });
+    sys.sleep(kMillisecond);
+    after = errno_of([&] { sys.recv(fd, 100, MSG_DONTWAIT); });
+    again = errno_of([&] { sys.recv(fd, 100, MSG_DONTWAIT); });
+    const int other = sys.socket(AF_INET, SOCK_DGRAM);
+    sys.sendto(other, "query", server_at(sys, 53));
+    sys.sleep(30 * kMillisecond);
+    unconnected = errno_of([&] { sys.recv(other, 100, MSG_DONTWAIT); });
+  });
+  run_checked(sim);
+  CHECK(before == EAGAIN);
+  CHECK(after == ECONNREFUSED);
+  CHECK(again == EAGAIN);
+  CHECK(unconnected == EAGAIN);
+}
+
+TEST_CASE("links: the ICMP error does not cross a one-way partition back") {
+  Simulation sim({.seed = 1});
+  Scenario scenario = two_hosts({.delay = 10 * kMillisecond});
+  scenario.faults = {Fault{.kind = FaultKind::partition, .hosts = {"server"}, .peers = {"client"}, .one_way = true}};
+  sim.apply(scenario);
+  int err = 0;
+  sim.spawn("server", [](Sys&) {});
+  sim.spawn("client", [&](Sys& sys) {
+    const int fd = sys.socket(AF_INET, SOCK_DGRAM);
+    sys.connect(fd, server_at(sys, 53));
+    sys.send(fd, "query");
+    sys.sleep(50 * kMillisecond);
+    err = errno_of([&] { sys.recv(fd, 100, MSG_DONTWAIT); });
+  });
+  run_checked(sim);
+  CHECK(err == EAGAIN);  // the datagram crossed; its answer did not
+}

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -127,9 +128,12 @@ class Scheduler {
   // the run from being a deadlock while a task lives. Returns the key cancel_call() takes.
   using CallKey = std::pair<Nanos, std::uint64_t>;
   CallKey call_at(Nanos deadline, std::function<void()> fn);
-  void cancel_call(const CallKey& key) { calls_.erase(key); }
+  void cancel_call(const CallKey& key) { cancelled_.insert(key); }
   // Drops every pending call: the run is over, nothing more is delivered or fires.
-  void forget_calls() { calls_.clear(); }
+  void forget_calls() {
+    calls_.clear();
+    cancelled_.clear();
+  }
 
   // Called at each decision that differs from run-until-block's (random and schedule
   // policies): `ran` ran where `passed` would have.
@@ -177,7 +181,17 @@ class Scheduler {
   std::vector<Task*> all_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::uint64_t timer_seq_ = 0;  // orders task timers and calls of the same deadline
-  std::map<CallKey, std::function<void()>> calls_;
+  // Pending calls as a binary heap, the next on top: setting one costs no allocation
+  // once the vector has grown, which a packet per call on a delayed link needs.
+  struct Call {
+    CallKey key;
+    std::function<void()> fn;
+  };
+  static bool later(const Call& a, const Call& b) { return a.key > b.key; }
+  // Drops cancelled calls from the top, so that calls_.front() is the next to run.
+  void prune_calls();
+  std::vector<Call> calls_;
+  std::set<CallKey> cancelled_;  // cancelled, possibly still in calls_
   std::vector<Task*> paused_ready_;  // paused tasks that became ready, in that order
   int fruitless_polls_ = 0;  // spins since a task last blocked
   // PCT: the scheduling points with a choice so far, the change points still ahead

@@ -8,6 +8,7 @@
 //   auto result = sim.run();
 //   std::cout << sim.transcript();
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -76,11 +77,19 @@ class Simulation {
   // A child of `parent` as fork() makes it (Kernel::fork_process), named `name` made unique.
   Process& fork_process(Process& parent, const std::string& name);
 
-  // Runs until the last spawned process exits. Processes still running then go on
-  // until they block (without time moving), as they would in the moment before a
-  // terminal's Ctrl-C, and are stopped. Throws DeadlockError when every task blocks
-  // with no timer pending.
+  // Runs until the last spawned process exits. Processes still running then take
+  // what was still on its way to them (deliver_in_flight), go on until they block,
+  // as they would in the moment before a terminal's Ctrl-C, and are stopped. Throws
+  // DeadlockError when every task blocks with no timer pending.
   RunResult run();
+
+  // The end of a run, once the last program has exited: virtual time moves on until
+  // what the links carry at this moment has arrived, and the programs still running
+  // take it as on Linux, where the network keeps delivering after a sender exits (a
+  // server reads its client's last request, then EOF). Segments lost on the way and
+  // messages a hold keeps are not waited for. Ends early when `stop` holds. Shared by
+  // run() and simrun's.
+  void deliver_in_flight(const std::function<bool()>& stop);
 
   // Asks run() to end at the next switch between tasks, as if the last process had
   // exited; processes still running are stopped. Callable from a task, and from any
