@@ -32,16 +32,25 @@ AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 def nobody():
     """The command and environment that start Python as nobody: an interpreter of
     this one's version that nobody may run (this one may live in root's home, as
-    pyenv's does), importing this netsim."""
-    site = str(Path(netsim.__file__).resolve().parents[1])
+    pyenv's does), importing a copy of this netsim that nobody may read (the
+    installed one may live in root's home too)."""
+    site = Path(tempfile.mkdtemp(prefix="netsim-site-"))
+    shutil.copytree(Path(netsim.__file__).resolve().parent, site / "netsim",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for path in (site, *site.rglob("*")):
+        path.chmod(0o755)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    env = dict(os.environ, PYTHONPATH=site)
-    for python in (sys.executable, shutil.which(version, path="/usr/local/bin:/usr/bin")):
-        # Through sh, as simrun runs a script's interpreter: by exec, as nobody.
-        check = [*AS_NOBODY, "sh", "-c", 'exec "$0" -c "import netsim"', python]
-        if python and subprocess.run(check, env=env, capture_output=True, timeout=60).returncode == 0:
-            return [*AS_NOBODY, python], env
-    pytest.fail(f"no {version} that nobody may run imports netsim from {site}: install one in /usr/bin")
+    env = dict(os.environ, PYTHONPATH=str(site), PYTHONDONTWRITEBYTECODE="1")
+    try:
+        for python in (sys.executable, shutil.which(version, path="/usr/local/bin:/usr/bin")):
+            # Through sh, as simrun runs a script's interpreter: by exec, as nobody.
+            check = [*AS_NOBODY, "sh", "-c", 'exec "$0" -c "import netsim"', python]
+            if python and subprocess.run(check, env=env, capture_output=True, timeout=60).returncode == 0:
+                yield [*AS_NOBODY, python], env
+                return
+        pytest.fail(f"no {version} that nobody may run imports netsim from {site}: install one in /usr/bin")
+    finally:
+        shutil.rmtree(site)
 
 
 def simrun(*args, cwd=None, env=None, timeout=120, user=None):
