@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <csignal>
 #include <map>
 #include <stdexcept>
 
@@ -128,17 +129,28 @@ RunResult Simulation::run() {
   return result;
 }
 
+std::string stop_line(std::string_view signal) {
+  return fmt::format("netsim: stopped by {} at the end of the run\n", signal);
+}
+
 std::vector<int> Simulation::stop_all() {
-  // Like a terminal's Ctrl-C at the end of a tutorial run: whatever still runs is
-  // stopped, its stack unwound and its sockets closed, in pid order.
+  // As simrun's end of a run (its SIGTERM to a program without a handler): whatever
+  // still runs is stopped, its stack unwound and its sockets closed, in pid order,
+  // each with the same line on its stderr.
   std::vector<int> killed;
   // Nothing in flight arrives and no fault fires once the run is over.
   kernel_->scheduler().forget_calls();
   for (const auto& process : kernel_->processes()) {
     if (process->exited()) continue;
     killed.push_back(process->pid());
+    // Said by its main thread, or the first still there, as Linux delivers the signal.
+    const auto& tasks = process->tasks();
+    const auto target =
+        std::find_if(tasks.begin(), tasks.end(), [](const Task* task) { return task->state() != TaskState::done; });
+    if (target != tasks.end()) kernel_->emit_output(**target, 2, stop_line("SIGTERM"));
     Event& event = kernel_->trace().record(EventKind::kill, kernel_->clock().elapsed());
     event.pid = process->pid();
+    event.value = SIGTERM;
     for (Task* task : process->tasks()) kernel_->scheduler().cancel(*task);
   }
   kernel_->scheduler().run([] { return false; });

@@ -485,8 +485,7 @@ void Runner::stop(RemoteProcess& remote) {
                                        ? fmt::format("netsim: still running {} s after {}: sent {}\n",
                                                      kStopGrace / kSecond, signal_name(remote.stopped_by),
                                                      signal_name(signal))
-                                       : fmt::format("netsim: stopped by {} at the end of the run\n",
-                                                     signal_name(signal)));
+                                       : stop_line(signal_name(signal)));
     remote.signal = remote.stopped_by = signal;
     Event& event = kernel.trace().record(EventKind::kill, clock.elapsed());
     event.pid = remote.process->pid();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -43,6 +44,11 @@ class DeadlockError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The line a process still running when the run ends gets on its stderr, before
+// what its cleanup prints: "netsim: stopped by SIGTERM at the end of the run\n". The
+// same in-process and under simrun, whose stop signal may be another ("SIGINT").
+std::string stop_line(std::string_view signal);
 
 class Simulation {
  public:
@@ -77,8 +83,8 @@ class Simulation {
   Process& fork_process(Process& parent, const std::string& name);
 
   // Runs until the last spawned process exits. Processes still running then go on
-  // until they block (without time moving), as they would in the moment before a
-  // terminal's Ctrl-C, and are stopped. Throws DeadlockError when every task blocks
+  // until they block (without time moving) and are stopped as simrun stops a
+  // program without a SIGTERM handler: stop_line() on stderr, status 143. Throws DeadlockError when every task blocks
   // with no timer pending.
   RunResult run();
 
