@@ -113,13 +113,14 @@ RunResult Simulation::run() {
                     static_cast<double>(kernel_->clock().elapsed()) / kSecond,
                     kernel_->describe_waits());
     kernel_->trace().record(EventKind::deadlock, kernel_->clock().elapsed()).data = report;
-    stop_all();
+    stop_all(false);
     throw DeadlockError(report);
   }
   if (!stop_requested_) kernel_->scheduler().drain(kDrainTurns);
   RunResult result;
   result.elapsed = kernel_->clock().elapsed();
-  const std::vector<int> killed = stop_all();
+  // A stop() (Ctrl-C, an error ending the run) is no end of the run to announce.
+  const std::vector<int> killed = stop_all(!stop_requested_);
   for (const auto& process : kernel_->processes()) {
     const bool was_killed = std::find(killed.begin(), killed.end(), process->pid()) != killed.end();
     result.processes.push_back(
@@ -133,7 +134,7 @@ std::string stop_line(std::string_view signal) {
   return fmt::format("netsim: stopped by {} at the end of the run\n", signal);
 }
 
-std::vector<int> Simulation::stop_all() {
+std::vector<int> Simulation::stop_all(bool announce) {
   // As simrun's end of a run (its SIGTERM to a program without a handler): whatever
   // still runs is stopped, its stack unwound and its sockets closed, in pid order,
   // each with the same line on its stderr.
@@ -147,7 +148,7 @@ std::vector<int> Simulation::stop_all() {
     const auto& tasks = process->tasks();
     const auto target =
         std::find_if(tasks.begin(), tasks.end(), [](const Task* task) { return task->state() != TaskState::done; });
-    if (target != tasks.end()) kernel_->emit_output(**target, 2, stop_line("SIGTERM"));
+    if (announce && target != tasks.end()) kernel_->emit_output(**target, 2, stop_line("SIGTERM"));
     Event& event = kernel_->trace().record(EventKind::kill, kernel_->clock().elapsed());
     event.pid = process->pid();
     event.value = SIGTERM;

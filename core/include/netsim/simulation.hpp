@@ -102,8 +102,9 @@ class Simulation {
   int start(std::string name, TaskFn body, Host* host, bool staged);
   // `name`, or "name-2", "name-3"... when a process has it already.
   std::string unique_name(const std::string& name);
-  // Stops every process still running; returns their pids.
-  std::vector<int> stop_all();
+  // Stops every process still running, each with stop_line() when `announce`;
+  // returns their pids.
+  std::vector<int> stop_all(bool announce);
 
   class FiberRestarts;
 
