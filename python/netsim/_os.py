@@ -1,6 +1,4 @@
-"""Process ids and pipes for simulated tasks: ``os.getpid`` and ``os.getppid`` in
-a task give its simulated process's ids (1000 up; 1 for a process nobody forked).
-Pipes: ``os.pipe`` and ``os.pipe2`` made in a task are the
+"""Pipes for simulated tasks: ``os.pipe`` and ``os.pipe2`` made in a task are the
 kernel's pipes (one-way stream pairs), so that a self-pipe waker (Twisted's
 reactor, a signal-safe wake-up) can be waited on with the simulated ``select``,
 ``poll`` and ``epoll`` like any simulated socket.
@@ -130,8 +128,5 @@ def patches():
     """(object, attribute, replacement) for netsim._patch."""
     simulated = {"pipe": _pipe, "pipe2": _pipe2, "read": _read, "write": _write, "close": _close,
                  "get_blocking": _get_blocking, "set_blocking": _set_blocking}
-    # A task's process ids are the simulation's, as simrun's programs see theirs.
-    ids = {"getpid": _core.pid, "getppid": _core.ppid}
     return [(os, name, in_tasks(_real[name], fn)) for name, fn in simulated.items()] + [
-        (os, name, in_tasks(getattr(os, name), fn)) for name, fn in ids.items()] + [
         (fcntl, "fcntl", in_tasks(_real_fcntl, _fcntl))]

@@ -281,8 +281,6 @@ void bind_calls(py::module_& m) {
       "The simulated machine of the calling task's host (uname's fields and cpus).");
   m.def("python_hash_seed", &python_hash_seed, "PYTHONHASHSEED for a run of this seed (system.hpp).");
   m.def("pid", [] { return task().task->process().pid(); });
-  // A command's parent is its PID namespace's init (pid 1), as simrun starts it.
-  m.def("ppid", [] { return std::max(task().task->process().parent(), 1); });
   m.def("task_id", [] { return task().task->id(); });
   m.def("stopping", [] { return task().task->cancel_requested(); },
         "Whether the simulation is stopping this task (its process or the run ended).");

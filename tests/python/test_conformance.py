@@ -84,6 +84,11 @@ class Difference:
 # The one table of what differs between the modes, and why (docs/conformance.md).
 DIFFERENCES = [
     Difference(
+        "process ids", ("linux_probe",), r"linux_probe: pid \d+ ppid \d+|linux_probe: tid -?\d+",
+        "pending: in-process os.getpid() is the host process's pid (os.kill and signal code "
+        "in a task still reach the real process by it; simulating both is one change), under "
+        "simrun the virtual pid (1000 up) and ppid 1"),
+    Difference(
         "thread ids", ("linux_probe",), r"linux_probe: thread tid \d+",
         "pending: the core keeps no thread ids yet. simrun's shim numbers a process's threads "
         "pid*1000 + its thread slot, in-process threads are 2**22 + the task's id; the main "
