@@ -148,7 +148,7 @@ std::vector<int> Simulation::stop_all(bool announce) {
     const auto& tasks = process->tasks();
     const auto target =
         std::find_if(tasks.begin(), tasks.end(), [](const Task* task) { return task->state() != TaskState::done; });
-    if (announce && target != tasks.end()) kernel_->emit_output(**target, 2, stop_line("SIGTERM"));
+    if (announce && target != tasks.end()) kernel_->emit_notice(**target, stop_line("SIGTERM"));
     Event& event = kernel_->trace().record(EventKind::kill, kernel_->clock().elapsed());
     event.pid = process->pid();
     event.value = SIGTERM;

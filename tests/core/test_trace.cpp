@@ -253,8 +253,8 @@ TEST_CASE("transcript: a partial line is emitted when its process exits", "[trac
   });
   run_checked(sim);
   // a's line comes out at a's exit, before b's later line, not at the end; c's
-  // stop line follows its unfinished one on stderr, as simrun's does.
-  CHECK(sim.transcript() == "a: partial\nb: later\nc: unfinishednetsim: stopped by SIGTERM at the end of the run\n");
+  // stop line starts a line of its own after its unfinished one, in both front-ends.
+  CHECK(sim.transcript() == "a: partial\nb: later\nc: unfinished\nc: netsim: stopped by SIGTERM at the end of the run\n");
 }
 
 TEST_CASE("transcript: lines are ordered by when they were completed", "[trace]") {

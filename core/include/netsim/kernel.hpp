@@ -88,6 +88,7 @@ class Process {
   int exit_signal_ = 0;
   int parent_ = 0;
   bool reaped_ = false;  // a parent waited for it
+  bool stderr_mid_line_ = false;  // what it last wrote to stderr ended without a newline
   WaitQueue child_exits_;  // its parent's wait_child
 };
 
@@ -269,6 +270,9 @@ class Kernel {
   // Records output without being a scheduling point: for messages written while a
   // task is already ending (an uncaught exception).
   void emit_output(const Task& task, int stream, std::string_view bytes);
+  // netsim's own line on a process's stderr (`line` ends with a newline), on a line of
+  // its own even after an unfinished one, as a shell's message would be.
+  void emit_notice(const Task& task, std::string_view line);
 
   // The report of who waits for what, one line per blocked task, for deadlocks.
   std::string describe_waits() const;
