@@ -108,6 +108,7 @@ Deck::Deck(Simulation& simulation, Options options)
                                                                      : kernel.find_host(service.host);
     if (!host) throw std::invalid_argument("cassette: no simulated host named '" + service.host + "'");
     Process& process = simulation.create_process(service.name, host);
+    process.set_played_by_netsim();
     pids_.push_back(process.pid());
     State& state = *state_;
     TaskFn body = [&state, &service](Sys& sys) { listen_and_serve(sys, state, service); };

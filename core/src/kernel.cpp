@@ -529,6 +529,14 @@ void Kernel::emit_output(const Task& task, int stream, std::string_view bytes) {
   event.task = task.id();
   event.value = stream;
   event.data = bytes;
+  if (stream == 2 && !bytes.empty()) task.process().stderr_mid_line_ = bytes.back() != '\n';
+}
+
+void Kernel::emit_notice(const Task& task, std::string_view line) {
+  if (task.process().stderr_mid_line_)
+    emit_output(task, 2, "\n" + std::string(line));
+  else
+    emit_output(task, 2, line);
 }
 
 long Kernel::write_output(Task& self, int stream, std::string_view bytes) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <csignal>
 #include <map>
 #include <stdexcept>
 
@@ -113,7 +114,7 @@ RunResult Simulation::run() {
                     static_cast<double>(kernel_->clock().elapsed()) / kSecond,
                     kernel_->describe_waits());
     kernel_->trace().record(EventKind::deadlock, kernel_->clock().elapsed()).data = report;
-    stop_all();
+    stop_all(false);
     throw DeadlockError(report);
   }
   if (!stop_requested_) {
@@ -122,7 +123,8 @@ RunResult Simulation::run() {
   }
   RunResult result;
   result.elapsed = kernel_->clock().elapsed();
-  const std::vector<int> killed = stop_all();
+  // A stop() (Ctrl-C, an error ending the run) is no end of the run to announce.
+  const std::vector<int> killed = stop_all(!stop_requested_);
   for (const auto& process : kernel_->processes()) {
     const bool was_killed = std::find(killed.begin(), killed.end(), process->pid()) != killed.end();
     result.processes.push_back(
@@ -142,17 +144,28 @@ void Simulation::deliver_in_flight(const std::function<bool()>& stop) {
   kernel_->scheduler().cancel_call(key);
 }
 
-std::vector<int> Simulation::stop_all() {
-  // Like a terminal's Ctrl-C at the end of a tutorial run: whatever still runs is
-  // stopped, its stack unwound and its sockets closed, in pid order.
+std::string stop_line(std::string_view signal) {
+  return fmt::format("netsim: stopped by {} at the end of the run\n", signal);
+}
+
+std::vector<int> Simulation::stop_all(bool announce) {
+  // As simrun's end of a run (its SIGTERM to a program without a handler): whatever
+  // still runs is stopped, its stack unwound and its sockets closed, in pid order,
+  // each with the same line on its stderr.
   std::vector<int> killed;
   // Nothing in flight arrives and no fault fires once the run is over.
   kernel_->scheduler().forget_calls();
   for (const auto& process : kernel_->processes()) {
     if (process->exited()) continue;
     killed.push_back(process->pid());
+    // Said by its main thread, or the first still there, as Linux delivers the signal.
+    const auto& tasks = process->tasks();
+    const auto target =
+        std::find_if(tasks.begin(), tasks.end(), [](const Task* task) { return task->state() != TaskState::done; });
+    if (announce && !process->played_by_netsim() && target != tasks.end()) kernel_->emit_notice(**target, stop_line("SIGTERM"));
     Event& event = kernel_->trace().record(EventKind::kill, kernel_->clock().elapsed());
     event.pid = process->pid();
+    event.value = SIGTERM;
     for (Task* task : process->tasks()) kernel_->scheduler().cancel(*task);
   }
   kernel_->scheduler().run([] { return false; });

@@ -27,9 +27,10 @@ from netsim import _core
 from netsim._dispatch import in_tasks
 
 _real_socket = _socket_module.socket
+_real_unlinks = {"unlink": os.unlink, "remove": os.remove}
 _NO_FLAGS = ~(_socket_module.SOCK_NONBLOCK | _socket_module.SOCK_CLOEXEC)
 _POLLIN, _POLLOUT = 0x001, 0x004
-_AF_INET, _AF_INET6 = _socket_module.AF_INET, _socket_module.AF_INET6
+_AF_INET, _AF_INET6, _AF_UNIX = _socket_module.AF_INET, _socket_module.AF_INET6, _socket_module.AF_UNIX
 _SOL_SOCKET = _socket_module.SOL_SOCKET
 
 
@@ -69,6 +70,20 @@ def _split(family: int, address) -> tuple[str, int]:
 
 def _python_address(family: int, pair: tuple[str, int]):
     return pair if family == _AF_INET else (pair[0], pair[1], 0, 0)
+
+
+def _unix_name(address) -> bytes:
+    """sun_path's bytes for a Unix-domain address (a path, or a NUL and an abstract name)."""
+    if isinstance(address, str):
+        return os.fsencode(address)
+    if isinstance(address, (bytes, bytearray, memoryview)):
+        return bytes(address)
+    raise TypeError(f"a bytes-like object is required, not '{type(address).__name__}'")
+
+
+def _unix_address(name: bytes):
+    """A Unix-domain name as CPython gives it: an abstract one as bytes, a path as str."""
+    return name if name[:1] == b"\0" else os.fsdecode(name)
 
 
 class SimSocket(_real_socket):
@@ -136,12 +151,18 @@ class SimSocket(_real_socket):
     # -- set-up
 
     def bind(self, address) -> None:
-        _core.bind(self.fileno(), *_split(self.family, address))
+        if self.family == _AF_UNIX:
+            _core.bind_unix(self.fileno(), _unix_name(address))
+        else:
+            _core.bind(self.fileno(), *_split(self.family, address))
 
     def listen(self, backlog: int = min(_socket_module.SOMAXCONN, 128)) -> None:
         _core.listen(self.fileno(), backlog)
 
     def _accept(self):
+        if self.family == _AF_UNIX:
+            fd, peer = self._retry(_POLLIN, _core.accept_unix, self.fileno(), 0, -1)
+            return fd, _unix_address(peer)
         fd, peer = self._retry(_POLLIN, _core.accept, self.fileno(), 0, -1)
         return fd, _python_address(self.family, tuple(peer))
 
@@ -153,10 +174,12 @@ class SimSocket(_real_socket):
         return conn, address
 
     def connect(self, address) -> None:
-        host, port = _split(self.family, address)
         timeout = self.gettimeout()
         try:
-            _core.connect(self.fileno(), host, port)
+            if self.family == _AF_UNIX:
+                _core.connect_unix(self.fileno(), _unix_name(address))
+            else:
+                _core.connect(self.fileno(), *_split(self.family, address))
             return
         except BlockingIOError as e:
             if e.errno != errno.EINPROGRESS or timeout == 0.0:
@@ -214,9 +237,13 @@ class SimSocket(_real_socket):
         _core.shutdown(self.fileno(), how)
 
     def getsockname(self):
+        if self.family == _AF_UNIX:
+            return _unix_address(_core.name_unix(self.fileno(), False))
         return _python_address(self.family, tuple(_core.getsockname(self.fileno())))
 
     def getpeername(self):
+        if self.family == _AF_UNIX:
+            return _unix_address(_core.name_unix(self.fileno(), True))
         return _python_address(self.family, tuple(_core.getpeername(self.fileno())))
 
     def setsockopt(self, level: int, optname: int, value, optlen=None) -> None:
@@ -299,14 +326,11 @@ _CSocket = _CSocketType("socket", (), {
 
 
 def _socketpair(family=None, type=_socket_module.SOCK_STREAM, proto=0):
-    """A connected pair over the virtual loopback, as CPython builds one on Windows."""
-    with SimSocket(_AF_INET, type, proto) as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        a = SimSocket(_AF_INET, type, proto)
-        a.connect(listener.getsockname())
-        b, _ = listener.accept()
-    return a, b
+    """The kernel's socketpair(AF_UNIX): the pair simrun's programs get."""
+    if family not in (None, _AF_UNIX):
+        raise OSError(errno.EAFNOSUPPORT, os.strerror(errno.EAFNOSUPPORT))
+    fds = _core.socketpair(int(type))
+    return tuple(SimSocket(_AF_UNIX, type & _NO_FLAGS, proto, fileno=fd) for fd in fds)
 
 
 # glibc's socket types of an answer (gaih_inet_typeproto), in its order: the type,
@@ -445,6 +469,21 @@ def _getnameinfo(sockaddr, flags):
     return name or address, service
 
 
+def _unlink(real):
+    """os.unlink (or os.remove) of a path a simulated Unix socket was bound to, which
+    exists only in the simulation (as under simrun); the real call for any other."""
+
+    def unlink(path, *, dir_fd=None):
+        if dir_fd is None and isinstance(path, (str, bytes, os.PathLike)):
+            try:
+                return _core.unlink_unix(os.fsencode(path))
+            except FileNotFoundError:
+                pass
+        return real(path, dir_fd=dir_fd)
+
+    return unlink
+
+
 def patches():
     """(object, attribute, replacement) for netsim._patch."""
     simulated = {
@@ -455,5 +494,6 @@ def patches():
         "gethostbyaddr": _gethostbyaddr,
         "getnameinfo": _getnameinfo,
     }
-    return [(_real_socket, "__new__", _new), (_socket, "socket", _CSocket), (_socket, "SocketType", _CSocket)] + [
+    unlinks = [(os, name, in_tasks(real, _unlink(real))) for name, real in _real_unlinks.items()]
+    return unlinks + [(_real_socket, "__new__", _new), (_socket, "socket", _CSocket), (_socket, "SocketType", _CSocket)] + [
         (_socket_module, name, in_tasks(getattr(_socket_module, name), fn)) for name, fn in simulated.items()]

@@ -143,6 +143,37 @@ void bind_calls(py::module_& m) {
     call([&](Kernel& k, Task& t) { return k.getpeername(t, fd, &address); });
     return from_address(address);
   });
+  m.def("socketpair", [](int type) {
+    // Two numbers at once: the lowest free one and the next, as Linux's fd_install gives them.
+    int fds[2] = {-1, -1};
+    call([&](Kernel& k, Task& t) {
+      fds[0] = k.lowest_free_fd(t.process());
+      fds[1] = k.lowest_free_fd(t.process(), fds[0]);
+      return k.socketpair(t, type, fds[0], fds[1]);
+    });
+    return py::make_tuple(fds[0], fds[1]);
+  });
+  // Unix-domain names are sun_path's bytes (kernel.hpp); socket.py turns them into
+  // str or bytes as CPython does.
+  m.def("bind_unix", [](int fd, const std::string& name) {
+    call([&](Kernel& k, Task& t) { return k.bind_unix(t, fd, name); });
+  });
+  m.def("connect_unix", [](int fd, const std::string& name) {
+    call([&](Kernel& k, Task& t) { return k.connect_unix(t, fd, name); });
+  });
+  m.def("accept_unix", [](int fd, int flags, int at) {
+    std::string peer;
+    const long new_fd = call([&](Kernel& k, Task& t) { return k.accept_unix(t, fd, &peer, flags, at); });
+    return py::make_tuple(new_fd, py::bytes(peer));
+  });
+  m.def("name_unix", [](int fd, bool peer) {
+    std::string name;
+    call([&](Kernel& k, Task& t) { return k.name_unix(t, fd, peer, &name); });
+    return py::bytes(name);
+  });
+  m.def("unlink_unix", [](const std::string& path) {
+    call([&](Kernel& k, Task& t) { return k.unlink_unix(t, path); });
+  });
   m.def("pipe", [](int flags) {
     int fds[2] = {-1, -1};
     call([&](Kernel& k, Task& t) { return k.pipe(t, flags, fds); });

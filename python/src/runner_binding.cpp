@@ -56,10 +56,6 @@ void bind_runner(py::module_& m) {
         options.config = make_config(seed, policy, epoch_ns, short_paths);
         options.stop_signal = stop_signal;
         options.config.schedule_seed = schedule_seed;
-        // A real program may poll without ever blocking (a busy loop on a
-        // non-blocking socket); charging each forwarded call lets virtual time, and
-        // its timers, move.
-        options.config.call_cost = kMicrosecond;
         options.shim_path = std::move(shim);
         options.env = std::move(env);
         options.timeout_seconds = timeout;

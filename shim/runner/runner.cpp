@@ -482,12 +482,11 @@ void Runner::stop(RemoteProcess& remote) {
     if (!target) break;
     // Said once, before the program's own last words: a reader sees who was stopped
     // and that what follows is its cleanup, not part of the example.
-    kernel.emit_output(*target, 2, remote.stopped_by
-                                       ? fmt::format("netsim: still running {} s after {}: sent {}\n",
-                                                     kStopGrace / kSecond, signal_name(remote.stopped_by),
-                                                     signal_name(signal))
-                                       : fmt::format("netsim: stopped by {} at the end of the run\n",
-                                                     signal_name(signal)));
+    kernel.emit_notice(*target, remote.stopped_by
+                                    ? fmt::format("netsim: still running {} s after {}: sent {}\n",
+                                                  kStopGrace / kSecond, signal_name(remote.stopped_by),
+                                                  signal_name(signal))
+                                    : stop_line(signal_name(signal)));
     remote.signal = remote.stopped_by = signal;
     Event& event = kernel.trace().record(EventKind::kill, clock.elapsed());
     event.pid = remote.process->pid();

@@ -167,9 +167,9 @@ def test_echo(results):
         "echo_client: received b'age.  It will be'",
         "echo_client: received b' repeated.'",
     ]
-    assert lines[-3:] == ["echo_server: received b''",
-                          lines[-2], "echo_server: waiting for a connection"]
-    assert lines[-2].startswith("echo_server: no data from ('127.0.0.1', ")
+    assert lines[-4:] == ["echo_server: received b''", lines[-3], "echo_server: waiting for a connection",
+                          "echo_server: netsim: stopped by SIGTERM at the end of the run"]
+    assert lines[-3].startswith("echo_server: no data from ('127.0.0.1', ")
     assert [(p.name, p.status, p.killed) for p in result.processes] == [
         ("echo_server", 143, True), ("echo_client", 0, False)]
 
@@ -194,8 +194,9 @@ def test_asyncio(results):
     assert lines[0] == "asyncio_server: Serving on ('127.0.0.1', 8888)"
     assert "asyncio_client: Received: 'Hello World!\\n'" in lines
     assert "asyncio_client: Received: 'Goodbye!\\n'" in lines
-    assert lines[-2] == "asyncio_client: Close the connection"
-    assert lines[-1].startswith("asyncio_server: Close the connection to ('127.0.0.1', ")
+    assert lines[-3] == "asyncio_client: Close the connection"
+    assert lines[-2].startswith("asyncio_server: Close the connection to ('127.0.0.1', ")
+    assert lines[-1] == "asyncio_server: netsim: stopped by SIGTERM at the end of the run"
 
 
 def test_buggy_server_resets_then_refuses(results):
@@ -221,6 +222,7 @@ def test_http_server_logs_each_request(results):
     assert [line for line in lines if line.startswith("server: ")][1:] == [
         'server: ::ffff:127.0.0.1 - - [01/Jan/2024 00:00:00] "GET / HTTP/1.1" 200 -',
         'server: ::ffff:127.0.0.1 - - [01/Jan/2024 00:00:00] "GET /hello.txt HTTP/1.1" 200 -',
+        "server: netsim: stopped by SIGTERM at the end of the run",
     ]
     index = (REPO / EXAMPLES / "site" / "index.html").read_bytes()
     assert "http_client:   Content-Type: text/html" in lines
@@ -240,7 +242,8 @@ def test_tls_echo(results):
     assert "tls_client: server certificate for localhost" in lines
     assert "tls_client: received b'Hello over TLS'" in lines
     assert "tls_server: received b'Goodbye'" in lines
-    assert lines[-1] == "tls_server: client closed the connection"
+    assert lines[-2:] == ["tls_server: client closed the connection",
+                          "tls_server: netsim: stopped by SIGTERM at the end of the run"]
     assert "netsim-examples-" not in result.transcript  # no temporary paths
     assert [(p.name, p.status) for p in result.processes] == [("tls_server", 143), ("tls_client", 0)]
 

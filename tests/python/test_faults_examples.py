@@ -52,18 +52,12 @@ def saved(name: str) -> bytes:
     return (HERE / f"{name}.transcript").read_bytes()
 
 
-# simrun says which programs it stopped at the end of the run; an in-process run
-# stops its tasks without a line (docs/simrun.md). The saved
-# transcripts are the in-process form, and simrun's is compared without those lines.
-STOP_LINE = re.compile(rb"^[\w.-]+: netsim: stopped by SIGTERM at the end of the run\n", re.M)
-
-
 def simrun(name: str, seed: int = SEED) -> tuple[int, bytes, bytes]:
-    """simrun's status, transcript without its stop lines (see STOP_LINE), stderr."""
+    """simrun's status, transcript and stderr."""
     run = subprocess.run([sys.executable, "-m", "netsim.simrun", "--seed", str(seed),
                           "--scenario", scenario_path(name), *commands(name)],
                          cwd=REPO, capture_output=True, timeout=DEADLINE)
-    return run.returncode, STOP_LINE.sub(b"", run.stdout), run.stderr
+    return run.returncode, run.stdout, run.stderr
 
 
 def in_process(name: str, seed: int = SEED) -> bytes:

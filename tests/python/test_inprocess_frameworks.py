@@ -106,7 +106,8 @@ def test_flask_dev_server_with_requests_over_sockets():
         'server: 127.0.0.1 - - [18/May/2033 03:33:20] "GET /hello/ada HTTP/1.1" 200 -\n'
         "client: 200 {'agent': 'requests', 'hello': 'ada'}\n"
         'server: 127.0.0.1 - - [18/May/2033 03:33:20] "GET /hello/bob HTTP/1.1" 200 -\n'
-        "client: 200 {'agent': 'requests', 'hello': 'bob'}\n")
+        "client: 200 {'agent': 'requests', 'hello': 'bob'}\n"
+        "server: netsim: stopped by SIGTERM at the end of the run\n")
 
 
 def test_gevent_monkey_patch_all_in_a_task():
@@ -218,7 +219,8 @@ def test_aiohttp_server_and_client():
     """)
     assert transcript == ("server: serving\n"
                           "client: 200 {'hello': 'ada'}\n"
-                          "client: 200 {'hello': 'bob'}\n")
+                          "client: 200 {'hello': 'bob'}\n"
+                          "server: netsim: stopped by SIGTERM at the end of the run\n")
 
 
 def test_websockets_echo():
@@ -256,7 +258,8 @@ def test_websockets_echo():
         sim.spawn("client", client)
         return sim
     """, payloads=False)
-    assert transcript == "server: serving\nclient: got HELLO\nclient: got AGAIN\n"
+    assert transcript == ("server: serving\nclient: got HELLO\nclient: got AGAIN\n"
+                          "server: netsim: stopped by SIGTERM at the end of the run\n")
 
 
 HTTP_SERVER = """
@@ -304,7 +307,8 @@ def test_httpx_sync_and_async_clients():
     assert transcript == ('server: "GET /sync HTTP/1.1" 200 -\n'
                           "client: 200 {'path': '/sync', 'agent': 'pytho'}\n"
                           'server: "GET /async HTTP/1.1" 200 -\n'
-                          "client: 200 {'path': '/async', 'agent': 'pytho'}\n")
+                          "client: 200 {'path': '/async', 'agent': 'pytho'}\n"
+                          "server: netsim: stopped by SIGTERM at the end of the run\n")
 
 
 def test_redis_client_against_a_python_server():
@@ -370,4 +374,5 @@ def test_redis_client_against_a_python_server():
                           "client: True True b'hello' None\n"
                           "server: command INCRBY visits 1\n"
                           "server: command INCRBY visits 1\n"
-                          "client: 1 2\n")
+                          "client: 1 2\n"
+                          "server: netsim: stopped by SIGTERM at the end of the run\n")

@@ -67,6 +67,7 @@ def test_threading_tcp_server_serves_two_clients_at_once(run_many):
         "bob: b'FIVE\\n' at 100.500\n"
         "server: Thread-2 (process_request_thread) got b'two\\n'\n"
         "alice: b'TWO\\n' at 101.000\n"
+        "server: netsim: stopped by SIGTERM at the end of the run\n"
     )
     # Both connections are served at once: bob's lines come between alice's two.
     assert result.elapsed == 2.0
@@ -472,7 +473,9 @@ def test_threads_of_a_stopped_process_are_stopped_quietly():
     sim.spawn("server", server)
     sim.spawn("client", client)
     result = sim.run()
-    assert result.transcript == "client: client done\n"
+    # The process's stop line, and nothing from its threads.
+    assert result.transcript == ("client: client done\n"
+                                 "server: netsim: stopped by SIGTERM at the end of the run\n")
     assert [(p.name, p.killed) for p in result.processes] == [("server", True), ("client", False)]
 
 

@@ -260,7 +260,8 @@ def test_asyncio_tls_echo_is_identical_over_20_runs(certs):
         "server: connection TLSv1.3 127.0.0.1\n"
         "client: got b'desserts\\n'\n"
         "client: got b'reward\\n'\n"
-        "server: closed\n")
+        "server: closed\n"
+        "server: netsim: stopped by SIGTERM at the end of the run\n")
 
 
 # -- names
@@ -348,7 +349,8 @@ def test_http_server_and_urllib(site, run_many):
         "b'hello from netsim\\n'\n"
         "server: 127.0.0.1 - - [01/Jan/2024 00:00:00] code 404, message File not found\n"
         'server: 127.0.0.1 - - [01/Jan/2024 00:00:00] "GET /missing.txt HTTP/1.1" 404 -\n'
-        "client: HTTPError 404 File not found\n")
+        "client: HTTPError 404 File not found\n"
+        "server: netsim: stopped by SIGTERM at the end of the run\n")
 
 
 def test_http_server_and_http_client(site, run_many):
@@ -375,6 +377,7 @@ def test_http_server_and_http_client(site, run_many):
         'server: 127.0.0.1 - - [01/Jan/2024 00:01:30] "GET / HTTP/1.1" 200 -',
         "client: 200 listing has hello.txt: True",
         "client: client port closed",  # HTTP/1.0 server: the connection ends with the response
+        "server: netsim: stopped by SIGTERM at the end of the run",
     ]
 
 
@@ -413,7 +416,8 @@ def test_python_m_http_server_threads_per_connection(site, run_many):
         'server: 127.0.0.1 - - [01/Jan/2024 00:00:00] "GET /hello.txt HTTP/1.1" 200 -\n'
         "client: /hello.txt 200 text/plain\n"
         'server: 127.0.0.1 - - [01/Jan/2024 00:00:00] "GET / HTTP/1.1" 200 -\n'
-        "client: / 200 text/html; charset=utf-8\n")
+        "client: / 200 text/html; charset=utf-8\n"
+        "server: netsim: stopped by SIGTERM at the end of the run\n")
 
 
 def test_https_server_with_requests_and_urllib(site, certs):

@@ -24,8 +24,9 @@ struct Config {
   std::vector<Deviation> schedule;
   // Receive buffer of a socket (SO_RCVBUF): a sender blocks when its peer's is full.
   std::size_t socket_buffer = 64 * 1024;
-  // Virtual time each kernel call costs. Zero for in-process tasks; a shimmed process
-  // sets it so that a program polling without ever blocking still sees time pass.
+  // Virtual time each kernel call costs. Neither front-end sets it: in-process and
+  // simrun runs must keep the same times, and a polling loop moves time already
+  // (a non-blocking call that finds nothing to do, when no task can run, costs 1 us).
   Nanos call_cost = 0;
   // Keep the bytes of send/recv events in the trace (needed for pcap and cassettes).
   bool trace_payload = true;

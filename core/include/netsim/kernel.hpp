@@ -74,6 +74,10 @@ class Process {
   // The signal that ended it, 0 when it exited.
   int exit_signal() const { return exit_signal_; }
   const std::vector<Task*>& tasks() const { return tasks_; }
+  // Played by netsim itself (a cassette's service), not one of the run's programs: the
+  // end of a run stops it without a line in the transcript.
+  bool played_by_netsim() const { return played_by_netsim_; }
+  void set_played_by_netsim() { played_by_netsim_ = true; }
 
  private:
   friend class Kernel;
@@ -88,6 +92,8 @@ class Process {
   int exit_signal_ = 0;
   int parent_ = 0;
   bool reaped_ = false;  // a parent waited for it
+  bool stderr_mid_line_ = false;  // what it last wrote to stderr ended without a newline
+  bool played_by_netsim_ = false;
   WaitQueue child_exits_;  // its parent's wait_child
 };
 
@@ -296,6 +302,9 @@ class Kernel {
   // Records output without being a scheduling point: for messages written while a
   // task is already ending (an uncaught exception).
   void emit_output(const Task& task, int stream, std::string_view bytes);
+  // netsim's own line on a process's stderr (`line` ends with a newline), on a line of
+  // its own even after an unfinished one, as a shell's message would be.
+  void emit_notice(const Task& task, std::string_view line);
 
   // What a descriptor is and what fstat(2), lseek(2) and ioctl(FIONREAD/SIOCINQ,
   // SIOCOUTQ) see of it (file_kind.cpp): pure reads of the kernel's state, with no

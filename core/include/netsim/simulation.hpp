@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -44,6 +45,11 @@ class DeadlockError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The line a process still running when the run ends gets on its stderr, before
+// what its cleanup prints: "netsim: stopped by SIGTERM at the end of the run\n". The
+// same in-process and under simrun, whose stop signal may be another ("SIGINT").
+std::string stop_line(std::string_view signal);
 
 class Simulation {
  public:
@@ -79,8 +85,9 @@ class Simulation {
 
   // Runs until the last spawned process exits. Processes still running then take
   // what was still on its way to them (deliver_in_flight), go on until they block,
-  // as they would in the moment before a terminal's Ctrl-C, and are stopped. Throws
-  // DeadlockError when every task blocks with no timer pending.
+  // and are stopped as simrun stops a program without a SIGTERM handler: stop_line()
+  // on stderr, status 143. Throws DeadlockError when every task blocks with no timer
+  // pending.
   RunResult run();
 
   // The end of a run, once the last program has exited: virtual time moves on until
@@ -105,8 +112,9 @@ class Simulation {
   int start(std::string name, TaskFn body, Host* host, bool staged);
   // `name`, or "name-2", "name-3"... when a process has it already.
   std::string unique_name(const std::string& name);
-  // Stops every process still running; returns their pids.
-  std::vector<int> stop_all();
+  // Stops every process still running, each with stop_line() when `announce`;
+  // returns their pids.
+  std::vector<int> stop_all(bool announce);
 
   class FiberRestarts;
 
