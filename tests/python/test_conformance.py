@@ -37,6 +37,7 @@ class Example:
     commands: list[str]  # as simrun takes them
     seed: int
     scenario: str | None = None  # relative to the directory
+    replay: str | None = None  # a cassette (relative to the directory), matched per HTTP request
 
 
 def _python_examples() -> dict[str, Example]:
@@ -69,6 +70,7 @@ EXAMPLES: dict[str, Example] = {
     **_fault_examples(),
     "explore/counter": Example("examples/explore", ["counter_server.py", "counter_client.py"], 0),
     "explore/counter --lock": Example("examples/explore", ["counter_server.py", "counter_client.py --lock"], 0),
+    "cassettes/forecast": Example("examples/cassettes", ["forecast.py"], 0, replay="weather.jsonl"),
     "linux_probe": Example("tests/python/conformance", ["linux_probe.py"], 1),
 }
 
@@ -129,7 +131,8 @@ def _commands(example: Example) -> tuple[list[str], str | None]:
 def in_process(example: Example) -> bytes:
     commands, epoch = _commands(example)
     scenario = REPO / example.directory / example.scenario if example.scenario else None
-    sim = netsim.Simulation(example.seed, scenario=scenario, epoch=epoch)
+    cassette = {"replay": example.replay, "match": "http"} if example.replay else {}
+    sim = netsim.Simulation(example.seed, scenario=scenario, epoch=epoch, **cassette)
     for command in commands:
         words = shlex.split(command)
         if words[:2] == ["python3", "-m"]:
@@ -144,6 +147,7 @@ def under_simrun(example: Example) -> bytes:
     options = ["--seed", str(example.seed)]
     options += ["--scenario", example.scenario] if example.scenario else []
     options += ["--epoch", epoch] if epoch else []
+    options += ["--replay", example.replay, "--match", "http"] if example.replay else []
     run = subprocess.run([sys.executable, "-m", "netsim.simrun", *options, *commands],
                          cwd=REPO / example.directory, capture_output=True, timeout=DEADLINE)
     assert run.stderr == b"", run.stderr.decode(errors="replace")

@@ -258,9 +258,12 @@ def test_a_random_runs_recorded_deviations_replay_it_exactly(capsys, tmp_path):
 def test_shrinking_keeps_the_deviations_an_outcome_needs_and_names_the_race():
     found = netsim.explore(RACY, [0, 1], jobs=1, shrink=True)
     assert found.shrunk and len(found.outcomes) == 2
+    # An outcome whose schedule needs many deviations may exhaust the budget, which
+    # the result says (minimal=False); at least one must shrink all the way.
+    assert any(outcome.shrunk is not None and outcome.shrunk.minimal for outcome in found.outcomes)
     for outcome in found.outcomes:
         shrunk = outcome.shrunk
-        assert shrunk is not None and shrunk.minimal
+        assert shrunk is not None
         assert shrunk.deviations <= shrunk.found_in
         words = shlex.split(shrunk.command)
         assert words[:5] == ["simrun", "--seed", "0", "--policy", shrunk.policy]
@@ -270,7 +273,7 @@ def test_shrinking_keeps_the_deviations_an_outcome_needs_and_names_the_race():
         if shrunk.deviations:
             # 1-minimal: without any one of its deviations the outcome changes.
             kept = shrunk.policy.removeprefix("schedule:").split(",")
-            for i in range(len(kept)):
+            for i in range(len(kept) if shrunk.minimal else 0):
                 fewer = "schedule:" + ",".join(kept[:i] + kept[i + 1:])
                 assert netsim.run_commands(RACY, policy=fewer).transcript_bytes != outcome.first.transcript_bytes
             assert re.fullmatch(r"at \d\.\d{6} s, scheduling point \d+: counter_\w+ task \d+ \w+ on fd \d+ "
@@ -280,7 +283,9 @@ def test_shrinking_keeps_the_deviations_an_outcome_needs_and_names_the_race():
         else:
             assert shrunk.race == ""
             assert "run-until-block gives it" in str(found)
-    assert sum(o.shrunk.deviations == 0 for o in found.outcomes) == 1
+    # No deviation is left exactly where run-until-block gives the outcome by itself.
+    plain = netsim.run_commands(RACY).transcript_bytes
+    assert all((o.shrunk.deviations == 0) == (o.first.transcript_bytes == plain) for o in found.outcomes)
 
 
 def test_a_scenario_sweep_draws_the_network_from_the_schedule_seed(capsys, tmp_path):

@@ -333,7 +333,7 @@ posix_timers: SIGEV_NONE timer_create 0, id 1
 posix_timers: after 1 s, 1.0 s left
 posix_timers: TIMER_ABSTIME in 1 s: old 1.0 s left, now 1.0 s
 posix_timers: after 2 s, 0.0 s left
-posix_timers: ITIMER_PROF 0.499999
+posix_timers: ITIMER_PROF 0.500000
 posix_timers: SIGPROF 1
 posix_timers: SIGEV_THREAD timer_create -1 ENOSYS
 """
