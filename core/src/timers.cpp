@@ -42,6 +42,14 @@ Nanos deadline_of(Kernel& kernel, const Host& host, int clockid, bool absolute, 
   return elapsed + value - (wall ? kernel.wall_clock(host) : kernel.monotonic_clock(host));
 }
 
+// A new setting of a timerfd or POSIX timer: disarmed by a zero value, else armed.
+void set_timer(Kernel& kernel, const Task& self, VirtualTimer& timer, int clockid, bool absolute, Kernel::TimerValue next) {
+  if (next.value == 0)
+    timer.disarm();
+  else
+    timer.arm(deadline_of(kernel, self.process().host(), clockid, absolute, next.value), next.interval);
+}
+
 int itimer_signal(int which) {
   switch (which) {
     case ITIMER_REAL: return SIGALRM;
@@ -132,13 +140,7 @@ long Kernel::timerfd_settime(Task& self, int fd, int flags, TimerValue next, Tim
     return result(self, fd, -EINVAL, "timerfd_settime");
   if (old) *old = timerfd->timer->value();
   timerfd->counter = 0;  // as Linux: a new setting forgets the expirations not read
-  if (next.value == 0) {
-    timerfd->timer->disarm();
-    return 0;
-  }
-  const Nanos deadline =
-      deadline_of(*this, self.process().host(), timerfd->clockid, flags & TFD_TIMER_ABSTIME, next.value);
-  timerfd->timer->arm(deadline, next.interval);
+  set_timer(*this, self, *timerfd->timer, timerfd->clockid, flags & TFD_TIMER_ABSTIME, next);
   return 0;
 }
 
@@ -182,13 +184,7 @@ long Kernel::timer_settime(Task& self, int id, int flags, TimerValue next, Timer
   if (!posix || !valid(next) || (flags & ~TIMER_ABSTIME)) return result(self, -1, -EINVAL, "timer_settime");
   if (old) *old = posix->timer->value();
   posix->overrun = 0;
-  if (next.value == 0) {
-    posix->timer->disarm();
-    return 0;
-  }
-  const Nanos deadline =
-      deadline_of(*this, self.process().host(), posix->clockid, flags & TIMER_ABSTIME, next.value);
-  posix->timer->arm(deadline, next.interval);
+  set_timer(*this, self, *posix->timer, posix->clockid, flags & TIMER_ABSTIME, next);
   return 0;
 }
 
