@@ -424,6 +424,9 @@ def test_the_leftover_check_sees_a_marked_process():
     stray = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
                              stdin=subprocess.PIPE, env=dict(os.environ, **{MARKER: marker}))
     try:
+        # Popen returns once the exec began, before the new image's environment is
+        # readable in /proc: wait until the stray is seen at all.
+        wait_until(lambda: marked(marker), "the stray process's environment")
         with pytest.raises(AssertionError, match="processes left after simrun returned"):
             assert_none_left(marker)
         assert stray.wait(DEADLINE) == -signal.SIGKILL
