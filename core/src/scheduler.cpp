@@ -213,10 +213,42 @@ void Scheduler::interrupt(Task& task) {
 }
 
 Scheduler::CallKey Scheduler::call_at(Nanos deadline, std::function<void()> fn) {
+  return call_at(deadline, functions_, functions_.add(std::move(fn)));
+}
+
+Scheduler::CallKey Scheduler::call_at(Nanos deadline, Alarm& alarm, std::uint64_t tag) {
   const CallKey key{deadline, ++timer_seq_};
-  calls_.push_back({key, std::move(fn)});
+  calls_.push_back({key, &alarm, tag});
   std::push_heap(calls_.begin(), calls_.end(), later);
   return key;
+}
+
+std::uint64_t Scheduler::Functions::add(std::function<void()> fn) {
+  if (free_.empty()) {
+    slots_.push_back(std::move(fn));
+    return slots_.size() - 1;
+  }
+  const std::uint64_t slot = free_.back();
+  free_.pop_back();
+  slots_[slot] = std::move(fn);
+  return slot;
+}
+
+void Scheduler::Functions::ring(std::uint64_t slot) {
+  // Taken out first: the function may set calls of its own, or forget them all.
+  const std::function<void()> fn = std::move(slots_[slot]);
+  drop(slot);
+  fn();
+}
+
+void Scheduler::Functions::drop(std::uint64_t slot) {
+  slots_[slot] = nullptr;
+  free_.push_back(slot);
+}
+
+void Scheduler::Functions::clear() {
+  slots_.clear();
+  free_.clear();
 }
 
 void Scheduler::prune_calls() {
@@ -224,6 +256,7 @@ void Scheduler::prune_calls() {
     const CallKey cancelled = *cancelled_.begin();
     if (!calls_.empty() && calls_.front().key == cancelled) {
       std::pop_heap(calls_.begin(), calls_.end(), later);
+      if (calls_.back().alarm == &functions_) functions_.drop(calls_.back().tag);
       calls_.pop_back();
     } else if (!calls_.empty() && calls_.front().key < cancelled) {
       break;  // the next call is not cancelled
@@ -242,9 +275,9 @@ void Scheduler::fire_due_timers() {
     if (!timer_due && !call_due) return;
     if (call_due && (!timer_due || calls_.front().key < CallKey{timers_.top().deadline, timers_.top().seq})) {
       std::pop_heap(calls_.begin(), calls_.end(), later);
-      const std::function<void()> fn = std::move(calls_.back().fn);
+      const Call call = calls_.back();
       calls_.pop_back();
-      fn();
+      call.alarm->ring(call.tag);
       continue;
     }
     const Timer timer = timers_.top();

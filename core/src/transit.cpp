@@ -15,6 +15,11 @@ constexpr std::size_t kSpareSegments = 64;
 
 void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t seq, int tries, Nanos since);
 
+// The socket at one end of the pipe, or null once it is gone. Only one task or
+// scheduler call runs at a time, so one that has not expired stays for the call: no
+// lock(), whose atomic increment and decrement a segment would pay twice.
+Socket* alive(const std::weak_ptr<Socket>& weak, Socket* raw) { return weak.expired() ? nullptr : raw; }
+
 Segment* find(Pipe& pipe, std::uint64_t seq) {
   if (seq < pipe.front_seq || seq - pipe.front_seq >= pipe.queue.size()) return nullptr;
   return &pipe.queue[seq - pipe.front_seq];
@@ -26,15 +31,14 @@ void give_up(Kernel& kernel, Pipe& pipe) {
   std::size_t in_flight = 0;
   for (const Segment& segment : pipe.queue) in_flight += segment.bytes.size();
   pipe.queue.clear();
-  if (const std::shared_ptr<Socket> receiver = pipe.to.lock())
-    receiver->incoming -= std::min(receiver->incoming, in_flight);
-  const std::shared_ptr<Socket> sender = pipe.from.lock();
+  if (Socket* receiver = alive(pipe.to, pipe.receiver)) receiver->incoming -= std::min(receiver->incoming, in_flight);
+  Socket* sender = alive(pipe.from, pipe.sender);
   if (!sender || sender->dead) return;
   sender->error = ETIMEDOUT;
   sender->dead = true;
   if (sender->peer) sender->peer->peer = nullptr;
   sender->peer = nullptr;
-  record(kernel, EventKind::reset, nullptr, -1, sender.get()).err = ETIMEDOUT;
+  record(kernel, EventKind::reset, nullptr, -1, sender).err = ETIMEDOUT;
   sender->waiters.notify_all();
 }
 
@@ -42,7 +46,7 @@ void give_up(Kernel& kernel, Pipe& pipe) {
 void deliver(Kernel& kernel, Pipe& pipe) {
   while (!pipe.queue.empty() && pipe.queue.front().arrived) {
     Segment& segment = pipe.queue.front();
-    if (const std::shared_ptr<Socket> receiver = pipe.to.lock()) {
+    if (Socket* receiver = alive(pipe.to, pipe.receiver)) {
       receiver->incoming -= std::min(receiver->incoming, segment.bytes.size());
       if (receiver->state == SockState::connected && !receiver->dead) {
         switch (segment.kind) {
@@ -85,11 +89,11 @@ void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t se
                [&kernel, pipe, seq, tries, since] { attempt(kernel, pipe, seq, tries, since); });
     return;
   }
-  const std::shared_ptr<Socket> sender = pipe->from.lock();
+  Socket* sender = alive(pipe->from, pipe->sender);
   const bool lost = (sender && sender->blackholed) || links.cut(pipe->from_host, pipe->to_host) ||
                     links.lose(pipe->from_host, pipe->to_host);
   if (lost) {
-    Event& event = record(kernel, EventKind::retransmit, nullptr, -1, sender.get());
+    Event& event = record(kernel, EventKind::retransmit, nullptr, -1, sender);
     event.value = static_cast<std::int64_t>(segment->bytes.size());
     const Nanos rto = backoff(tcp, round_trip(kernel, *pipe) + tcp.rto_min, tries);
     kernel.scheduler().call_at(now + rto, [&kernel, pipe, seq, tries, since] { attempt(kernel, pipe, seq, tries + 1, since); });
@@ -97,16 +101,18 @@ void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t se
   }
   const Nanos arrival = links.arrival(pipe->from_host, pipe->to_host, segment->bytes.size(), now);
   ++pipe->arrivals;
-  kernel.scheduler().call_at(arrival, [raw = pipe.get(), seq] {
-    --raw->arrivals;
-    if (Segment* arrived = find(*raw, seq)) {
-      arrived->arrived = true;
-      deliver(*raw->kernel, *raw);
-    }
-  });
+  kernel.scheduler().call_at(arrival, *pipe, seq);
 }
 
 }  // namespace
+
+void Pipe::ring(std::uint64_t seq) {
+  --arrivals;
+  if (Segment* arrived = find(*this, seq)) {
+    arrived->arrived = true;
+    deliver(*kernel, *this);
+  }
+}
 
 Nanos backoff(const TcpSettings& tcp, Nanos base, int tries) {
   Nanos rto = base;
@@ -121,6 +127,8 @@ void stream_transmit(Kernel& kernel, Socket& sender, Socket& receiver, Segment::
     sender.out->kernel = &kernel;
     sender.out->from = sender.weak_from_this();
     sender.out->to = receiver.weak_from_this();
+    sender.out->sender = &sender;
+    sender.out->receiver = &receiver;
     sender.out->from_host = sender.host->id;
     sender.out->to_host = receiver.host->id;
     kernel.links().adopt(sender.out, &sender.out->arrivals);

@@ -12,6 +12,7 @@
 
 #include "link.hpp"
 #include "netsim/kernel.hpp"
+#include "netsim/scheduler.hpp"
 #include "socket.hpp"
 
 namespace netsim {
@@ -23,12 +24,17 @@ struct Segment {
 };
 
 // What the hot path of a delayed link costs: a segment's buffer is one a delivered
-// segment left behind (spare), and its arrival a scheduler call that holds the pipe
-// by address (the links keep it alive): no allocation once the window has grown.
-struct Pipe {
+// segment left behind (spare), and its arrival a scheduler call to the pipe itself
+// (the links keep it alive): no allocation and no function object once the window
+// has grown.
+struct Pipe final : Scheduler::Alarm {
   Kernel* kernel = nullptr;
   std::weak_ptr<Socket> from;
   std::weak_ptr<Socket> to;
+  // The same two sockets, to be read only while their weak_ptr has not expired
+  // (alive(), transit.cpp).
+  Socket* sender = nullptr;
+  Socket* receiver = nullptr;
   int from_host = 0;
   int to_host = 0;
   std::deque<Segment> queue;  // sent and not yet delivered, in order
@@ -36,6 +42,9 @@ struct Pipe {
   bool failed = false;          // the sender gave up (ETIMEDOUT)
   int arrivals = 0;             // arrival calls pending (Links::adopt)
   std::vector<std::string> spare;  // delivered segments' buffers, for the next ones
+
+  // Segment `seq` has arrived.
+  void ring(std::uint64_t seq) override;
 };
 
 // What `sender` sends to `receiver` goes straight into its buffer: the link is

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -247,6 +248,55 @@ TEST_CASE("scheduler: a pending timer is not a deadlock", "[scheduler]") {
   });
   CHECK_NOTHROW(run_checked(sim));
   CHECK(got == "late");
+}
+
+namespace {
+
+// Records which of its calls came due: the kind of call a delayed link's pipe sets.
+struct Recorder final : Scheduler::Alarm {
+  std::vector<std::string>& ran;
+  explicit Recorder(std::vector<std::string>& log) : ran(log) {}
+  void ring(std::uint64_t tag) override { ran.push_back("alarm " + std::to_string(tag)); }
+};
+
+}  // namespace
+
+TEST_CASE("scheduler: alarm and function calls run by deadline, then in the order they were set",
+          "[scheduler]") {
+  Clock clock(0);
+  Rng rng(1);
+  Scheduler scheduler(clock, rng, Policy::run_until_block);
+  std::vector<std::string> ran;
+  Recorder alarm(ran);
+  const auto note = [&ran](std::string what) { return [&ran, what] { ran.push_back(what); }; };
+  const auto kept = std::make_shared<int>(0);  // held only by the call that is cancelled
+  scheduler.call_at(20, note("function 20"));
+  scheduler.call_at(10, alarm, 1);
+  const Scheduler::CallKey cancelled = scheduler.call_at(10, [&ran, kept] { ran.push_back("cancelled"); });
+  scheduler.call_at(10, [&] {
+    ran.push_back("function 10");
+    // Set from inside a call, due now: it runs in the same round, after the others.
+    scheduler.call_at(10, alarm, 2);
+  });
+  scheduler.call_at(20, alarm, 3);
+  scheduler.cancel_call(cancelled);
+  clock.advance_to(10);
+  scheduler.drain(0);  // fires what is due, runs no task
+  CHECK(ran == std::vector<std::string>{"alarm 1", "function 10", "alarm 2"});
+  CHECK(kept.use_count() == 1);  // the cancelled function is gone, not kept in its slot
+  // The slots of functions that ran or were dropped are used again.
+  scheduler.call_at(15, note("function 15"));
+  scheduler.call_at(15, note("function 15 too"));
+  clock.advance_to(30);
+  scheduler.drain(0);
+  CHECK(ran == std::vector<std::string>{"alarm 1", "function 10", "alarm 2", "function 15", "function 15 too",
+                                        "function 20", "alarm 3"});
+  scheduler.call_at(40, note("forgotten"));
+  scheduler.call_at(40, alarm, 4);
+  scheduler.forget_calls();
+  clock.advance_to(40);
+  scheduler.drain(0);
+  CHECK(ran.size() == 7);
 }
 
 TEST_CASE("scheduler: Policy::random and Policy::pct with the same seed give the same run",

@@ -128,11 +128,23 @@ class Scheduler {
   // the run from being a deadlock while a task lives. Returns the key cancel_call() takes.
   using CallKey = std::pair<Nanos, std::uint64_t>;
   CallKey call_at(Nanos deadline, std::function<void()> fn);
+  // The same call without a function object to build, move and destroy: `alarm` is
+  // told that its call `tag` came due. What a delayed link sets for every segment (a
+  // pipe, transit.hpp); it must outlive its pending calls.
+  class Alarm {
+   public:
+    virtual void ring(std::uint64_t tag) = 0;
+
+   protected:
+    ~Alarm() = default;
+  };
+  CallKey call_at(Nanos deadline, Alarm& alarm, std::uint64_t tag);
   void cancel_call(const CallKey& key) { cancelled_.insert(key); }
   // Drops every pending call: the run is over, nothing more is delivered or fires.
   void forget_calls() {
     calls_.clear();
     cancelled_.clear();
+    functions_.clear();
   }
 
   // Called at each decision that differs from run-until-block's (random and schedule
@@ -181,16 +193,32 @@ class Scheduler {
   std::vector<Task*> all_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::uint64_t timer_seq_ = 0;  // orders task timers and calls of the same deadline
-  // Pending calls as a binary heap, the next on top: setting one costs no allocation
-  // once the vector has grown, which a packet per call on a delayed link needs.
+  // Pending calls as a binary heap of plain values, the next on top: setting one
+  // costs no allocation once the vector has grown, which a packet per call on a
+  // delayed link needs.
   struct Call {
     CallKey key;
-    std::function<void()> fn;
+    Alarm* alarm;
+    std::uint64_t tag;
   };
   static bool later(const Call& a, const Call& b) { return a.key > b.key; }
   // Drops cancelled calls from the top, so that calls_.front() is the next to run.
   void prune_calls();
   std::vector<Call> calls_;
+  // call_at(fn)'s functions, each in a slot (its call's tag) that is reused once the
+  // call has run or been dropped.
+  class Functions final : public Alarm {
+   public:
+    std::uint64_t add(std::function<void()> fn);
+    void ring(std::uint64_t slot) override;
+    void drop(std::uint64_t slot);
+    void clear();
+
+   private:
+    std::vector<std::function<void()>> slots_;
+    std::vector<std::uint64_t> free_;
+  };
+  Functions functions_;
   std::set<CallKey> cancelled_;  // cancelled, possibly still in calls_
   std::vector<Task*> paused_ready_;  // paused tasks that became ready, in that order
   int fruitless_polls_ = 0;  // spins since a task last blocked
