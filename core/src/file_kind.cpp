@@ -79,8 +79,9 @@ long Kernel::bytes_unsent(const Process& process, int fd) const {
   // message), which the simulation does not model: 0.
   std::size_t unsent = 0;
   if (socket.stream && socket.out)
-    for (const Segment& segment : socket.out->queue)
-      if (segment.kind == Segment::Kind::data) unsent += segment.bytes.size();
+    for (std::size_t i = 0; i < socket.out->queue.size(); ++i)
+      if (const Segment& segment = socket.out->queue[i]; segment.kind == Segment::Kind::data)
+        unsent += segment.bytes.size();
   return static_cast<long>(unsent);
 }
 

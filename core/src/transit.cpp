@@ -10,8 +10,9 @@
 namespace netsim {
 namespace {
 
-// Enough buffers for the segments a window keeps in flight; more are freed.
-constexpr std::size_t kSpareSegments = 64;
+// Enough buffers for the segments a window keeps in flight: a larger ring frees the
+// buffers of what it delivered.
+constexpr std::size_t kKeptBuffers = 64;
 
 void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t seq, int tries, Nanos since);
 
@@ -29,7 +30,7 @@ Segment* find(Pipe& pipe, std::uint64_t seq) {
 void give_up(Kernel& kernel, Pipe& pipe) {
   pipe.failed = true;
   std::size_t in_flight = 0;
-  for (const Segment& segment : pipe.queue) in_flight += segment.bytes.size();
+  for (std::size_t i = 0; i < pipe.queue.size(); ++i) in_flight += pipe.queue[i].bytes.size();
   pipe.queue.clear();
   if (Socket* receiver = alive(pipe.to, pipe.receiver)) receiver->incoming -= std::min(receiver->incoming, in_flight);
   Socket* sender = alive(pipe.from, pipe.sender);
@@ -57,7 +58,6 @@ void deliver(Kernel& kernel, Pipe& pipe) {
         receiver->waiters.notify_all();
       }
     }
-    if (pipe.spare.size() < kSpareSegments) pipe.spare.push_back(std::move(segment.bytes));
     pipe.queue.pop_front();
     ++pipe.front_seq;
   }
@@ -106,6 +106,30 @@ void attempt(Kernel& kernel, const std::shared_ptr<Pipe>& pipe, std::uint64_t se
 
 }  // namespace
 
+Segment& SegmentQueue::push_back() {
+  if (size_ == slots_.size()) {
+    std::vector<Segment> grown(std::max<std::size_t>(8, 2 * slots_.size()));
+    for (std::size_t i = 0; i < size_; ++i) grown[i] = std::move((*this)[i]);
+    slots_ = std::move(grown);
+    head_ = 0;
+  }
+  Segment& segment = (*this)[size_++];
+  segment.bytes.clear();
+  segment.arrived = false;
+  return segment;
+}
+
+void SegmentQueue::pop_front() {
+  if (slots_.size() > kKeptBuffers) std::string().swap(slots_[head_].bytes);
+  head_ = (head_ + 1) & (slots_.size() - 1);
+  --size_;
+}
+
+void SegmentQueue::clear() {
+  slots_.clear();
+  head_ = size_ = 0;
+}
+
 void Pipe::ring(std::uint64_t seq) {
   --arrivals;
   if (Segment* arrived = find(*this, seq)) {
@@ -136,12 +160,8 @@ void stream_transmit(Kernel& kernel, Socket& sender, Socket& receiver, Segment::
   const std::shared_ptr<Pipe>& pipe = sender.out;
   if (pipe->failed) return;
   receiver.incoming += bytes.size();
-  Segment& segment = pipe->queue.emplace_back();
+  Segment& segment = pipe->queue.push_back();
   segment.kind = kind;
-  if (!pipe->spare.empty()) {
-    segment.bytes = std::move(pipe->spare.back());
-    pipe->spare.pop_back();
-  }
   segment.bytes.assign(bytes);
   const std::uint64_t seq = pipe->front_seq + pipe->queue.size() - 1;
   attempt(kernel, pipe, seq, 0, kernel.clock().elapsed());
