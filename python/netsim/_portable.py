@@ -5,7 +5,6 @@ and the hash seed an in-process run needs."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 import sys
@@ -67,6 +66,8 @@ def parse_epoch(value: object, what: str) -> int:
     time ("2026-12-03T09:30:00", UTC unless it gives an offset), a datetime or date,
     or a number of seconds (a string or a number). Raises ValueError or TypeError
     naming `what`."""
+    import datetime  # here: every simrun imports this module, few give a date
+
     if isinstance(value, bool):
         raise TypeError(f"{what} is a date or seconds since 1970, not {value!r}")
     if isinstance(value, str):
@@ -103,6 +104,8 @@ def _in_range(seconds: float, what: str, shown: object) -> int:
 
 def shown_date(epoch_ns: int) -> str:
     """2024-01-01T00:00:00Z"""
+    import datetime
+
     moment = datetime.datetime.fromtimestamp(epoch_ns / 1e9, datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
