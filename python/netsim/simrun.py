@@ -189,9 +189,6 @@ class RunReport(TraceOutputs):
     def __eq__(self, other: object) -> bool:
         return self._values() == other._values() if type(other) is type(self) else NotImplemented
 
-    def __hash__(self) -> int:
-        return hash(self._values())
-
     def __repr__(self) -> str:
         return f"RunReport({', '.join(f'{name}={getattr(self, name)!r}' for name in self._FIELDS)})"
 

@@ -147,3 +147,19 @@ def test_the_repository_keeps_one_command_line():
     """The launcher parses nothing: every option is netsim.simrun's."""
     text = (REPO / "python" / "launcher" / "simrun.cpp").read_text()
     assert "--seed" not in text and "--help" not in text
+
+
+def test_a_plain_run_imports_no_heavy_module():
+    """What simrun's own start pays for: none of these is needed for a run without
+    --diagram, --format html or json, --epoch, --explore or a non-Python program
+    (docs/benchmarks.md, "Start-up")."""
+    import netsim
+
+    packages = os.path.dirname(os.path.dirname(netsim.__file__))
+    code = (f"import sys; sys.path.insert(0, {packages!r}); import netsim._simrun_command, netsim.simrun; "
+            "print(' '.join(sorted(sys.modules)))")
+    loaded = set(run([sys.executable, "-I", "-S", "-c", code], check=True).stdout.decode().split())
+    assert "netsim.simrun" in loaded
+    heavy = {"dataclasses", "inspect", "typing", "shutil", "datetime", "html", "json", "netsim._diagram",
+             "netsim.exploration", "multiprocessing", "netsim.scenario"}
+    assert loaded & heavy == set()
