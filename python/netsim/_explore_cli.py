@@ -9,11 +9,14 @@ import argparse
 import re
 import sys
 import time
-from typing import TYPE_CHECKING, TextIO
 
 from netsim import _policy, simrun
 
+# Every simrun imports this module: typing only for the annotations.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from netsim import exploration
 
 HELP = """\

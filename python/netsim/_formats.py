@@ -6,11 +6,15 @@ or the host, except colour, which the caller asks for."""
 
 from __future__ import annotations
 
-import html
-import json
+import collections
 import re
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+
+# Every simrun run reads this module: html and json are imported where a format needs
+# them, and a Line is a named tuple rather than a dataclass (dataclasses imports
+# inspect, more than the rest of simrun's start).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, Sequence
 
 FORMATS = ("text", "markdown", "html", "json")
 
@@ -23,14 +27,12 @@ _ANSI = ("34", "31", "32", "35", "33", "94", "95", "36")
 _RESET = "\x1b[0m"
 
 
-@dataclass(frozen=True)
-class Line:
-    """One line a process printed."""
+class Line(collections.namedtuple("Line", "name stream time_ns data")):
+    """One line a process printed: ``name`` (the process's, as the transcript shows
+    it), ``stream`` ("stdout" or "stderr"), ``time_ns`` (virtual time since the
+    start, when its newline was written), ``data`` (bytes, without the newline)."""
 
-    name: str  #: the process's, as the transcript shows it
-    stream: str  #: "stdout" or "stderr"
-    time_ns: int  #: virtual time since the start, when its newline was written
-    data: bytes  #: without the newline
+    __slots__ = ()
 
     @property
     def text(self) -> str:
@@ -65,6 +67,8 @@ def render(lines: Sequence[Line], fmt: str, *, names: Sequence[str] = (), timest
     ``colour``: for a terminal (text only): names aligned and coloured, as process
     runners (honcho, docker compose) show them."""
     if fmt == "json":
+        import json
+
         return "".join(json.dumps({"name": line.name, "stream": line.stream, "time": line.time_ns / 1e9,
                                    "text": line.text}, ensure_ascii=False) + "\n"
                        for line in lines).encode()
@@ -120,6 +124,8 @@ def markdown(text: str, info: str = "text") -> str:
 def fragment(lines: Sequence[Line], names: Sequence[str], timestamps: bool = False) -> str:
     """The lines as an HTML <pre>: each name in its process's colour, stderr lines
     marked, every byte of output escaped."""
+    import html
+
     index = colours(names, lines)
     width = _time_width(lines)
     rows = []
@@ -136,6 +142,8 @@ def fragment(lines: Sequence[Line], names: Sequence[str], timestamps: bool = Fal
 
 def page(body: str, title: str = "netsim transcript") -> str:
     """A complete, self-contained HTML document (no script, no external resource)."""
+    import html
+
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(title)}</title>\n"
             "<style>body{font-family:system-ui,sans-serif;margin:1.5em}"

@@ -6,15 +6,20 @@ from the run's trace, so the same seed gives the same bytes."""
 from __future__ import annotations
 
 import functools
-import html
-import json
-from typing import Any
 
-from netsim import _diagram, _formats
+from netsim import _formats
+
+# Every simrun run reads this module: the diagram (with dataclasses), html and json
+# are imported where they are used.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from netsim import _diagram
 
 
 class TraceOutputs:
-    """A mixin for a frozen dataclass whose ``_core_trace()`` returns its
+    """A mixin for a read-only report whose ``_core_trace()`` returns its
     netsim._core.Trace and whose ``_names()`` lists its processes in start order."""
 
     def _core_trace(self) -> Any:
@@ -49,10 +54,14 @@ class TraceOutputs:
             raise TypeError(f"timestamps must be True or False, not {timestamps!r}")
         return _formats.render(self.lines, format, names=self._names(), timestamps=timestamps)
 
-    def diagram(self, kind: str = "mermaid", *, limit: int = _diagram.DEFAULT_LIMIT) -> str:
+    def diagram(self, kind: str = "mermaid", *, limit: int | None = None) -> str:
         """The sequence diagram: "mermaid", "markdown" (Mermaid in a fenced block),
-        "svg" or "html" (a page around the SVG). After ``limit`` messages the rest
-        are counted in one note."""
+        "svg" or "html" (a page around the SVG). After ``limit`` messages (by default
+        netsim._diagram.DEFAULT_LIMIT) the rest are counted in one note."""
+        from netsim import _diagram
+
+        if limit is None:
+            limit = _diagram.DEFAULT_LIMIT
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValueError(f"limit must be a positive integer, not {limit!r}")
         return _diagram.render(_diagram.build(self._events(), limit), kind)
@@ -62,11 +71,15 @@ class TraceOutputs:
         return self._trace_object().pcap()
 
     def _events(self) -> list[dict[str, Any]]:
+        import json
+
         return [json.loads(line) for line in self._trace_object().jsonl().splitlines()]
 
     @functools.cached_property
     def _notebook_diagram(self) -> _diagram.Diagram:
         # A notebook redraws a result often; reading a long trace costs more than drawing.
+        from netsim import _diagram
+
         return _diagram.build(self._events())
 
     def _repr_markdown_(self) -> str:
@@ -77,6 +90,8 @@ class TraceOutputs:
         """The transcript as HTML for notebooks: one colour per process (in start
         order), every byte of output escaped, a summary, and the sequence diagram
         when the processes talked over the network."""
+        from netsim import _diagram
+
         diagram = self._notebook_diagram
         picture = ""
         if any(not m.note for m in diagram.messages):
@@ -90,5 +105,7 @@ class TraceOutputs:
 
 def coloured_name(name: str, index: int) -> str:
     """A process's name in bold, in its colour, for summaries."""
+    import html
+
     colour = _formats.PALETTE[index % len(_formats.PALETTE)]
     return f'<span style="color:{colour}"><b>{html.escape(name)}</b></span>'

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import IO
 
-from netsim import _diagram, _formats, simrun
+from netsim import _formats, simrun
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 HELP = """\
 outputs:
@@ -57,6 +60,8 @@ def check(args: argparse.Namespace, explore: bool) -> None:
             raise simrun.UsageError(f"--format {args.format} is for a single run's transcript; "
                                     "--explore prints text or json")
     if args.diagram is not None:
+        from netsim import _diagram  # only here: it costs every run a few milliseconds
+
         try:
             _diagram.kind_of(args.diagram)
         except ValueError as e:
@@ -94,6 +99,8 @@ def write_files(report: simrun.RunReport, args: argparse.Namespace) -> str:
     """Writes --diagram and --pcap; returns "" or a one-line message of what failed."""
     outputs = []
     if args.diagram is not None:
+        from netsim import _diagram
+
         outputs.append(("--diagram", args.diagram,
                         report.diagram(_diagram.kind_of(args.diagram)).encode()))
     if args.pcap is not None:

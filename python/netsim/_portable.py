@@ -5,7 +5,6 @@ and the hash seed an in-process run needs."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 import sys
@@ -39,12 +38,27 @@ def short_paths() -> list[tuple[str, str]]:
     forms = [(os.getcwd(), "")]
     for key in ("stdlib", "platstdlib"):
         forms.append((sysconfig.get_path(key), "<stdlib>"))
-    forms += [(entry, "<site-packages>") for entry in sys.path
-              if os.path.basename(entry) in ("site-packages", "dist-packages")]
+    forms += [(entry, "<site-packages>") for entry in _site_packages()]
     forms += [(prefix, "<python>") for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
     if os.environ.get("HOME"):
         forms.append((os.environ["HOME"], "~"))
     return [(os.path.normpath(directory), shown) for directory, shown in forms if directory]
+
+
+def _site_packages() -> list[str]:
+    """The site-packages directories of this Python installation: those on sys.path
+    and those `site` would add (each prefix's, the user's) or PYTHONPATH names.
+    Found without `site` having run: simrun's launcher starts simrun's own Python with
+    -S (see netsim/_launch.py), and its transcripts must show the programs' paths as
+    `python -m netsim.simrun` does."""
+    import site
+
+    prefixes = sorted({sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix})
+    named = [*sys.path, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    found = [entry for entry in named if os.path.basename(entry) in ("site-packages", "dist-packages")]
+    found += [entry for entry in [*site.getsitepackages(prefixes), site.getusersitepackages()]
+              if os.path.isdir(entry)]
+    return list(dict.fromkeys(found))
 
 
 def parse_epoch(value: object, what: str) -> int:
@@ -52,6 +66,8 @@ def parse_epoch(value: object, what: str) -> int:
     time ("2026-12-03T09:30:00", UTC unless it gives an offset), a datetime or date,
     or a number of seconds (a string or a number). Raises ValueError or TypeError
     naming `what`."""
+    import datetime  # here: every simrun imports this module, few give a date
+
     if isinstance(value, bool):
         raise TypeError(f"{what} is a date or seconds since 1970, not {value!r}")
     if isinstance(value, str):
@@ -88,6 +104,8 @@ def _in_range(seconds: float, what: str, shown: object) -> int:
 
 def shown_date(epoch_ns: int) -> str:
     """2024-01-01T00:00:00Z"""
+    import datetime
+
     moment = datetime.datetime.fromtimestamp(epoch_ns / 1e9, datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -14,21 +14,24 @@ notebook, a test)::
 from __future__ import annotations
 
 import argparse
+import collections
 import math
 import os
 import re
 import shlex
-import shutil
 import signal
 import sys
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 import netsim
 from netsim import _core, _explore_cli, _outputs_cli, _portable
 from netsim._outputs import TraceOutputs, coloured_name
 
+# Every simrun imports this module: typing, dataclasses (with inspect) and shutil
+# would be more than half of its import time, so none of them is imported here.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Mapping, Sequence
+
     # Imported where a scenario is given: the parser and tomllib cost a run without
     # one 17 ms of start-up.
     from netsim import scenario as _scenario
@@ -131,47 +134,63 @@ class UsageError(ValueError):
     one line that says what is wrong and what to do."""
 
 
-# The reports are named tuples rather than dataclasses: every simrun imports this
-# module, and dataclasses (with inspect) would be a third of its import time.
-class ProcessReport(NamedTuple):
-    """How one program ended."""
+class ProcessReport(collections.namedtuple("ProcessReport", "name pid status outcome stopped")):
+    """How one program ended: ``name``; ``pid`` (virtual); ``status`` as a shell
+    reports it (the exit code, or 128 + signal); ``outcome`` ("exited with status
+    0", "killed by SIGSEGV", "stopped by SIGINT at the end of the run, status
+    130"...); ``stopped``: still running when the last command ended, so simrun
+    stopped it."""
 
-    name: str
-    pid: int  #: virtual
-    status: int  #: as a shell reports it: the exit code, or 128 + signal
-    #: "exited with status 0", "killed by SIGSEGV", "stopped by SIGINT at the end of
-    #: the run, status 130"...
-    outcome: str
-    stopped: bool  #: still running when the last command ended, so simrun stopped it
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
 class RunReport(TraceOutputs):
     """What a run produced. ``str(report)`` is the transcript; ``formatted()``,
     ``diagram()`` and ``pcap()`` give simrun's other outputs, and a notebook shows
-    it as HTML (the transcript, a summary, the sequence diagram)."""
+    it as HTML (the transcript, a summary, the sequence diagram). Read-only; two
+    reports are equal when their fields (all but the trace) are.
 
-    transcript_bytes: bytes  #: every line the programs wrote, "NAME: line", exactly
-    exit_status: int  #: of the last command
-    processes: list[ProcessReport]  #: in command order
-    #: why the run ended before the last command did (a deadlock report, the
-    #: watchdog's message, the interruption); "" when it ended on its own
-    problem: str
-    deadlock: bool
-    timed_out: bool
-    interrupted: bool
-    #: why the run went without the kernel's backstop (its namespaces); "" when it had it
-    warning: str = ""
-    #: what the user may not guess from the transcript (a TLS certificate refused for
-    #: its dates: the virtual date and how to change it); "" when nothing
-    hint: str = ""
-    #: the calls netsim does not simulate that the programs made (they failed with
-    #: ENOSYS), each once: "NAME: what (the call failed with ENOSYS)"
-    unsupported: tuple[str, ...] = ()
-    #: the first difference between what a program sent and the cassette, or why a
-    #: recording failed (docs/cassettes.md); "" when none
-    cassette: str = ""
-    _trace: Any = field(default=None, repr=False, compare=False)  #: netsim._core.Trace
+    - ``transcript_bytes``: every line the programs wrote, "NAME: line", exactly
+    - ``exit_status``: of the last command
+    - ``processes``: a list of ProcessReport, in command order
+    - ``problem``: why the run ended before the last command did (a deadlock report,
+      the watchdog's message, the interruption); "" when it ended on its own
+    - ``deadlock``, ``timed_out``, ``interrupted``: which of those it was
+    - ``warning``: why the run went without the kernel's backstop (its namespaces);
+      "" when it had it
+    - ``hint``: what the user may not guess from the transcript (a TLS certificate
+      refused for its dates: the virtual date and how to change it); "" when nothing
+    - ``unsupported``: the calls netsim does not simulate that the programs made
+      (they failed with ENOSYS), each once: "NAME: what (the call failed with ENOSYS)"
+    - ``cassette``: the first difference between what a program sent and the
+      cassette, or why a recording failed (docs/cassettes.md); "" when none
+    """
+
+    # A plain class, not a dataclass: see the imports.
+    _FIELDS = ("transcript_bytes", "exit_status", "processes", "problem", "deadlock", "timed_out",
+               "interrupted", "warning", "hint", "unsupported", "cassette")
+
+    def __init__(self, transcript_bytes: bytes, exit_status: int, processes: list[ProcessReport],
+                 problem: str, deadlock: bool, timed_out: bool, interrupted: bool, warning: str = "",
+                 hint: str = "", unsupported: tuple[str, ...] = (), cassette: str = "",
+                 _trace: Any = None) -> None:
+        values = locals()
+        self.__dict__.update({name: values[name] for name in (*self._FIELDS, "_trace")})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a RunReport is read-only: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a RunReport is read-only: cannot delete {name}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if type(other) is type(self) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"RunReport({', '.join(f'{name}={getattr(self, name)!r}' for name in self._FIELDS)})"
 
     @property
     def transcript(self) -> str:
@@ -315,6 +334,12 @@ def plan(commands: Sequence[str | Sequence[str]],
     return list(zip(renamed, (argv for _, argv in resolved)))
 
 
+def _on_path(program: str, path: str) -> str | None:
+    import shutil  # here: see the imports
+
+    return shutil.which(program, path=path)
+
+
 def _resolve(command: str | Sequence[str], number: int, path: str) -> tuple[str, list[str]]:
     """A command's name and argv: scripts and python command lines get simrun's
     interpreter, other programs must be found."""
@@ -340,7 +365,7 @@ def _resolve(command: str | Sequence[str], number: int, path: str) -> tuple[str,
     if "/" in program:
         if not (os.path.isfile(program) and os.access(program, os.X_OK)):
             raise UsageError(f"no such program: {program} {where}; check the path and that it is executable")
-    elif shutil.which(program, path=path) is None:
+    elif _on_path(program, path) is None:
         raise UsageError(f"{program}: not found on PATH {where}; install it or give its path")
     return os.path.basename(program), words
 

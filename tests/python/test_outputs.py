@@ -232,6 +232,21 @@ def test_a_pickled_report_keeps_its_outputs_but_not_its_trace():
         copy.pcap()
 
 
+def test_a_report_is_read_only_and_equal_by_its_fields_not_its_trace():
+    fields = dict(transcript_bytes=b"a: x\n", exit_status=0,
+                  processes=[simrun.ProcessReport("a", 1000, 0, "exited with status 0", False)],
+                  problem="", deadlock=False, timed_out=False, interrupted=False)
+    report = simrun.RunReport(**fields, _trace=object())
+    assert report == simrun.RunReport(**fields) == simrun.RunReport(**fields, hint="")
+    assert report != simrun.RunReport(**{**fields, "exit_status": 1})
+    for change in (lambda: setattr(report, "exit_status", 1), lambda: delattr(report, "problem")):
+        with pytest.raises(AttributeError, match="a RunReport is read-only"):
+            change()
+    assert repr(report).startswith("RunReport(transcript_bytes=b'a: x\\n', exit_status=0, processes=[ProcessReport(")
+    assert "_trace" not in repr(report)
+    assert pickle.loads(pickle.dumps(report)) == report
+
+
 def test_format_json_and_check(tmp_path):
     saved = tmp_path / "echo.jsonl"
     assert run_simrun("--seed", "42", "--format", "json", "-o", str(saved), *ECHO).returncode == 0

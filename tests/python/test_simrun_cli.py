@@ -84,8 +84,10 @@ def test_help_through_python_dash_m():
 
 
 def test_installed_as_the_simrun_command():
+    """Not a console script: the launcher (tests/python/test_simrun_launcher.py)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    assert project["scripts"] == {"simrun": "netsim._simrun_command:main"}
+    assert "scripts" not in project
+    assert Path(sys.executable).with_name("simrun").read_bytes()[:4] == b"\x7fELF"
 
 
 # --- usage errors: one line, exit status 2 --------------------------------------
