@@ -90,13 +90,6 @@ void Scheduler::resume(Task& task) {
 }
 
 Task& Scheduler::pick() {
-  if (policy_ == Policy::pct) {
-    const auto best = std::min_element(ready_.begin(), ready_.end(),
-                                       [](const Task* a, const Task* b) { return outranks(*a, *b); });
-    Task* task = *best;
-    ready_.erase(best);
-    return *task;
-  }
   // What run-until-block runs: the task that yielded (it would not have), else the
   // first ready. (A paused yielder is not in the queue: then the first ready.)
   Task* passed = ready_.front();
@@ -108,6 +101,9 @@ Task& Scheduler::pick() {
   Task* task = passed;
   if (policy_ == Policy::random) {
     task = ready_[rng_.below(ready_.size())];
+  } else if (policy_ == Policy::pct) {
+    task = *std::min_element(ready_.begin(), ready_.end(),
+                             [](const Task* a, const Task* b) { return outranks(*a, *b); });
   } else if (policy_ == Policy::schedule && choice) {
     if (const auto planned = plan_.find(decision_points_); planned != plan_.end())
       for (Task* ready : ready_)
@@ -158,15 +154,11 @@ bool Scheduler::block(Task& self, Wait wait, std::span<WaitQueue* const> queues,
 
 void Scheduler::yield_point(Task& self) {
   if (policy_ == Policy::run_until_block || ready_.empty()) return;
-  if (policy_ == Policy::pct) {
-    count_choice_point(self);
-    if (std::none_of(ready_.begin(), ready_.end(), [&](const Task* other) { return outranks(*other, self); }))
-      return;
-  }
-  // The schedule policy goes through run()'s loop here too, even to go on with this
-  // task, as the random policy does: a replayed run fires the same timers at the same
-  // points as the run it replays.
-  if (policy_ != Policy::pct) yielder_ = &self;
+  if (policy_ == Policy::pct) count_choice_point(self);
+  // Every other policy goes through run()'s loop here, even to go on with this task:
+  // a run's deviations replayed (Policy::schedule) then fire the same timers at the
+  // same points as the run they come from, whichever policy took them.
+  yielder_ = &self;
   make_ready(self);
   switch_away(self);
 }

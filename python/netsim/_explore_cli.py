@@ -37,11 +37,13 @@ schedules:
   JSON lines (one record per schedule seed), and "python -m netsim.exploration
   SHARD.jsonl..." prints the table of them all. Exit status: 0 when every schedule
   seed gave one outcome, 1 when there were several or --stop-on matched.
-  --shrink (random policy) then replays each outcome's first seed and removes its
-  scheduling decisions that differ from run-until-block for as long as the outcome
-  stays: the table shows the few left, as --policy schedule:P:T,... (at scheduling
-  point P task T runs) in a command line that reproduces the outcome, and the
-  racing pair: the two operations whose order the last of them decides.
+  --shrink then replays each outcome's first seed and removes its scheduling
+  decisions that differ from run-until-block for as long as the outcome stays (on
+  the --jobs processes too): the table shows the few left, as --policy
+  schedule:P:T,... (at scheduling point P task T runs) in a command line that
+  reproduces the outcome, and the racing pair: the two operations whose order the
+  last of them decides. With --format json, each outcome's first record carries
+  them ("shrunk"), and the merged table shows them.
   --verify runs the commands --verify-runs times (default 2) with the same seeds
   and fails (exit 1) with the first difference of the transcripts or the traces.
 """
@@ -116,14 +118,13 @@ def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs
                                                dict(pair.partition("=")[::2] for pair in args.stdin))
                           + _network_words(args),
                           args.commands, scenario)
-        if args.shrink:
-            sweep.check_shrink()
         progress = _Progress(sys.stderr, len(seeds)) if sys.stderr.isatty() else None
-        found = sweep.run(seeds, ex._jobs(jobs), progress.update if progress else None)
-        if progress:
-            progress.clear()
-        if args.shrink:
-            found = sweep.shrink_all(found)
+        with sweep.workers(ex._jobs(jobs)) as workers:
+            found = sweep.run(seeds, workers, progress.update if progress else None)
+            if progress:
+                progress.clear()
+            if args.shrink:
+                found = sweep.shrink_all(found, workers)
     except simrun.UsageError as e:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
@@ -134,8 +135,7 @@ def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs
         print("simrun: interrupted", file=sys.stderr)
         return 130
     if args.format == "json":
-        for run in sorted((run for o in found.outcomes for run in o.runs), key=lambda r: r.schedule_seed):
-            sys.stdout.write(run.to_json() + "\n")
+        sys.stdout.writelines(line + "\n" for line in ex.records(found))
     else:
         sys.stdout.write(str(found))
     sys.stdout.flush()
@@ -188,8 +188,6 @@ def _check_combination(args: argparse.Namespace) -> None:
         sweep_only.append("--format json")
     if args.outcome != "transcript":
         sweep_only.append("--outcome")
-    if args.shrink and args.format == "json":
-        raise simrun.UsageError("--shrink adds to the table; --format json prints the seed records alone")
     if args.verify and sweep_only:
         raise simrun.UsageError(f"{sweep_only[0]} goes with --explore, not --verify")
     if not args.verify and args.verify_runs is not None:

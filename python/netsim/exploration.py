@@ -22,7 +22,9 @@ decisions it needs and the racing pair named (netsim._shrink).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
+import contextlib
 import difflib
 import json
 import multiprocessing
@@ -31,7 +33,7 @@ import re
 import shlex
 import sys
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from netsim import _policy, _shrink, _verify, simrun
 
@@ -67,16 +69,22 @@ class SeedRun:
     def to_json(self) -> str:
         """One JSON line. Transcript bytes that are not UTF-8 are kept as surrogate
         escapes, so :meth:`from_json` gives back the same bytes."""
-        return json.dumps({
+        return json.dumps(self.record())
+
+    def record(self) -> dict[str, Any]:
+        return {
             "schedule_seed": self.schedule_seed, "seed": self.seed, "policy": self.policy,
             "transcript": self.transcript_bytes.decode("utf-8", "surrogateescape"),
             "exit_statuses": [{"name": n, "status": s, "stopped": stopped}
                               for n, s, stopped in self.statuses],
-            "problem": self.problem, "outcome": self.outcome, "command": self.command})
+            "problem": self.problem, "outcome": self.outcome, "command": self.command}
 
     @classmethod
     def from_json(cls, line: str) -> SeedRun:
-        record = json.loads(line)
+        return cls.from_record(json.loads(line))
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> SeedRun:
         return cls(schedule_seed=record["schedule_seed"], seed=record["seed"], policy=record["policy"],
                    transcript_bytes=record["transcript"].encode("utf-8", "surrogateescape"),
                    statuses=tuple((s["name"], s["status"], s["stopped"])
@@ -161,7 +169,8 @@ def explore(commands: Sequence[str | Sequence[str]], seeds: int | range | Iterab
     wall-clock watchdog in seconds (default DEFAULT_TIMEOUT). ``on_run(run, done)``
     is called as each run ends, in completion order. ``shrink``: for each outcome,
     find the fewest deviations from run-until-block that give it and the racing
-    pair (``Outcome.shrunk``); random policy only. ``scenario``: a scenario file
+    pair (``Outcome.shrunk``), the shrinking's runs on the ``jobs`` processes too.
+    ``scenario``: a scenario file
     (``simrun --scenario``): each schedule seed also draws the network's jitter,
     loss and probable faults.
 
@@ -175,10 +184,9 @@ def explore(commands: Sequence[str | Sequence[str]], seeds: int | range | Iterab
                    + (["--scenario", os.fspath(scenario)] if scenario is not None else []),
                    [c if isinstance(c, str) else shlex.join(c) for c in commands],
                    _scenario_data(scenario, planned))
-    if shrink:
-        sweep.check_shrink()
-    found = sweep.run(seed_list, _jobs(jobs), on_run)
-    return sweep.shrink_all(found) if shrink else found
+    with sweep.workers(_jobs(jobs)) as workers:
+        found = sweep.run(seed_list, workers, on_run)
+        return sweep.shrink_all(found, workers) if shrink else found
 
 
 def verify(commands: Sequence[str | Sequence[str]], seed: int = 0, runs: int = 2, *,
@@ -289,44 +297,49 @@ class _Sweep:
             seeds += ["--schedule-seed", str(schedule_seed)]
         return shlex.join(["simrun", *seeds, "--policy", policy, *self.options, *self.shown])
 
-    def check_shrink(self) -> None:
-        if self.policy != EXPLORING_POLICY:
-            raise simrun.UsageError(f"shrinking replays the {EXPLORING_POLICY} policy's decisions: "
-                                    f"explore with it, not {self.policy!r}")
+    def workers(self, jobs: int) -> contextlib.AbstractContextManager[_Workers]:
+        return _workers(self.task, jobs)
 
-    def shrink_all(self, found: Exploration) -> Exploration:
-        return replace(found, outcomes=[replace(o, shrunk=self.shrink(o)) for o in found.outcomes],
-                       shrunk=True)
+    def shrink_all(self, found: Exploration, workers: _Workers) -> Exploration:
+        """Each outcome's first seed run again (for the deviations its trace records),
+        then shrunk (_shrink), one outcome after another, each shrinking's candidate
+        schedules run side by side on the workers."""
+        shrinkable = [o for o in found.outcomes if not o.first.problem.startswith("--timeout")]
+        # (An outcome of the watchdog is not shrunk: each try could wait for it again.)
+        seed_runs = dict(zip((o.first.schedule_seed for o in shrinkable),
+                             workers.traces([(self.policy, o.first.schedule_seed) for o in shrinkable])))
+        return replace(found, shrunk=True, outcomes=[
+            replace(o, shrunk=self.shrink(o, seed_runs[o.first.schedule_seed][2], workers))
+            if o.first.schedule_seed in seed_runs else o for o in found.outcomes])
 
-    def shrink(self, outcome: Outcome) -> _shrink.Shrunk | None:
-        """The outcome's first seed run again here, its deviations shrunk (_shrink)."""
-        def outcome_of(report: simrun.RunReport) -> str:
-            return self.key(report.transcript_bytes, tuple((p.name, p.status, p.stopped) for p in report.processes))
+    def shrink(self, outcome: Outcome, seed_trace: list[str], workers: _Workers) -> _shrink.Shrunk | None:
+        # With a scenario the schedule seed draws the network too: the replays keep it.
+        schedule_seed = outcome.first.schedule_seed if self.task.scenario is not None else None
 
-        def gives(deviations: list[_shrink.Deviation]) -> list[str] | None:
-            report = self.task.run(_shrink.policy_of(deviations))
-            return report._trace.jsonl().splitlines() if outcome_of(report) == outcome.first.outcome else None
+        def gives(run: _Replay) -> bool:
+            return self.key(run[0], run[1]) == outcome.first.outcome
 
-        if outcome.first.problem.startswith("--timeout"):
-            return None  # each try could wait for the watchdog again
-        seed_run = self.task.run(self.policy, outcome.first.schedule_seed)
-        found = _shrink.deviations_of(seed_run._trace.jsonl().splitlines())
-        shrunk = _shrink.shrink(found, gives)
+        def first(candidates: Sequence[list[_shrink.Deviation]]) -> tuple[int, list[str]] | None:
+            runs = workers.traces([(_shrink.policy_of(c), schedule_seed) for c in candidates], until=gives)
+            return (len(runs) - 1, runs[-1][2]) if runs and gives(runs[-1]) else None
+
+        found = _shrink.deviations_of(seed_trace)
+        shrunk = _shrink.shrink(found, first)
         if shrunk is None:
             return None
         kept, trace, runs, minimal = shrunk
         policy = _shrink.policy_of(kept)
-        return _shrink.Shrunk(policy, len(kept), len(found), self.command(policy),
+        return _shrink.Shrunk(policy, len(kept), len(found), self.command(policy, schedule_seed),
                               _shrink.race(trace), runs, minimal)
 
     def matches(self, run: SeedRun) -> bool:
         return self.stop_on is not None and self.stop_on.search(run.transcript) is not None
 
-    def run(self, seeds: list[int], jobs: int,
+    def run(self, seeds: list[int], workers: _Workers,
             on_run: Callable[[SeedRun, int], None] | None) -> Exploration:
         done: dict[int, SeedRun] = {}
         stop: int | None = None
-        for seed, report in _runs(self.task, seeds, jobs, lambda: stop):
+        for seed, report in _runs(workers, seeds, lambda: stop):
             run = done[seed] = self.record(seed, report)
             if self.matches(run) and (stop is None or seed < stop):
                 stop = seed
@@ -363,43 +376,91 @@ class _Task:
                            scenario=self.scenario)
 
 
-def _runs(task: _Task, seeds: list[int], jobs: int,
-          stopped_at: Callable[[], int | None]) -> Iterable[tuple[int, simrun.RunReport]]:
-    """Each schedule seed's report, in completion order, until the seeds are done
-    or one matched (stopped_at() set): seeds above it are not started. One job runs
-    in this process."""
+# A replayed schedule's run as a worker sends it back: its transcript, its exit
+# statuses (as SeedRun has them) and its trace lines.
+_Replay = tuple[bytes, tuple[tuple[str, int, bool], ...], list[str]]
+
+
+@dataclass(frozen=True)
+class _Workers:
+    """Where a sweep's runs go: this process (one job) or ``jobs`` worker processes."""
+
+    task: _Task
+    jobs: int
+    pool: concurrent.futures.ProcessPoolExecutor | None
+
+    def traces(self, runs: Sequence[tuple[str, int | None]],
+               until: Callable[[_Replay], bool] | None = None) -> list[_Replay]:
+        """The runs (policy, schedule seed) in order, up to the first for which
+        ``until`` holds, the last of the list then; ``jobs`` of them at a time, so a
+        few may run past that one, their results dropped."""
+        done: list[_Replay] = []
+        if self.pool is None:
+            for policy, schedule_seed in runs:
+                done.append(_replay(self.task, policy, schedule_seed))
+                if until is not None and until(done[-1]):
+                    break
+            return done
+        queue = iter(runs)
+        pending: collections.deque[concurrent.futures.Future] = collections.deque()
+        try:
+            while True:
+                while len(pending) < self.jobs and (run := next(queue, None)) is not None:
+                    pending.append(self.pool.submit(_replay_in_worker, *run))
+                if not pending:
+                    return done
+                done.append(pending.popleft().result())
+                if until is not None and until(done[-1]):
+                    return done
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+@contextlib.contextmanager
+def _workers(task: _Task, jobs: int) -> Iterator[_Workers]:
     if jobs == 1:
-        for seed in seeds:
-            stop = stopped_at()
-            if stop is not None and seed > stop:
-                return
-            yield seed, task(seed)
+        yield _Workers(task, 1, None)
         return
     context = multiprocessing.get_context("forkserver")
     started = context.Value("i", 0)
     with concurrent.futures.ProcessPoolExecutor(
             jobs, mp_context=context, initializer=_init_worker, initargs=(task, started)) as pool:
-        pending: dict[concurrent.futures.Future, int] = {}
-        queue = iter(seeds)
-        try:
-            while True:
-                stop = stopped_at()
-                # A few runs queued per worker keep every CPU busy without starting
-                # many runs that --stop-on would make useless.
-                while len(pending) < 2 * jobs:
-                    seed = next(queue, None)
-                    if seed is None or (stop is not None and seed > stop):
-                        break
-                    pending[pool.submit(_run_in_worker, seed)] = seed
-                if not pending:
-                    return
-                finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in sorted(finished, key=pending.__getitem__):
-                    seed = pending.pop(future)
-                    yield seed, future.result()
-        finally:
-            for future in pending:
-                future.cancel()
+        yield _Workers(task, jobs, pool)
+
+
+def _runs(workers: _Workers, seeds: list[int],
+          stopped_at: Callable[[], int | None]) -> Iterable[tuple[int, simrun.RunReport]]:
+    """Each schedule seed's report, in completion order, until the seeds are done
+    or one matched (stopped_at() set): seeds above it are not started."""
+    if workers.pool is None:
+        for seed in seeds:
+            stop = stopped_at()
+            if stop is not None and seed > stop:
+                return
+            yield seed, workers.task(seed)
+        return
+    pending: dict[concurrent.futures.Future, int] = {}
+    queue = iter(seeds)
+    try:
+        while True:
+            stop = stopped_at()
+            # A few runs queued per worker keep every CPU busy without starting
+            # many runs that --stop-on would make useless.
+            while len(pending) < 2 * workers.jobs:
+                seed = next(queue, None)
+                if seed is None or (stop is not None and seed > stop):
+                    break
+                pending[workers.pool.submit(_run_in_worker, seed)] = seed
+            if not pending:
+                return
+            finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in sorted(finished, key=pending.__getitem__):
+                seed = pending.pop(future)
+                yield seed, future.result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 _worker_task: _Task | None = None
@@ -423,6 +484,17 @@ def _init_worker(task: _Task, started: Any) -> None:
 def _run_in_worker(seed: int) -> simrun.RunReport:
     assert _worker_task is not None
     return _worker_task(seed)
+
+
+def _replay_in_worker(policy: str, schedule_seed: int | None) -> _Replay:
+    assert _worker_task is not None
+    return _replay(_worker_task, policy, schedule_seed)
+
+
+def _replay(task: _Task, policy: str, schedule_seed: int | None) -> _Replay:
+    report = task.run(policy, schedule_seed)
+    return (report.transcript_bytes, tuple((p.name, p.status, p.stopped) for p in report.processes),
+            report._trace.jsonl().splitlines())
 
 
 # --- grouping and the table ---
@@ -487,7 +559,8 @@ def format_table(found: Exploration) -> str:
 
 def _shrunk_lines(shrunk: _shrink.Shrunk | None) -> list[str]:
     if shrunk is None:
-        return ["   shrunk: not shrunk (the run met the watchdog, or did not replay under its recorded schedule)"]
+        return ["   shrunk: not shrunk (the run met the watchdog, did not replay under its recorded schedule, "
+                "or its shard was not shrunk)"]
     if not shrunk.deviations:
         return [f"   shrunk: run-until-block gives it, no deviation needed: {shrunk.command}"]
     kept = (f"{shrunk.deviations} of the run's {shrunk.found_in} deviations from run-until-block"
@@ -564,17 +637,38 @@ def _check_seed(what: str, value: object) -> None:
 
 # --- merging shards ---
 
+def records(found: Exploration) -> list[str]:
+    """The JSON lines of ``--format json``: one seed record per schedule seed, in
+    seed order. Shrunk, each outcome's first run's record carries the outcome's
+    shrunk schedule and race (``"shrunk"``, null when it could not be shrunk), so
+    that :func:`merge` gives back the table of one sweep of all the shards' seeds."""
+    shrunk = {o.first.schedule_seed: o.shrunk for o in found.outcomes} if found.shrunk else {}
+    lines = []
+    for run in sorted((run for o in found.outcomes for run in o.runs), key=lambda r: r.schedule_seed):
+        record = run.record()
+        if run.schedule_seed in shrunk:
+            record["shrunk"] = _shrink.to_record(shrunk[run.schedule_seed])
+        lines.append(json.dumps(record))
+    return lines
+
+
 def merge(lines: Iterable[str]) -> Exploration:
     """The table of JSON-lines seed records (``simrun --explore --format json``)
     from any number of shards, in any order. A schedule seed given twice counts once.
+    Where the shards were shrunk, an outcome's shrunk schedule is the one its lowest
+    schedule seed's record carries: the one a single sweep of all the seeds finds.
     Raises ValueError naming the first line that is not a record."""
     runs: dict[int, SeedRun] = {}
+    shrunk: dict[int, _shrink.Shrunk | None] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            run = SeedRun.from_json(line)
-        except (ValueError, KeyError, TypeError) as e:
+            record = json.loads(line)
+            run = SeedRun.from_record(record)
+            if "shrunk" in record:
+                shrunk[run.schedule_seed] = _shrink.from_record(record["shrunk"])
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise ValueError(f"line {number} is not a seed record of simrun --explore --format json "
                              f"({type(e).__name__}: {e})") from None
         runs[run.schedule_seed] = run
@@ -585,7 +679,11 @@ def merge(lines: Iterable[str]) -> Exploration:
         if len(values) > 1:
             raise ValueError(f"the records have different {field}s ({', '.join(map(str, values))}): "
                              "merge the shards of one sweep")
-    return group(list(runs.values()), next(iter(runs.values())).policy)
+    found = group(list(runs.values()), next(iter(runs.values())).policy)
+    if not shrunk:
+        return found
+    return replace(found, shrunk=True, outcomes=[replace(o, shrunk=shrunk.get(o.first.schedule_seed))
+                                                 for o in found.outcomes])
 
 
 def _merge_main(paths: list[str]) -> int:

@@ -658,31 +658,33 @@ TEST_CASE("scheduler: interrupting a task that is not blocked ends its next bloc
   CHECK(sim.transcript() == "self: interrupted at 0 ns\n");
 }
 
-TEST_CASE("scheduler: Policy::schedule replays a random run from the deviations its trace records",
+TEST_CASE("scheduler: Policy::schedule replays a random or PCT run from the deviations its trace records",
           "[scheduler]") {
-  for (std::uint64_t seed : {1ULL, 2ULL, 99ULL}) {
-    INFO("seed " << seed);
-    Simulation random({.seed = seed, .policy = Policy::random});
-    run_racy(random);
-    std::vector<Deviation> deviations;
-    for (const Event& event : random.trace().events())
-      if (event.kind == EventKind::schedule) {
-        CHECK(event.passed != event.task);
-        deviations.push_back({static_cast<std::uint64_t>(event.value), event.task});
+  for (const Policy policy : {Policy::random, Policy::pct}) {
+    for (std::uint64_t seed : {1ULL, 2ULL, 99ULL}) {
+      INFO("seed " << seed << ", pct " << (policy == Policy::pct));
+      Simulation explored({.seed = seed, .policy = policy, .pct = {.depth = 3, .horizon = 12}});
+      run_racy(explored);
+      std::vector<Deviation> deviations;
+      for (const Event& event : explored.trace().events())
+        if (event.kind == EventKind::schedule) {
+          CHECK(event.passed != event.task);
+          deviations.push_back({static_cast<std::uint64_t>(event.value), event.task});
+        }
+      REQUIRE(!deviations.empty());
+      for (int replay = 0; replay < 2; ++replay) {
+        Simulation again({.seed = seed, .policy = Policy::schedule, .schedule = deviations});
+        run_racy(again);
+        CHECK(again.transcript() == explored.transcript());
+        CHECK(again.trace().to_jsonl() == explored.trace().to_jsonl());
       }
-    REQUIRE(!deviations.empty());
-    for (int replay = 0; replay < 2; ++replay) {
-      Simulation again({.seed = seed, .policy = Policy::schedule, .schedule = deviations});
-      run_racy(again);
-      CHECK(again.transcript() == random.transcript());
-      CHECK(again.trace().to_jsonl() == random.trace().to_jsonl());
+      // Without the deviations: the run of no other choice than run-until-block's.
+      Simulation plain({.seed = seed, .policy = Policy::schedule});
+      Simulation fifo({.seed = seed});
+      run_racy(plain);
+      run_racy(fifo);
+      CHECK(plain.transcript() == fifo.transcript());
+      CHECK(plain.trace().to_jsonl().find(R"("event":"schedule")") == std::string::npos);
     }
-    // Without the deviations: the run of no other choice than run-until-block's.
-    Simulation plain({.seed = seed, .policy = Policy::schedule});
-    Simulation fifo({.seed = seed});
-    run_racy(plain);
-    run_racy(fifo);
-    CHECK(plain.transcript() == fifo.transcript());
-    CHECK(plain.trace().to_jsonl().find(R"("event":"schedule")") == std::string::npos);
   }
 }

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import netsim
-from netsim import exploration, simrun
+from netsim import _shrink, exploration, simrun
 
 pytest_plugins = ["pytester"]
 
@@ -28,6 +28,12 @@ LOCKED = [SERVER, f"{EXAMPLES / 'counter_client.py'} --lock"]
 def racy_sweep() -> exploration.Exploration:
     """200 schedule seeds of the racy counter, shared by the tests that read it."""
     return netsim.explore(RACY, 200, jobs=2)
+
+
+@pytest.fixture(scope="module")
+def shrunk_sweep() -> exploration.Exploration:
+    """Two schedule seeds of the racy counter (two outcomes), shrunk in this process."""
+    return netsim.explore(RACY, [0, 1], jobs=1, shrink=True)
 
 
 def simrun_main(capsys, *argv: str) -> tuple[int, str, str]:
@@ -238,10 +244,11 @@ def schedule_events(trace: Path) -> list[dict]:
     return [e for e in map(json.loads, trace.read_text().splitlines()) if e["event"] == "schedule"]
 
 
-def test_a_random_runs_recorded_deviations_replay_it_exactly(capsys, tmp_path):
-    status, out, _ = simrun_main(capsys, "--policy", "random", "--schedule-seed", "3",
-                                 "--trace", str(tmp_path / "random.jsonl"), *RACY)
-    deviations = schedule_events(tmp_path / "random.jsonl")
+@pytest.mark.parametrize("policy", ["random", "pct"])
+def test_a_runs_recorded_deviations_replay_it_exactly(capsys, tmp_path, policy):
+    status, out, _ = simrun_main(capsys, "--policy", policy, "--schedule-seed", "3",
+                                 "--trace", str(tmp_path / "explored.jsonl"), *RACY)
+    deviations = schedule_events(tmp_path / "explored.jsonl")
     assert deviations and all(e["task"] != e["passed"] for e in deviations)
     points = [e["value"] for e in deviations]
     assert points == sorted(set(points))
@@ -255,12 +262,11 @@ def test_a_random_runs_recorded_deviations_replay_it_exactly(capsys, tmp_path):
     assert schedule_events(tmp_path / "plain.jsonl") == []
 
 
-def test_shrinking_keeps_the_deviations_an_outcome_needs_and_names_the_race():
-    found = netsim.explore(RACY, [0, 1], jobs=1, shrink=True)
+def test_shrinking_keeps_the_deviations_an_outcome_needs_and_names_the_race(shrunk_sweep):
+    found = shrunk_sweep
     assert found.shrunk and len(found.outcomes) == 2
-    # An outcome whose schedule needs many deviations may exhaust the budget, which
-    # the result says (minimal=False); at least one must shrink all the way.
-    assert any(outcome.shrunk is not None and outcome.shrunk.minimal for outcome in found.outcomes)
+    # Both shrink all the way within the budget.
+    assert all(outcome.shrunk is not None and outcome.shrunk.minimal for outcome in found.outcomes)
     for outcome in found.outcomes:
         shrunk = outcome.shrunk
         assert shrunk is not None
@@ -288,8 +294,89 @@ def test_shrinking_keeps_the_deviations_an_outcome_needs_and_names_the_race():
     assert all((o.shrunk.deviations == 0) == (o.first.transcript_bytes == plain) for o in found.outcomes)
 
 
-def test_a_scenario_sweep_draws_the_network_from_the_schedule_seed(capsys, tmp_path):
-    # Two UDP pings over a link with jitter: the round trips vary with the schedule seed.
+def test_shrinking_gives_the_same_schedules_whatever_the_jobs(shrunk_sweep):
+    """Two workers run each round's candidates side by side; the first candidate in
+    the round's order that keeps the outcome is the one taken, as with one."""
+    two = netsim.explore(RACY, [0, 1], jobs=2, shrink=True)
+    assert [o.shrunk for o in two.outcomes] == [o.shrunk for o in shrunk_sweep.outcomes]
+    assert str(two) == str(shrunk_sweep)
+
+
+def test_pct_outcomes_shrink_and_their_shrunk_lines_reproduce():
+    found = netsim.explore(RACY, 6, policy="pct", jobs=2, shrink=True)
+    plain = netsim.run_commands(RACY).transcript_bytes
+    assert len(found.outcomes) >= 2
+    for outcome in found.outcomes:
+        shrunk = outcome.shrunk
+        assert shrunk is not None and shrunk.minimal and shrunk.deviations <= shrunk.found_in
+        assert (shrunk.deviations == 0) == (outcome.first.transcript_bytes == plain)
+        assert (shrunk.race != "") == (shrunk.deviations > 0)
+        words = shlex.split(shrunk.command)
+        assert words[:5] == ["simrun", "--seed", "0", "--policy", shrunk.policy]
+        for _ in range(3):
+            done = subprocess.run([sys.executable, "-m", "netsim.simrun", *words[1:]], capture_output=True)
+            assert done.stdout == outcome.first.transcript_bytes
+    assert any(o.shrunk.deviations > 0 for o in found.outcomes)
+
+
+def test_shrunk_records_merge_into_the_shrunk_table(shrunk_sweep, capsys):
+    lines = exploration.records(shrunk_sweep)
+    records = [json.loads(line) for line in lines]
+    firsts = {o.first.schedule_seed: o.shrunk for o in shrunk_sweep.outcomes}
+    for record in records:
+        if record["schedule_seed"] in firsts:
+            assert record["shrunk"]["policy"] == firsts[record["schedule_seed"]].policy
+        else:
+            assert "shrunk" not in record
+    # Shards in any order give the table of the whole shrunk sweep.
+    assert str(exploration.merge(lines[::-1])) == str(shrunk_sweep)
+    assert str(exploration.merge(lines[:1])).count("   shrunk: ") == 1
+    # Records without shrink data: no shrunk lines at all.
+    plain = [json.dumps({k: v for k, v in r.items() if k != "shrunk"}) for r in records]
+    assert "shrunk:" not in str(exploration.merge(plain))
+    # From simrun: --shrink with --format json (the locked counter: run-until-block gives it).
+    status, out, _ = simrun_main(capsys, "--seeds", "0-1", "--shrink", "--format", "json", *LOCKED)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and [r["schedule_seed"] for r in records] == [0, 1]
+    assert records[0]["shrunk"]["policy"] == "schedule:" and "shrunk" not in records[1]
+    assert "   shrunk: run-until-block gives it, no deviation needed: " in str(exploration.merge(out.splitlines()))
+
+
+def _oracle(needed: set[tuple[int, int]], eager: bool):
+    """A stand-in for the runs: a schedule gives the outcome when it keeps every
+    needed deviation; a deviation at a point divisible by 4 is no decision (its run's
+    trace leaves it out). ``eager``: every candidate run, as side-by-side workers may."""
+    def trace(candidate):
+        return [json.dumps({"event": "schedule", "value": p, "task": t}) for p, t in candidate if p % 4]
+
+    def first(candidates):
+        results = [needed <= set(c) for c in candidates] if eager else []
+        for i, candidate in enumerate(candidates):
+            if (results[i] if eager else needed <= set(candidate)):
+                return i, trace(candidate)
+        return None
+    return first
+
+
+def test_shrink_finds_the_needed_deviations_whatever_runs_them():
+    found = [(point, 1 + point % 3) for point in range(1, 41)]
+    needed = {found[4], found[30]}
+    results = [_shrink.shrink(found, _oracle(needed, eager)) for eager in (False, True)]
+    assert results[0] == results[1]
+    kept, trace, runs, minimal = results[0]
+    assert set(kept) == needed and minimal and runs < _shrink.DEFAULT_BUDGET
+    assert _shrink.deviations_of(trace) == kept
+    # Out of budget: the smallest list so far, which says it may not be the fewest.
+    kept, _, runs, minimal = _shrink.shrink(found, _oracle(needed, False), budget=6)
+    assert runs == 6 and not minimal and needed <= set(kept)
+    # Run-until-block gives it: one run. Even all of them does not: None.
+    assert _shrink.shrink(found, _oracle(set(), False))[::2] == ([], 1)
+    assert _shrink.shrink(found, _oracle({(99, 1)}, False)) is None
+
+
+def jittery_pings(tmp_path: Path) -> list[str]:
+    """Two UDP pings over a link with jitter (jitter.toml): the round trips vary
+    with the schedule seed."""
     (tmp_path / "pong.py").write_text(
         "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('127.0.0.1', 9000))\n"
         "while True:\n    data, peer = s.recvfrom(100)\n    s.sendto(data, peer)\n")
@@ -298,7 +385,11 @@ def test_a_scenario_sweep_draws_the_network_from_the_schedule_seed(capsys, tmp_p
         "    start = time.monotonic()\n    s.sendto(b'x', ('127.0.0.1', 9000))\n    s.recvfrom(100)\n"
         "    print(f'rtt {(time.monotonic() - start) * 1000:.3f} ms')\n")
     (tmp_path / "jitter.toml").write_text('[network]\ndelay = "1ms"\njitter = "1ms"\n')
-    commands = [str(tmp_path / "pong.py"), str(tmp_path / "ping.py")]
+    return [str(tmp_path / "pong.py"), str(tmp_path / "ping.py")]
+
+
+def test_a_scenario_sweep_draws_the_network_from_the_schedule_seed(capsys, tmp_path):
+    commands = jittery_pings(tmp_path)
     found = netsim.explore(commands, 6, jobs=2, scenario=tmp_path / "jitter.toml")
     assert len(found.outcomes) > 1
     for outcome in found.outcomes:
@@ -312,3 +403,16 @@ def test_a_scenario_sweep_draws_the_network_from_the_schedule_seed(capsys, tmp_p
     assert status == 1 and out.count("\n#") == len(found.outcomes)
     assert all("--latency 1ms --jitter 1ms" in line for line in out.splitlines() if "reproduce:" in line)
     assert simrun_main(capsys, "--verify", "--jitter", "1ms", "--schedule-seed", "4", *commands)[0] == 0
+
+
+def test_shrinking_a_scenario_sweep_keeps_each_outcomes_weather(tmp_path):
+    """The schedule seed draws the network too: the shrunk runs and their lines keep it."""
+    commands = jittery_pings(tmp_path)
+    found = netsim.explore(commands, 4, jobs=2, scenario=tmp_path / "jitter.toml", shrink=True)
+    assert len(found.outcomes) > 1
+    for outcome in found.outcomes:
+        assert outcome.shrunk is not None
+        words = shlex.split(outcome.shrunk.command)
+        assert words[words.index("--schedule-seed") + 1] == str(outcome.first.schedule_seed)
+        again = subprocess.run([sys.executable, "-m", "netsim.simrun", *words[1:]], capture_output=True)
+        assert again.stdout == outcome.first.transcript_bytes

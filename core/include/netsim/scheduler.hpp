@@ -35,14 +35,14 @@ enum class Policy : std::uint8_t {
   // at least 1/(n k^(d-1)).
   pct,
   // A given schedule (Config::schedule): run-until-block but at the scheduling points
-  // it lists, where the task it names runs instead. A random run's deviations
-  // (Scheduler::deviated) replayed so give the same run; a subset of them, a run that
+  // it lists, where the task it names runs instead. A random or PCT run's deviations
+  // (Scheduler::on_deviation) replayed so give the same run; a subset of them, a run that
   // differs from run-until-block only there: what shrinking an outcome searches.
   schedule,
 };
 
 // At the `point`-th scheduling point with a choice (counted from 1, the same way under
-// every policy but PCT), task `task` ran where run-until-block would have run another.
+// every policy), task `task` ran where run-until-block would have run another.
 struct Deviation {
   std::uint64_t point = 0;
   int task = 0;
@@ -147,8 +147,8 @@ class Scheduler {
     functions_.clear();
   }
 
-  // Called at each decision that differs from run-until-block's (random and schedule
-  // policies): `ran` ran where `passed` would have.
+  // Called at each decision that differs from run-until-block's (every policy but
+  // run-until-block): `ran` ran where `passed` would have.
   using DeviationHook = std::function<void(const Deviation&, const Task& ran, const Task& passed)>;
   void on_deviation(DeviationHook hook) { on_deviation_ = std::move(hook); }
 
@@ -227,7 +227,7 @@ class Scheduler {
   std::uint64_t choice_points_ = 0;
   std::vector<std::uint64_t> change_points_;
   std::uint64_t next_low_priority_ = 0;
-  // Scheduling points with a choice so far (not PCT); the task that yielded at the
+  // Scheduling points with a choice so far; the task that yielded at the
   // current one, which run-until-block would have let go on; Policy::schedule's plan.
   std::uint64_t decision_points_ = 0;
   Task* yielder_ = nullptr;
