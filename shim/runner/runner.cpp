@@ -15,14 +15,14 @@
 #include <algorithm>
 #include <boost/asio/read.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "netsim/errors.hpp"
 #include "netsim/fiber_task.hpp"
 #include "netsim/system.hpp"
+#include "proc.hpp"
 #include "request.hpp"
 
 namespace netsim::shim {
@@ -52,18 +52,14 @@ std::uint64_t seed_for(std::uint64_t seed, int pid) {
 }
 
 // The status a dead process that is not simrun's child left (as waitpid encodes it),
-// from its zombie's /proc/PID/stat: waitid cannot reach it.
+// from its zombie's /proc/PID/stat (its 52nd field, exit_code): waitid cannot reach it.
 std::optional<int> zombie_status(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::size_t end = text.rfind(')');
-  if (end == std::string::npos) return std::nullopt;
-  // Fields after the name start with the 3rd (state); exit_code is the 52nd.
-  std::istringstream fields(text.substr(end + 2));
-  std::string field;
-  for (int i = 3; i <= 52 && fields >> field; ++i)
-    if (i == 52) return std::stoi(field);
-  return std::nullopt;
+  const std::string stat = read_proc(fmt::format("/proc/{}/stat", pid));
+  const std::optional<std::string_view> field = stat_field(stat, 52);
+  int status = 0;
+  if (!field || std::from_chars(field->data(), field->data() + field->size(), status).ec != std::errc())
+    return std::nullopt;
+  return status;
 }
 
 // The caller's environment with the fixed variables (system.hpp) in place of its own.
@@ -271,7 +267,11 @@ RemoteProcess& Runner::start(const Command& command, bool staged) {
 
 Task& Runner::add_thread(RemoteProcess& remote, int index, bool staged) {
   Kernel& kernel = simulation_.kernel();
-  if (remote.threads.size() <= static_cast<std::size_t>(index)) remote.threads.resize(index + 1);
+  if (remote.threads.size() <= static_cast<std::size_t>(index)) {
+    remote.threads.resize(index + 1);
+    remote.tids.resize(index + 1);
+  }
+  remote.tids[index] = 0;
   slots_used_[remote.region_index] = std::max(slots_used_[remote.region_index], index + 1);
   auto task = std::make_unique<FiberTask>(
       kernel.next_task_id(), *remote.process, remote.process->name(),
@@ -327,13 +327,17 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
     // An exec ended the thread while its call was under way: nobody waits for the reply.
     if (remote.threads[index] != &self && !last) return;
     mine->result = result;
+    // The thread's last reply: it goes on to glibc's end of a thread (thread_end.cpp).
+    std::optional<ThreadEnd> ending;
+    if (last && mine->call == kCallThreadExit && !remote.process->exited())
+      ending.emplace(remote.child.pid, index == 0 ? remote.child.pid : remote.tids[index]);
     give_reply(*mine, slot);
     store_clocks(*remote.region, *remote.process);
     post(slot.state, SlotState::reply,
          [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });
     if (last) {
       remote.threads[index] = nullptr;
-      if (mine->call == kCallThreadExit && !remote.process->exited()) await_thread_end(remote, mine->args[0]);
+      if (ending) await_thread_end(remote, *ending);
       return;
     }
   }

@@ -35,6 +35,7 @@ struct RemoteProcess {
   Region* region = nullptr;
   Child child;
   std::vector<Task*> threads{nullptr};  // the task serving each slot used so far, while it lives
+  std::vector<pid_t> tids{0};  // each slot's thread as simrun sees it (kCallStart); slot 0's: child.pid
   std::string stray;       // bytes the child wrote to its real stdout/stderr (the loader's)
   std::optional<int> reaped_status;  // as a shell reports it, once waited for
   int reaped_signal = 0;             // the signal that killed it, if one did
@@ -44,6 +45,23 @@ struct RemoteProcess {
   bool offender = false;   // stopped for a malformed request, which its own line names
   std::unique_ptr<boost::asio::posix::stream_descriptor> output;  // none for a forked one
   std::array<char, 4096> output_buffer{};
+};
+
+// A thread of a child that has left the simulation, whose real end the runner waits
+// for (thread_end.cpp). Made while the thread waits for its last reply.
+class ThreadEnd {
+ public:
+  ThreadEnd(pid_t pid, pid_t tid);  // tid as simrun sees it, as the shim said
+  ~ThreadEnd();
+  ThreadEnd(const ThreadEnd&) = delete;
+  ThreadEnd& operator=(const ThreadEnd&) = delete;
+  // Waits a little; true once the thread has left user space (or was never found).
+  bool wait() const;
+
+ private:
+  pid_t pid_;
+  pid_t tid_ = -1;
+  int pidfd_ = -1;  // the thread's own; -1: its state in /proc is polled
 };
 
 // simrun takes SIGINT and SIGTERM for the length of a run; Boost.Asio resets them to
@@ -132,9 +150,9 @@ class Runner : public ProcessControl {
   void take_turn(Slot& slot);
   // Waits for the thread's next request; false when the child died or the run aborts.
   bool wait_request(RemoteProcess& remote, Slot& slot);
-  // thread_end.cpp: returns once the thread of the child whose id is ns_tid in the
-  // run's PID namespace has ended for real (or the child is gone, or the run aborts).
-  void await_thread_end(RemoteProcess& remote, long ns_tid);
+  // thread_end.cpp: returns once the thread has ended for real (or the child is gone,
+  // or the run aborts).
+  void await_thread_end(RemoteProcess& remote, const ThreadEnd& thread);
   // The child is gone (or the run aborts) while its thread was running.
   void lose(RemoteProcess& remote, Task& self);
   void kill_now(RemoteProcess& remote);

@@ -63,14 +63,17 @@ enum class SlotState : std::uint32_t { idle = 0, request = 1, reply = 2, parked 
 enum Call : std::int64_t {
   // A thread's first call: it is ready; the reply comes when the scheduler first
   // runs it. The main thread makes it from the shim's constructor, before main().
+  // args[0]: a new thread's id as simrun sees it (in the PID namespace of /proc, where
+  // gettid() gives the run's), for the simulator to wait for its end; 0: unknown.
   kCallStart = 100000,
   // pthread_create is about to start a thread: the simulator makes its task and
   // answers the slot index the new thread is to use.
   kCallThreadCreate,
   // args[0] = slot index: a pthread_create that failed after kCallThreadCreate.
   kCallThreadAbandon,
-  // The calling thread ends; the process goes on. args[0] = its id (gettid): the
-  // simulator waits for the real thread's end before anything else runs.
+  // The calling thread ends; the process goes on. args[0] = its id (gettid). The
+  // simulator waits for the real thread's end (the thread its kCallStart named, or
+  // the main thread) before anything else runs.
   kCallThreadExit,
   // exit_group(args[0]): the process ends here, in simulated order.
   kCallExit,
