@@ -16,7 +16,7 @@ import pytest
 import netsim
 
 ROOT = Path(__file__).resolve().parents[2]
-THREADS = 300
+THREADS = 1000
 
 
 @pytest.fixture(scope="module")
