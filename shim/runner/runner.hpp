@@ -3,6 +3,7 @@
 // their threads' calls, and simrun's own events (its signals, the watchdog, what
 // children write around the shim), polled with Boost.Asio while a child runs.
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <array>
@@ -145,9 +146,6 @@ class Runner : public ProcessControl {
   // futexes); the socket calls go to serve_net.
   long serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot, std::vector<pollfd>& poll_list,
                   bool& last);
-  // The calling task has the turn while serving `slot`: if another task had it in the
-  // middle of a call, that call blocked, and its thread is told to stop polling.
-  void take_turn(Slot& slot);
   // Waits for the thread's next request; false when the child died or the run aborts.
   bool wait_request(RemoteProcess& remote, Slot& slot);
   // thread_end.cpp: returns once the thread has ended for real (or the child is gone,
@@ -167,16 +165,13 @@ class Runner : public ProcessControl {
   std::vector<std::string> env_;  // the children's: the caller's, with fixed_environment()
   // Destroyed after the destructor's body has reaped every child simrun started.
   Sandbox sandbox_;
-  std::uint64_t spin_cycles_;
   std::optional<cpu_set_t> saved_cpus_;     // simrun's own, given back after the run
-  std::optional<cpu_set_t> children_cpus_;  // none: one CPU for everybody
   int pool_fd_ = -1;  // the region pool (channel.hpp)
   std::vector<Region*> regions_;  // its regions so far, mapped
   std::vector<int> slots_used_;    // per region: one past the highest slot ever given out
   int was_subreaper_ = 0;
   std::vector<std::unique_ptr<RemoteProcess>> processes_;
   RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report
-  Slot* serving_ = nullptr;           // the request being served, until its reply
   std::chrono::steady_clock::time_point next_poll_{};  // of simrun's own events
   boost::asio::io_context io_;
   SavedSignals saved_signals_;
