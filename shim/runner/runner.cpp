@@ -104,13 +104,13 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
   // that it is still ours to reap (and its pidfd still ours to kill).
   prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper_);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  // The whole run on one CPU, the one simrun is on as it starts (runs side by side
-  // then spread over the CPUs): only one of its threads ever has work to do, the
-  // simulator's or the child thread's that has the turn, and every hand-over between
-  // them is a futex wake-up on the same CPU. The simulator on a CPU of its own and the
-  // children on the others, each side polling for the other's next step, took half as
-  // much time again, wall and CPU (docs/benchmarks.md, "Where a forwarded call's
-  // time goes").
+  // The whole run on one CPU, the one simrun is on as it starts (runs started side by
+  // side then tend to spread over the CPUs): only one of its threads ever has work to
+  // do, the simulator's or the child thread's that has the turn, and every hand-over
+  // between them is a futex wake-up on the same CPU. The simulator on a CPU of its own
+  // and the children on the others, each side polling for the other's next step, took
+  // 1.5 - 1.6 times as long, wall and CPU (docs/benchmarks.md, "Where a forwarded
+  // call's time goes").
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) >= 2) {
     saved_cpus_ = allowed;
