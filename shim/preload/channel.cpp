@@ -41,8 +41,6 @@ long forward(Slot& slot) {
   // The simulator shares the futex from another process: no FUTEX_PRIVATE_FLAG.
   post(slot.state, SlotState::request,
        [](auto* word) { raw(SYS_futex, reinterpret_cast<long>(word), FUTEX_WAKE, 1); });
-  // Polling ends early when the simulator parks the call (it blocked).
-  spin_while(slot.state, static_cast<std::uint32_t>(SlotState::request), region().spin_cycles);
   sleep_until(
       slot.state, [](std::uint32_t state) { return holds(state, SlotState::reply); },
       [&](std::uint32_t expected) {

@@ -4,6 +4,7 @@
 // exceptions, no iostreams and no allocation on the paths a signal handler takes.
 #include <sys/syscall.h>
 
+#include "netsim/shim/arch.hpp"
 #include "netsim/shim/channel.hpp"
 
 namespace netsim::shim {

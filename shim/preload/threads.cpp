@@ -3,6 +3,7 @@
 // program's code; futex waits and wakes (what every mutex, condition variable and
 // semaphore, Python's GIL included, comes down to) are scheduled by the core.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -38,11 +39,23 @@ F real(const char* name) {
   return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
 }
 
+// The calling thread's id as simrun sees it: /proc/thread-self links to "TGID/task/TID"
+// numbered in the PID namespace of /proc, simrun's. 0 when it cannot be read.
+long simulator_tid() {
+  char link[64];
+  const long size = raw(SYS_readlinkat, AT_FDCWD, reinterpret_cast<long>("/proc/thread-self"),
+                        reinterpret_cast<long>(link), sizeof link - 1);
+  if (size <= 0) return 0;
+  long tid = 0;
+  for (long i = 0; i < size; ++i) tid = link[i] == '/' ? 0 : tid * 10 + (link[i] - '0');
+  return tid;
+}
+
 void* trampoline(void* p) {
   const Start start = *static_cast<Start*>(p);
   set_my_slot(&region().slots[start.index]);
   note_thread();
-  forward(kCallStart);
+  forward(kCallStart, simulator_tid());
   // Not before: until its first turn the thread runs alongside its creator, and a
   // free() may take a malloc lock the creator waits for in the simulation, where
   // this thread's wake would never arrive.

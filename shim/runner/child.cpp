@@ -49,7 +49,7 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 constexpr int kRegionFd = 3;
 
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int region_fd,
-                             int output_fd, int error_fd, const cpu_set_t* cpus, pid_t parent) {
+                             int output_fd, int error_fd, pid_t parent) {
   // `parent`: what getppid() reads while simrun lives (0 from inside the run's PID
   // namespace, whose parent is outside it).
   // Only async-signal-safe calls between fork and exec.
@@ -57,7 +57,6 @@ constexpr int kRegionFd = 3;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
   personality(ADDR_NO_RANDOMIZE);  // the same addresses on every run (Python's id())
-  if (cpus) sched_setaffinity(0, sizeof *cpus, cpus);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -125,8 +124,7 @@ Child start_child(const ChildSpec& spec) {
   const pid_t parent = sandboxed ? 0 : getpid();
   const pid_t pid = spec.sandbox ? spec.sandbox->fork() : fork();
   if (pid == 0)
-    exec_child(path.c_str(), argv_ptrs.data(), env_ptrs.data(), spec.pool_fd, output[1], status_pipe[1],
-               spec.cpus ? &*spec.cpus : nullptr, parent);
+    exec_child(path.c_str(), argv_ptrs.data(), env_ptrs.data(), spec.pool_fd, output[1], status_pipe[1], parent);
   close(output[1]);
   close(status_pipe[1]);
   if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + strerror(errno));

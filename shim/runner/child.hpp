@@ -2,10 +2,8 @@
 // Starting a real child process under the shim: its region, its descriptors, its
 // environment, and nothing it could use to escape (no inherited descriptors, its own
 // process group, death with simrun).
-#include <sched.h>
 #include <sys/types.h>
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +16,6 @@ struct ChildSpec {
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up on PATH
   std::vector<std::string> env;   // "NAME=value", before the shim's own variables
   std::string shim_path;
-  std::optional<cpu_set_t> cpus;  // the CPUs the child may run on; none: any
   int pool_fd = -1;               // the run's region pool (channel.hpp)
   int region_index = 0;           // the child's region in it, filled in already
   Sandbox* sandbox = nullptr;     // the run's namespaces, which the child joins

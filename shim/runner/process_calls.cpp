@@ -21,26 +21,23 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
+#include "proc.hpp"
 #include "runner.hpp"
 
 namespace netsim::shim {
 namespace {
 
-// A live process's real parent, from /proc/PID/stat (after its name: state, ppid).
+// A live process's real parent, from /proc/PID/stat (its 4th field); -1 when gone.
 pid_t real_parent(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::size_t end = text.rfind(')');
-  char state = 0;
-  int ppid = -1;
-  if (end == std::string::npos || std::sscanf(text.c_str() + end + 1, " %c %d", &state, &ppid) != 2) return -1;
+  const std::string stat = read_proc(fmt::format("/proc/{}/stat", pid));
+  const std::optional<std::string_view> field = stat_field(stat, 4);
+  pid_t ppid = -1;
+  if (!field || std::from_chars(field->data(), field->data() + field->size(), ppid).ec != std::errc()) return -1;
   return ppid;
 }
 

@@ -15,14 +15,14 @@
 #include <algorithm>
 #include <boost/asio/read.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "netsim/errors.hpp"
 #include "netsim/fiber_task.hpp"
 #include "netsim/system.hpp"
+#include "proc.hpp"
 #include "request.hpp"
 
 namespace netsim::shim {
@@ -38,10 +38,6 @@ constexpr std::size_t kUnwindTurns = 10'000;
 
 constexpr idtype_t kPidfd = static_cast<idtype_t>(3);  // P_PIDFD
 
-// How long each side of the channel polls before sleeping on the futex: some 15-25
-// us, when the simulator and the children have CPUs of their own.
-constexpr std::uint64_t kSpinCycles = 50'000;
-
 // Through the pidfd: never a process that reused the pid of a child already reaped.
 void send_signal(const RemoteProcess& remote, int signal) {
   syscall(SYS_pidfd_send_signal, remote.child.pidfd, signal, nullptr, 0);
@@ -52,18 +48,14 @@ std::uint64_t seed_for(std::uint64_t seed, int pid) {
 }
 
 // The status a dead process that is not simrun's child left (as waitpid encodes it),
-// from its zombie's /proc/PID/stat: waitid cannot reach it.
+// from its zombie's /proc/PID/stat (its 52nd field, exit_code): waitid cannot reach it.
 std::optional<int> zombie_status(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::size_t end = text.rfind(')');
-  if (end == std::string::npos) return std::nullopt;
-  // Fields after the name start with the 3rd (state); exit_code is the 52nd.
-  std::istringstream fields(text.substr(end + 2));
-  std::string field;
-  for (int i = 3; i <= 52 && fields >> field; ++i)
-    if (i == 52) return std::stoi(field);
-  return std::nullopt;
+  const std::string stat = read_proc(fmt::format("/proc/{}/stat", pid));
+  const std::optional<std::string_view> field = stat_field(stat, 52);
+  int status = 0;
+  if (!field || std::from_chars(field->data(), field->data() + field->size(), status).ec != std::errc())
+    return std::nullopt;
+  return status;
 }
 
 // The caller's environment with the fixed variables (system.hpp) in place of its own.
@@ -100,7 +92,6 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
     : simulation_(simulation),
       options_(options),
       env_(children_environment(options.env, options.config.seed)),
-      spin_cycles_(0),
       signals_(io_, SIGINT, SIGTERM),
       watchdog_(io_) {
   // A timer's signal (SIGALRM) reaches its process as kill() between processes does.
@@ -113,21 +104,25 @@ Runner::Runner(Simulation& simulation, const RunOptions& options)
   // that it is still ours to reap (and its pidfd still ours to kill).
   prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper_);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  // With two CPUs or more, the simulator keeps the first and the children share the
-  // others: each side can poll for the other's next step without holding it off, and
-  // only one child thread is ever active, so they do not compete among themselves.
+  // The whole run on one CPU, the one simrun is on as it starts (runs started side by
+  // side then tend to spread over the CPUs): only one of its threads ever has work to
+  // do, the simulator's or the child thread's that has the turn, and every hand-over
+  // between them is a futex wake-up on the same CPU. The simulator on a CPU of its own
+  // and the children on the others, each side polling for the other's next step, took
+  // 1.5 - 1.6 times as long, wall and CPU (docs/benchmarks.md, "Where a forwarded
+  // call's time goes").
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) >= 2) {
     saved_cpus_ = allowed;
-    cpu_set_t mine;
-    CPU_ZERO(&mine);
-    int first = 0;
-    while (!CPU_ISSET(first, &allowed)) ++first;
-    CPU_SET(first, &mine);
-    CPU_CLR(first, &allowed);
-    children_cpus_ = allowed;
-    sched_setaffinity(0, sizeof mine, &mine);
-    spin_cycles_ = kSpinCycles;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || !CPU_ISSET(cpu, &allowed)) {
+      cpu = 0;
+      while (!CPU_ISSET(cpu, &allowed)) ++cpu;
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    sched_setaffinity(0, sizeof one, &one);
   }
   signals_.async_wait([this](const boost::system::error_code& error, int signal) {
     if (error) return;
@@ -197,7 +192,6 @@ void Runner::fill_region(int index, const Process& process, int ppid, bool simul
   region.started = 0;
   store_clocks(region, process);
   region.seed = seed_for(options_.config.seed, process.pid());
-  region.spin_cycles = spin_cycles_;
   region.simulated_stdin = simulated_stdin;
   region.sigchld = 0;
   memset(region.exec_closes, 0, sizeof region.exec_closes);
@@ -258,7 +252,7 @@ RemoteProcess& Runner::start(const Command& command, bool staged) {
                                          command.name, kMaxProcesses));
   fill_region(remote->region_index, process, 1, command.input.has_value());
   remote->region = regions_[remote->region_index];
-  remote->child = start_child({command.argv, env_, options_.shim_path, children_cpus_, pool_fd_,
+  remote->child = start_child({command.argv, env_, options_.shim_path, pool_fd_,
                                remote->region_index, &sandbox_});
   remote->output =
       std::make_unique<boost::asio::posix::stream_descriptor>(io_, ::dup(remote->child.output_fd));
@@ -271,7 +265,11 @@ RemoteProcess& Runner::start(const Command& command, bool staged) {
 
 Task& Runner::add_thread(RemoteProcess& remote, int index, bool staged) {
   Kernel& kernel = simulation_.kernel();
-  if (remote.threads.size() <= static_cast<std::size_t>(index)) remote.threads.resize(index + 1);
+  if (remote.threads.size() <= static_cast<std::size_t>(index)) {
+    remote.threads.resize(index + 1);
+    remote.tids.resize(index + 1);
+  }
+  remote.tids[index] = 0;
   slots_used_[remote.region_index] = std::max(slots_used_[remote.region_index], index + 1);
   auto task = std::make_unique<FiberTask>(
       kernel.next_task_id(), *remote.process, remote.process->name(),
@@ -293,9 +291,7 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
       lose(remote, self);
       return;
     }
-    take_turn(slot);
     if (const std::string problem = take_request(slot, *mine); !problem.empty()) {
-      serving_ = nullptr;
       remote.offender = true;
       kernel.emit_output(self, 2,
                          fmt::format("netsim: {} (pid {}) sent a malformed request on the shim channel ({}); "
@@ -314,37 +310,29 @@ void Runner::serve(RemoteProcess& remote, int index, Task& self) {
       mine->signal = static_cast<std::uint32_t>(remote.signal);
     } catch (const TaskCancelled&) {
       // The process ended while this thread waited: its real thread is ending too.
-      take_turn(slot);
-      serving_ = nullptr;
       remote.threads[index] = nullptr;
       return;
     }
-    take_turn(slot);
-    serving_ = nullptr;
     // Not in the middle of a poll list, whose parts come with nothing in between.
     if (!mine->signal && mine->call != kCallPollPart)
       mine->signal = static_cast<std::uint32_t>(std::exchange(remote.pending, 0));
     // An exec ended the thread while its call was under way: nobody waits for the reply.
     if (remote.threads[index] != &self && !last) return;
     mine->result = result;
+    // The thread's last reply: it goes on to glibc's end of a thread (thread_end.cpp).
+    std::optional<ThreadEnd> ending;
+    if (last && mine->call == kCallThreadExit && !remote.process->exited())
+      ending.emplace(remote.child.pid, index == 0 ? remote.child.pid : remote.tids[index]);
     give_reply(*mine, slot);
     store_clocks(*remote.region, *remote.process);
     post(slot.state, SlotState::reply,
          [](auto* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); });
     if (last) {
       remote.threads[index] = nullptr;
-      if (mine->call == kCallThreadExit && !remote.process->exited()) await_thread_end(remote, mine->args[0]);
+      if (ending) await_thread_end(remote, *ending);
       return;
     }
   }
-}
-
-void Runner::take_turn(Slot& slot) {
-  if (serving_ && serving_ != &slot) {
-    auto expected = static_cast<std::uint32_t>(SlotState::request);
-    serving_->state.compare_exchange_strong(expected, static_cast<std::uint32_t>(SlotState::parked));
-  }
-  serving_ = &slot;
 }
 
 bool Runner::wait_request(RemoteProcess& remote, Slot& slot) {
@@ -360,7 +348,6 @@ bool Runner::wait_request(RemoteProcess& remote, Slot& slot) {
   const std::uint32_t left = slot.state.load(std::memory_order_acquire);
   if (aborting_ || remote.reaped_status) return false;
   if (holds(left, SlotState::request)) return true;
-  spin_while(slot.state, left, spin_cycles_);
   bool gone = false;
   sleep_until(
       slot.state, [&](std::uint32_t state) { return holds(state, SlotState::request) || gone; },

@@ -3,6 +3,7 @@
 // their threads' calls, and simrun's own events (its signals, the watchdog, what
 // children write around the shim), polled with Boost.Asio while a child runs.
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <array>
@@ -35,6 +36,7 @@ struct RemoteProcess {
   Region* region = nullptr;
   Child child;
   std::vector<Task*> threads{nullptr};  // the task serving each slot used so far, while it lives
+  std::vector<pid_t> tids{0};  // each slot's thread as simrun sees it (kCallStart); slot 0's: child.pid
   std::string stray;       // bytes the child wrote to its real stdout/stderr (the loader's)
   std::optional<int> reaped_status;  // as a shell reports it, once waited for
   int reaped_signal = 0;             // the signal that killed it, if one did
@@ -44,6 +46,23 @@ struct RemoteProcess {
   bool offender = false;   // stopped for a malformed request, which its own line names
   std::unique_ptr<boost::asio::posix::stream_descriptor> output;  // none for a forked one
   std::array<char, 4096> output_buffer{};
+};
+
+// A thread of a child that has left the simulation, whose real end the runner waits
+// for (thread_end.cpp). Made while the thread waits for its last reply.
+class ThreadEnd {
+ public:
+  ThreadEnd(pid_t pid, pid_t tid);  // tid as simrun sees it, as the shim said
+  ~ThreadEnd();
+  ThreadEnd(const ThreadEnd&) = delete;
+  ThreadEnd& operator=(const ThreadEnd&) = delete;
+  // Waits a little; true once the thread has left user space (or was never found).
+  bool wait() const;
+
+ private:
+  pid_t pid_;
+  pid_t tid_ = -1;
+  int pidfd_ = -1;  // the thread's own; -1: its state in /proc is polled
 };
 
 // simrun takes SIGINT and SIGTERM for the length of a run; Boost.Asio resets them to
@@ -127,14 +146,11 @@ class Runner : public ProcessControl {
   // futexes); the socket calls go to serve_net.
   long serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot, std::vector<pollfd>& poll_list,
                   bool& last);
-  // The calling task has the turn while serving `slot`: if another task had it in the
-  // middle of a call, that call blocked, and its thread is told to stop polling.
-  void take_turn(Slot& slot);
   // Waits for the thread's next request; false when the child died or the run aborts.
   bool wait_request(RemoteProcess& remote, Slot& slot);
-  // thread_end.cpp: returns once the thread of the child whose id is ns_tid in the
-  // run's PID namespace has ended for real (or the child is gone, or the run aborts).
-  void await_thread_end(RemoteProcess& remote, long ns_tid);
+  // thread_end.cpp: returns once the thread has ended for real (or the child is gone,
+  // or the run aborts).
+  void await_thread_end(RemoteProcess& remote, const ThreadEnd& thread);
   // The child is gone (or the run aborts) while its thread was running.
   void lose(RemoteProcess& remote, Task& self);
   void kill_now(RemoteProcess& remote);
@@ -149,16 +165,13 @@ class Runner : public ProcessControl {
   std::vector<std::string> env_;  // the children's: the caller's, with fixed_environment()
   // Destroyed after the destructor's body has reaped every child simrun started.
   Sandbox sandbox_;
-  std::uint64_t spin_cycles_;
   std::optional<cpu_set_t> saved_cpus_;     // simrun's own, given back after the run
-  std::optional<cpu_set_t> children_cpus_;  // none: one CPU for everybody
   int pool_fd_ = -1;  // the region pool (channel.hpp)
   std::vector<Region*> regions_;  // its regions so far, mapped
   std::vector<int> slots_used_;    // per region: one past the highest slot ever given out
   int was_subreaper_ = 0;
   std::vector<std::unique_ptr<RemoteProcess>> processes_;
   RemoteProcess* running_ = nullptr;  // whose thread runs now, for the watchdog's report
-  Slot* serving_ = nullptr;           // the request being served, until its reply
   std::chrono::steady_clock::time_point next_poll_{};  // of simrun's own events
   boost::asio::io_context io_;
   SavedSignals saved_signals_;

@@ -40,6 +40,7 @@ long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot
   switch (slot.call) {
     case kCallStart:
       if (index == 0) remote.region->started = 1;
+      else remote.tids[index] = static_cast<pid_t>(args[0]);
       return 0;
     case kCallThreadCreate: {
       // A slot is free once its task has ended and its thread has read the last reply

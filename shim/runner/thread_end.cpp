@@ -7,76 +7,78 @@
 // found such a lock held would wait for it in the simulation, where the ending
 // thread's real wake never arrives: a deadlock of one run in a few hundred. So nothing
 // else is served until the thread has left user space.
-#include <dirent.h>
+//
+// The shim names each new thread at its start (kCallStart: its id in simrun's PID
+// namespace), so the ending thread is found at once, whatever the number of threads,
+// and a pidfd of the thread alone (PIDFD_THREAD) becomes readable when it has exited:
+// the runner sleeps until then instead of polling. The pidfd is opened while the
+// thread still waits for its reply, so its id cannot belong to another thread yet. A
+// main thread that ends before the others stays a zombie until they end too, which no
+// pidfd reports, and a kernel older than 6.9 has no thread pidfds: then the thread's
+// state in /proc is looked at every 20 us.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <string>
+#include <cerrno>
 
+#include "proc.hpp"
 #include "runner.hpp"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL  // linux/pidfd.h of Linux 6.9
+#endif
 
 namespace netsim::shim {
 namespace {
 
-// How long each look at the thread waits before the next.
+// How long each look at a thread without a pidfd waits before the next.
 constexpr long kLookNanos = 20'000;
-
-// A small /proc file's text; "" once the thread it describes is gone (a read of a
-// vanished task's file fails with ESRCH).
-std::string read_proc(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  char buffer[2048];
-  const ssize_t size = ::read(fd, buffer, sizeof buffer - 1);
-  ::close(fd);
-  return size > 0 ? std::string(buffer, static_cast<std::size_t>(size)) : std::string();
-}
-
-// The id simrun sees of the thread of `pid` whose id in its own PID namespace (what
-// gettid told it) is `ns_tid`; -1 when there is none any more.
-pid_t find_thread(pid_t pid, long ns_tid) {
-  const std::string tasks = fmt::format("/proc/{}/task", pid);
-  DIR* dir = opendir(tasks.c_str());
-  if (!dir) return -1;
-  pid_t found = -1;
-  while (const dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    const std::string status = read_proc(tasks + "/" + entry->d_name + "/status");
-    const std::size_t at = status.find("\nNSpid:");
-    if (at == std::string::npos) continue;
-    // The innermost namespace's id comes last on the line.
-    const std::string line = status.substr(at + 1, status.find('\n', at + 1) - at - 1);
-    if (std::atol(line.c_str() + line.find_last_of(" \t") + 1) == ns_tid) {
-      found = std::atoi(entry->d_name);
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
-}
+// How long a wait on a thread's pidfd lasts before simrun looks at its own events
+// (Ctrl-C, the watchdog) and at whether the child still lives.
+constexpr long kPidfdWaitNanos = 5'000'000;
 
 // Out of user space: gone, or a zombie (a main thread that ended before the others).
-bool thread_ended(pid_t pid, pid_t tid) {
-  const std::string text = read_proc(fmt::format("/proc/{}/task/{}/stat", pid, tid));
-  const std::size_t end = text.rfind(')');
-  if (end == std::string::npos || end + 2 >= text.size()) return true;
-  const char state = text[end + 2];
-  return state == 'Z' || state == 'X';
+bool left_user_space(pid_t pid, pid_t tid) {
+  const std::string stat = read_proc(fmt::format("/proc/{}/task/{}/stat", pid, tid));
+  const std::optional<std::string_view> state = stat_field(stat, 3);
+  return !state || *state == "Z" || *state == "X";
 }
 
 }  // namespace
 
-void Runner::await_thread_end(RemoteProcess& remote, long ns_tid) {
-  const pid_t tid = find_thread(remote.child.pid, ns_tid);
-  if (tid < 0) return;
-  while (!thread_ended(remote.child.pid, tid)) {
+ThreadEnd::ThreadEnd(pid_t pid, pid_t tid) : pid_(pid) {
+  // The id came from the child: it must name a thread of that child.
+  if (tid <= 0 || access(fmt::format("/proc/{}/task/{}", pid, tid).c_str(), F_OK) != 0) return;
+  tid_ = tid;
+  if (tid != pid) pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, tid, PIDFD_THREAD));
+}
+
+ThreadEnd::~ThreadEnd() {
+  if (pidfd_ >= 0) close(pidfd_);
+}
+
+bool ThreadEnd::wait() const {
+  if (tid_ < 0) return true;
+  if (pidfd_ >= 0) {
+    pollfd exited = {pidfd_, POLLIN, 0};
+    const timespec timeout = {0, kPidfdWaitNanos};
+    const int ready = ppoll(&exited, 1, &timeout, nullptr);
+    return ready > 0 || (ready < 0 && errno != EINTR);
+  }
+  if (left_user_space(pid_, tid_)) return true;
+  const timespec pause = {0, kLookNanos};
+  nanosleep(&pause, nullptr);
+  return false;
+}
+
+void Runner::await_thread_end(RemoteProcess& remote, const ThreadEnd& thread) {
+  while (!thread.wait()) {
     poll_events();
     if (aborting_ || reap(remote, false)) return;
-    const timespec pause = {0, kLookNanos};
-    nanosleep(&pause, nullptr);
   }
 }
 

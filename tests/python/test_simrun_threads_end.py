@@ -16,7 +16,7 @@ import pytest
 import netsim
 
 ROOT = Path(__file__).resolve().parents[2]
-THREADS = 300
+THREADS = 1000
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +47,16 @@ def test_a_random_schedule_of_ending_threads_repeats_exactly(churn):
     assert all(not run.problem for run in runs), [run.problem for run in runs]
     assert {run.transcript_bytes for run in runs} == {runs[0].transcript_bytes}
     assert runs[0].transcript.count("thread_churn: thread ") == THREADS
+
+
+def test_threads_ending_after_their_main_thread_repeat_exactly(churn):
+    # The main thread leaves first (pthread_exit) and stays a zombie until the last
+    # thread ends, which no thread pidfd reports: simrun looks for its end in /proc.
+    runs = [netsim.run_commands([f"{churn} {THREADS} main-exits"], seed=1, policy="random", schedule_seed=5,
+                                timeout=120)
+            for _ in range(3)]
+    assert all(not run.problem for run in runs), [run.problem for run in runs]
+    assert {run.transcript_bytes for run in runs} == {runs[0].transcript_bytes}
+    assert runs[0].transcript.count("thread_churn: thread ") == THREADS
+    assert f"thread_churn: created {THREADS}\n" in runs[0].transcript
+    assert [(p.status, p.stopped) for p in runs[0].processes] == [(0, False)]

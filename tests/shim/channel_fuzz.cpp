@@ -88,7 +88,6 @@ Slot& my_slot() {
 long round_trip(Slot& s) {
   post(s.state, SlotState::request,
        [](auto* word) { g_raw(SYS_futex, reinterpret_cast<long>(word), FUTEX_WAKE, 1, 0, 0, 0); });
-  spin_while(s.state, static_cast<std::uint32_t>(SlotState::request), g_region->spin_cycles);
   sleep_until(
       s.state, [](std::uint32_t state) { return holds(state, SlotState::reply); },
       [&](std::uint32_t expected) {

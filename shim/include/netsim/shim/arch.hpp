@@ -21,10 +21,6 @@ inline constexpr unsigned kAuditArch = AUDIT_ARCH_X86_64;
 // System call numbers with this bit set are x32's.
 inline constexpr unsigned kX32Bit = 0x40000000;
 
-// A cheap clock for spinning (the TSC), and the pause a spin loop makes.
-inline std::uint64_t cycles() { return __builtin_ia32_rdtsc(); }
-inline void relax() { __builtin_ia32_pause(); }
-
 // The system call instruction (`syscall`, then `ret`): the gate's page holds it. The
 // address the filter sees is the one after the instruction.
 inline constexpr unsigned char kGateCode[] = {0x0f, 0x05, 0xc3};

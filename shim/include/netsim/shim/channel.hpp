@@ -21,12 +21,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "netsim/shim/arch.hpp"
-
 namespace netsim::shim {
 
 inline constexpr std::uint32_t kRegionMagic = 0x6d69736e;  // "nsim"
-inline constexpr std::uint32_t kRegionVersion = 8;
+inline constexpr std::uint32_t kRegionVersion = 9;
 inline constexpr const char* kRegionFdEnv = "NETSIM_SHIM_FD";
 inline constexpr const char* kRegionIndexEnv = "NETSIM_SHIM_REGION";
 
@@ -53,24 +51,24 @@ inline constexpr std::size_t kUnixNameAt = kSlotBuffer - 108;
 inline constexpr int kLoaderFds = 256;
 inline constexpr int kShimFds = 320;
 
-// A slot starts idle; after its first call it stays at reply until the next request,
-// so the simulator can poll for "anything but the state I left it in". A request whose
-// call blocked (the scheduler went on to another task) is marked parked: the thread
-// stops polling and sleeps on the futex until the reply.
-enum class SlotState : std::uint32_t { idle = 0, request = 1, reply = 2, parked = 3 };
+// A slot starts idle; after its first call it stays at reply until the next request.
+enum class SlotState : std::uint32_t { idle = 0, request = 1, reply = 2 };
 
 // Calls that are not Linux system calls.
 enum Call : std::int64_t {
   // A thread's first call: it is ready; the reply comes when the scheduler first
   // runs it. The main thread makes it from the shim's constructor, before main().
+  // args[0]: a new thread's id as simrun sees it (in the PID namespace of /proc, where
+  // gettid() gives the run's), for the simulator to wait for its end; 0: unknown.
   kCallStart = 100000,
   // pthread_create is about to start a thread: the simulator makes its task and
   // answers the slot index the new thread is to use.
   kCallThreadCreate,
   // args[0] = slot index: a pthread_create that failed after kCallThreadCreate.
   kCallThreadAbandon,
-  // The calling thread ends; the process goes on. args[0] = its id (gettid): the
-  // simulator waits for the real thread's end before anything else runs.
+  // The calling thread ends; the process goes on. args[0] = its id (gettid). The
+  // simulator waits for the real thread's end (the thread its kCallStart named, or
+  // the main thread) before anything else runs.
   kCallThreadExit,
   // exit_group(args[0]): the process ends here, in simulated order.
   kCallExit,
@@ -151,11 +149,6 @@ struct Region {
   } interfaces[2];
   // Descriptor 0 is simulated (a scripted stdin): the shim routes it to the simulator.
   std::uint32_t simulated_stdin;
-  // How long (in TSC cycles) each side polls a slot's state before it sleeps on the
-  // futex: a reply often comes within microseconds, and polling, with the simulator
-  // and the children on CPUs of their own, saves two wake-ups per call. Zero when
-  // simrun has a single CPU, where polling would only hold the other side off.
-  std::uint64_t spin_cycles;
   // How the program takes SIGCHLD, which the shim notes at every sigaction: 0 when it
   // has no handler (the default, or ignored), else kSigchldHandled, with
   // kSigchldRestart for SA_RESTART. The simulator sends SIGCHLD only to a handler.
@@ -178,8 +171,9 @@ inline constexpr std::uint32_t kSigchldHandled = 1;
 inline constexpr std::uint32_t kSigchldRestart = 2;
 
 // A flag on a slot's state: the side waiting for the next state sleeps on the futex
-// (or is about to), so the side that posts it must wake it. A side that is still
-// polling costs its partner no system call at all.
+// (or is about to), so the side that posts it must wake it. A side that has not gone
+// to sleep yet (the simulator still busy with another task) costs its partner no
+// system call.
 inline constexpr std::uint32_t kSleeping = 0x100;
 
 // The state a word holds, whoever sleeps on it.
@@ -207,19 +201,6 @@ void sleep_until(std::atomic<std::uint32_t>& word, Done done, Sleep sleep) {
     }
     if (!sleep(state)) return;
   }
-}
-
-// Polls `word` for up to `cycles` cycles of arch::cycles() while it equals `value`; true when it
-// changed. The cheap part of a wait on the channel, before the futex.
-inline bool spin_while(const std::atomic<std::uint32_t>& word, std::uint32_t value,
-                       std::uint64_t cycles) {
-  if (cycles == 0) return false;
-  const std::uint64_t end = arch::cycles() + cycles;
-  while (word.load(std::memory_order_acquire) == value) {
-    if (arch::cycles() > end) return false;
-    arch::relax();
-  }
-  return true;
 }
 
 }  // namespace netsim::shim
