@@ -43,7 +43,10 @@ std::vector<std::string> ids_of_a_run() {
     lookups.push_back("process 1003: " + kernel.find_process(1003)->name());
     sys.sleep(2 * kMillisecond);
   });
-  sim.spawn("second", note);
+  sim.spawn("second", [&](Sys& s) {
+    note(s);
+    s.sleep(kSecond);  // the run lasts until the last spawned process exits
+  });
   run_checked(sim);
   std::sort(seen.begin(), seen.end());
   seen.insert(seen.end(), lookups.begin(), lookups.end());
@@ -115,7 +118,8 @@ TEST_CASE("kill: whom a pid, a thread id or a group reaches; nobody else", "[ids
   CHECK(reached == std::vector<std::vector<int>>{{1001}, {1000}, {}, {1000}, {}, {}, {}, {}, {1001}, {1000}});
 }
 
-TEST_CASE("kill: default actions, the caller last, each with the shell's line", "[ids][signals]") {
+TEST_CASE("kill: default actions with the shell's line: the caller's at once, another's when it next runs",
+          "[ids][signals]") {
   Simulation sim;
   long ignored = -1, unknown = 0;
   bool after_own_kill = false;
@@ -133,8 +137,8 @@ TEST_CASE("kill: default actions, the caller last, each with the shell's line", 
   CHECK(unknown == -ESRCH);
   CHECK_FALSE(after_own_kill);
   CHECK(sim.transcript() ==
-        "victim: netsim: killed by SIGTERM (Terminated)\n"
-        "killer: netsim: killed by SIGUSR1 (User defined signal 1)\n");
+        "killer: netsim: killed by SIGUSR1 (User defined signal 1)\n"
+        "victim: netsim: killed by SIGTERM (Terminated)\n");
   REQUIRE(result.processes.size() == 2);
   CHECK(result.processes[0].status == 128 + SIGTERM);
   CHECK(result.processes[1].status == 128 + SIGUSR1);
