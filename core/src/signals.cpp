@@ -49,17 +49,20 @@ std::string killed_line(int signal) {
 long Kernel::signal_targets(const Process& caller, int pid, int signal, int group,
                             std::vector<Process*>& out) const {
   out.clear();
-  if (signal < 0 || signal >= NSIG) return -EINVAL;
-  if (pid == -1) return -ESRCH;
   if (pid > 0) {
     Process* target = find_process(pid);
     if (const Task* thread = target ? nullptr : find_thread(pid)) target = &thread->process();
-    if (!target || (group > 0 && target->pid() != group)) return -ESRCH;
-    out.push_back(target);
-    return 0;
+    if (target && (group <= 0 || target->pid() == group)) out.push_back(target);
+  } else if (pid != -1) {
+    out = group_members(pid == 0 ? caller.pgid() : -pid);
   }
-  out = group_members(pid == 0 ? caller.pgid() : -pid);
-  return out.empty() ? -ESRCH : 0;
+  // Linux looks for the targets first: a bad signal to nobody is ESRCH.
+  if (out.empty()) return -ESRCH;
+  if (signal < 0 || signal >= NSIG) {
+    out.clear();
+    return -EINVAL;
+  }
+  return 0;
 }
 
 long Kernel::kill(Task& self, int pid, int signal, int group) {

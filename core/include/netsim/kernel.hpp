@@ -303,7 +303,8 @@ class Kernel {
   // that pid (an exited one too, which ignores it) or of the live thread of that id
   // (Linux signals a thread's whole process); 0 the caller's group; < -1 the group
   // -pid; -1 (every process) nobody: -ESRCH. `group` > 0 (tgkill's tgid): the target
-  // must be that process. -EINVAL for a bad signal, -ESRCH when nobody is reached.
+  // must be that process. -ESRCH when nobody is reached, else -EINVAL for a bad
+  // signal (Linux looks for the targets first).
   long signal_targets(const Process& caller, int pid, int signal, int group, std::vector<Process*>& out) const;
   // kill(2) for a front-end whose processes install no handlers (in-process Python:
   // only a process's main OS thread could): each target takes the signal's default
