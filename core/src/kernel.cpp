@@ -120,7 +120,7 @@ Host* Kernel::find_host(std::string_view name) const {
 }
 
 Process& Kernel::create_process(std::string name, Host& host) {
-  const int pid = kFirstPid + static_cast<int>(processes_.size());
+  const int pid = next_id_++;
   processes_.push_back(std::make_unique<Process>(pid, std::move(name), host));
   Process& process = *processes_.back();
   Event& event = trace_.record(EventKind::spawn, clock_.elapsed());
@@ -131,6 +131,7 @@ Process& Kernel::create_process(std::string name, Host& host) {
 
 Task& Kernel::add_task(std::unique_ptr<Task> task, bool staged) {
   Task& added = *task;
+  added.tid_ = added.process().tasks_.empty() ? added.process().pid() : next_id_++;
   tasks_.push_back(std::move(task));
   added.process().tasks_.push_back(&added);
   if (staged) {
@@ -142,9 +143,19 @@ Task& Kernel::add_task(std::unique_ptr<Task> task, bool staged) {
 }
 
 Process* Kernel::find_process(int pid) const {
-  const auto index = static_cast<std::size_t>(pid - kFirstPid);
-  return pid >= kFirstPid && index < processes_.size() ? processes_[index].get() : nullptr;
+  // Made in pid order: threads' ids leave gaps between them.
+  const auto it = std::lower_bound(processes_.begin(), processes_.end(), pid,
+                                   [](const auto& process, int id) { return process->pid() < id; });
+  return it != processes_.end() && (*it)->pid() == pid ? it->get() : nullptr;
 }
+
+Task* Kernel::find_thread(int tid) const {
+  for (const auto& task : tasks_)
+    if (task->tid() == tid && task->state() != TaskState::done) return task.get();
+  return nullptr;
+}
+
+int Process::ppid() const { return parent_ ? parent_ : kOuterSession; }
 
 Process& Kernel::fork_process(Process& parent, std::string name) {
   Process& child = create_process(std::move(name), parent.host());

@@ -41,11 +41,13 @@ def _simulated_pipe(flags: int) -> tuple[int, int]:
 
 
 # Modules whose pipes go to real child processes (subprocess's stdin and stdout,
-# multiprocessing's), which need real descriptors: they get real pipes.
+# multiprocessing's), which need real descriptors: they get real pipes (and signal
+# their children by real pids: netsim._pids).
 _REAL_PIPE_USERS = frozenset({"subprocess", "multiprocessing", "pty"})
 
 
-def _for_a_child() -> bool:
+def for_a_child() -> bool:
+    """Whether the caller's caller is one of _REAL_PIPE_USERS, working for a real child."""
     frame = sys._getframe(1)
     while frame.f_globals.get("__name__", "").startswith("netsim."):
         frame = frame.f_back
@@ -53,13 +55,13 @@ def _for_a_child() -> bool:
 
 
 def _pipe2(flags: int) -> tuple[int, int]:
-    if _for_a_child():
+    if for_a_child():
         return _real["pipe2"](flags)
     return _simulated_pipe(flags)
 
 
 def _pipe() -> tuple[int, int]:
-    if _for_a_child():
+    if for_a_child():
         return _real["pipe"]()
     # Python makes its descriptors non-inheritable (PEP 446).
     return _simulated_pipe(os.O_CLOEXEC)

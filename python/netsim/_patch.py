@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from netsim import _exit, _os, _select, _signal_timers, _socket, _ssl, _stdio, _system, _threading, _time
+from netsim import _exit, _os, _pids, _select, _signal_timers, _socket, _ssl, _stdio, _system, _threading, _time
 
 _MISSING = object()
 _lock = threading.Lock()
@@ -20,7 +20,7 @@ _saved: list[tuple[object, str, object]] = []
 
 
 def _all_patches():
-    for module in (_socket, _select, _time, _stdio, _ssl, _system, _threading, _exit, _signal_timers, _os):
+    for module in (_socket, _select, _time, _stdio, _ssl, _system, _threading, _exit, _signal_timers, _os, _pids):
         yield from module.patches()
 
 

@@ -6,8 +6,9 @@ task wait through the kernel's futexes instead of blocking their OS thread, whic
 would stop the whole simulation (only one task runs at a time). ``RLock``,
 ``Condition``, ``Semaphore``, ``Event``, ``Barrier``, ``queue`` and
 ``concurrent.futures`` are built on those locks in pure Python and follow; their
-timeouts run in virtual time. Thread names ("Thread-1 (worker)"), idents and native
-ids start afresh in every process of every run. When a process's main task returns,
+timeouts run in virtual time. Thread names ("Thread-1 (worker)") start afresh in
+every process of every run; idents and native ids are the core's thread ids (the main
+thread's is the process's pid), as simrun's gettid answers them. When a process's main task returns,
 the process waits for its non-daemon threads, as Python does before it exits.
 
 Objects stay what they were made as. A lock made outside any task is a real lock: a
@@ -48,9 +49,6 @@ _real_counter = threading._counter
 _real_executor_counter = _futures_thread.ThreadPoolExecutor._counter
 _real_simple_queue = queue.SimpleQueue
 
-# Threads' ids lie above Linux's largest pid (pid_max, 2**22), so that none is ever
-# a process's pid, which is its main thread's id.
-_FIRST_THREAD_ID = 1 << 22
 # Futex keys: any value unique among live locks will do, and a counter never
 # depends on addresses.
 _keys = itertools.count(1)
@@ -277,7 +275,7 @@ def _start_new_thread(function, args, kwargs=None, *, done: _Lock | None = None)
         process.threads.append(thread)
 
     def main() -> int:
-        state = _TaskState(process, _FIRST_THREAD_ID + _core.task_id(), thread)
+        state = _TaskState(process, _core.tid(), thread)
         if done is not None:
             state.sentinels.append(done)
         _tls.state = state
@@ -310,7 +308,7 @@ def _start_new_thread(function, args, kwargs=None, *, done: _Lock | None = None)
         return 0
 
     name = thread.name if thread is not None else getattr(function, "__qualname__", "thread")
-    return _FIRST_THREAD_ID + _core.start_thread(name, main)
+    return _core.start_thread(name, main)
 
 
 class _MainThread(threading.Thread):
@@ -338,7 +336,7 @@ class _MainThread(threading.Thread):
 def start_process(on_error: Callable[[BaseException], None] | None = None) -> None:
     """Makes the calling task, a process's first, its process's main thread.
     on_error, if given, is told of each exception that ends one of its threads."""
-    state = _TaskState(_Process(on_error), _core.pid(), None)
+    state = _TaskState(_Process(on_error), _core.tid(), None)
     _tls.state = state
     state.thread = state.process.main = _MainThread(state.ident)
     # Where CPython keeps its main thread too: code that looks the main thread up by

@@ -298,7 +298,19 @@ void bind_calls(py::module_& m) {
       "The simulated machine of the calling task's host (uname's fields and cpus).");
   m.def("python_hash_seed", &python_hash_seed, "PYTHONHASHSEED for a run of this seed (system.hpp).");
   m.def("pid", [] { return task().task->process().pid(); });
-  m.def("task_id", [] { return task().task->id(); });
+  m.def("ppid", [] { return task().task->process().ppid(); });
+  m.def("tid", [] { return task().task->tid(); }, "The calling task's thread id (gettid).");
+  m.def(
+      "kill",
+      [](int pid, int signal, int group) {
+        call([&](Kernel& k, Task& t) { return k.kill(t, pid, signal, group); });
+      },
+      py::arg("pid"), py::arg("signal"), py::arg("group") = 0,
+      "kill(2) between simulated processes (Kernel::kill); group: the process a thread id must be in.");
+  m.def("getpgid", [](int pid) { return call([&](Kernel& k, Task& t) { return k.getpgid(t, pid); }); });
+  m.def("setpgid", [](int pid, int pgid) { call([&](Kernel& k, Task& t) { return k.setpgid(t, pid, pgid); }); });
+  m.def("getsid", [](int pid) { return call([&](Kernel& k, Task& t) { return k.getsid(t, pid); }); });
+  m.def("setsid", [] { return call([&](Kernel& k, Task& t) { return k.setsid(t); }); });
   m.def("stopping", [] { return task().task->cancel_requested(); },
         "Whether the simulation is stopping this task (its process or the run ended).");
   m.def(

@@ -82,7 +82,7 @@ int add_python_task(Kernel& kernel, Process& process, std::string name, py::obje
   auto task = std::make_unique<ThreadTask>(
       kernel.next_task_id(), process, std::move(name),
       [&kernel, holder](Task& self) { run(kernel, self, *holder); });
-  return kernel.add_task(std::move(task), staged).id();
+  return kernel.add_task(std::move(task), staged).tid();
 }
 
 }  // namespace netsim::python

@@ -18,7 +18,7 @@ struct TaskContext {
 TaskContext& current();
 
 // Starts `main` (a Python callable returning the exit status) as a new task of
-// `process`; returns the task's id. The process's first task ends the process when
+// `process`; returns its thread id (Task::tid). The process's first task ends the process when
 // it returns.
 int add_python_task(Kernel& kernel, Process& process, std::string name, py::object main,
                     bool staged);

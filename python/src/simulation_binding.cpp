@@ -197,7 +197,7 @@ void bind_simulation(py::module_& m) {
         return add_python_task(*context.kernel, context.task->process(), std::move(name),
                                std::move(main), false);
       },
-      "Starts main() as a new task (thread) of the calling task's process; returns its id.");
+      "Starts main() as a new task (thread) of the calling task's process; returns its thread id.");
 }
 
 }  // namespace netsim::python

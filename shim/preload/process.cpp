@@ -37,10 +37,10 @@ long thread_signal(long nr, long tgid, long tid, long signal, long info) {
     if (nr == SYS_rt_tgsigqueueinfo) return raw(SYS_rt_tgsigqueueinfo, raw(SYS_getpid), real, signal, info);
     return raw(SYS_tgkill, raw(SYS_getpid), real, signal);
   }
-  // Another process's thread: the simulator delivers signals to a process.
-  const long owner = owner_of_virtual_tid(tid);
-  if ((tgid != 0 && tgid != owner) || owner == region().pid || !my_slot()) return -ESRCH;
-  return forward(SYS_kill, owner, signal);
+  // Another process's thread (or one this process does not know yet): the simulator
+  // knows every thread's id, and delivers signals to its process.
+  if (!my_slot()) return -ESRCH;
+  return forward(SYS_kill, tid, signal, tgid);
 }
 
 // wait4(pid, status, options, rusage): the simulation picks the child and its status;

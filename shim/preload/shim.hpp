@@ -127,11 +127,9 @@ void join_after_exec();
 void remember_preload(const char* value);
 // threads.cpp: a forked child has only the thread that forked.
 void forget_threads();
-// The virtual id of the thread in slot `index`: the main thread's is the pid, as on
-// Linux; the others stay clear of pids.
-inline long virtual_tid(long index) { return index == 0 ? region().pid : region().pid * 1000L + index; }
-// The virtual pid of the process a virtual thread id belongs to (any process's).
-inline long owner_of_virtual_tid(long tid) { return tid < 1'000'000 ? tid : tid / 1000; }
+// The virtual id (gettid) of the thread in slot `index`, as the core numbers threads
+// (Kernel's one numbering of pids and thread ids): the main thread's is the pid.
+long virtual_tid(long index);
 // Records the calling thread's real id for its slot, once it has one.
 void note_thread();
 // The real id of this process's thread with id `tid`: virtual (gettid()'s), or real

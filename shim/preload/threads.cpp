@@ -30,6 +30,9 @@ int g_done[kMaxThreads];
 // Per slot: the thread's real id, which a signal to it by its virtual id needs; 0
 // while the slot has no thread.
 long g_real_tids[kMaxThreads];
+// Per slot but the main thread's: the thread's virtual id, from the simulator's
+// answer to kCallThreadCreate.
+long g_virtual_tids[kMaxThreads];
 // One past the highest slot a thread of this process has had: the tables above are
 // looked at up to here only, so that a process with few threads never touches the rest.
 long g_slots_used = 1;
@@ -88,6 +91,7 @@ void forget_threads() {
     g_threads[i] = 0;
     g_done[i] = 0;
     g_real_tids[i] = 0;
+    g_virtual_tids[i] = 0;
   }
   g_slots_used = 1;
 }
@@ -95,6 +99,8 @@ void forget_threads() {
 void note_thread() {
   if (Slot* slot = my_slot()) g_real_tids[slot - region().slots] = raw(SYS_gettid);
 }
+
+long virtual_tid(long index) { return index == 0 ? region().pid : g_virtual_tids[index]; }
 
 long real_tid_of(long tid) {
   for (long i = 0; i < g_slots_used; ++i)
@@ -163,6 +169,7 @@ extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
   if (!my_slot()) return real_create(thread, attr, routine, arg);
   const long index = forward(netsim::shim::kCallThreadCreate);
   if (index < 0) return EAGAIN;
+  netsim::shim::g_virtual_tids[index] = my_slot()->args[1];
   auto* start = static_cast<netsim::shim::Start*>(malloc(sizeof(netsim::shim::Start)));
   if (!start) {
     forward(netsim::shim::kCallThreadAbandon, index);

@@ -8,7 +8,8 @@
 //   SYS_wait4  pid (-1: any child), nohang
 //              -> the child's virtual pid, or 0; args[1]: its status as waitpid
 //              reports it; args[2]: its real pid, for the shim to reap the zombie
-//   SYS_kill   virtual pid (> 0), or 0 (the caller's group), or -pgid, signal -> 0
+//   SYS_kill   virtual pid or thread id (> 0), or 0 (the caller's group), or -pgid,
+//              signal, the process a thread id must be in (tgkill's tgid; 0: any) -> 0
 //   SYS_setpgid pid, pgid -> 0;  SYS_getpgid pid -> pgid;  SYS_setsid -> sid;
 //   SYS_getsid pid -> sid (pid 0: the caller, as Linux)
 //   SYS_eventfd2 initval, flags, at                                  -> at
@@ -69,7 +70,7 @@ bool Runner::serve_process(RemoteProcess& remote, int index, Task& self, Slot& s
       return true;
     }
     case SYS_kill:
-      result = kill(remote, slot, static_cast<int>(args[0]), static_cast<int>(args[1]));
+      result = kill(remote, slot, static_cast<int>(args[0]), static_cast<int>(args[1]), static_cast<int>(args[2]));
       return true;
     case SYS_setpgid:
       result = kernel.setpgid(self, static_cast<int>(args[0]), static_cast<int>(args[1]));
@@ -151,7 +152,7 @@ long Runner::fork(RemoteProcess& parent, Task& self, Slot& slot) {
     return -EAGAIN;
   }
   Process& process = simulation_.fork_process(*parent.process, parent.base_name);
-  fill_region(index, process, parent.process->pid(), false);
+  fill_region(index, process, false);
   regions_[index]->sigchld = parent.region->sigchld;
   auto remote = std::make_unique<RemoteProcess>();
   remote->process = &process;
@@ -216,25 +217,18 @@ long Runner::exec(RemoteProcess& remote, int index, Slot& slot) {
   return static_cast<long>(count);
 }
 
-long Runner::kill(RemoteProcess& caller, Slot& slot, int pid, int signal) {
-  if (pid == -1) return -ESRCH;
-  if (signal < 0 || signal >= NSIG) return -EINVAL;
-  Kernel& kernel = simulation_.kernel();
-  if (pid > 0) {
-    RemoteProcess* target = find_remote(pid);
-    if (!target) return -ESRCH;
-    if (!target->process->exited() && signal != 0) deliver(*target, signal);
-    return 0;
-  }
-  const std::vector<Process*> members = kernel.group_members(pid == 0 ? caller.process->pgid() : -pid);
-  if (members.empty()) return -ESRCH;
-  if (signal == 0) return 0;
-  for (Process* member : members) {
-    RemoteProcess* target = find_remote(member->pid());
-    if (target == &caller) {
+long Runner::kill(RemoteProcess& caller, Slot& slot, int pid, int signal, int group) {
+  std::vector<Process*> targets;
+  const long r = simulation_.kernel().signal_targets(*caller.process, pid, signal, group, targets);
+  if (r < 0 || signal == 0) return r;
+  for (Process* target : targets) {
+    RemoteProcess* remote = find_remote(target->pid());
+    // To the caller (its group, or one of its threads the shim does not know yet): at
+    // this call's reply.
+    if (remote == &caller) {
       slot.signal = static_cast<std::uint32_t>(signal);
-    } else if (target && !target->process->exited()) {
-      deliver(*target, signal);
+    } else if (remote && !remote->process->exited()) {
+      deliver(*remote, signal);
     }
   }
   return 0;
@@ -269,7 +263,7 @@ void Runner::end(RemoteProcess& remote, int status, int signal) {
   // the kills of an aborted run.
   if (signal && !remote.stopped_by && !remote.offender && !aborting_ && !remote.process->tasks().empty())
     kernel.emit_output(*remote.process->tasks().front(), 2,
-                       fmt::format("netsim: killed by SIG{} ({})\n", sigabbrev_np(signal), sigdescr_np(signal)));
+                       killed_line(signal));
   kernel.exit_process(*remote.process, status, signal);
   RemoteProcess* parent = find_remote(remote.process->parent());
   if (!parent || parent->process->exited() || !(parent->region->sigchld & kSigchldHandled)) return;

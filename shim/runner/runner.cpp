@@ -183,12 +183,12 @@ int Runner::grow_pool() {
   return index;
 }
 
-void Runner::fill_region(int index, const Process& process, int ppid, bool simulated_stdin) {
+void Runner::fill_region(int index, const Process& process, bool simulated_stdin) {
   Region& region = *regions_[index];
   region.magic = kRegionMagic;
   region.version = kRegionVersion;
   region.pid = process.pid();
-  region.ppid = ppid;
+  region.ppid = process.ppid();
   region.started = 0;
   store_clocks(region, process);
   region.seed = seed_for(options_.config.seed, process.pid());
@@ -250,7 +250,7 @@ RemoteProcess& Runner::start(const Command& command, bool staged) {
     throw std::runtime_error(fmt::format("cannot start {}: no room for another process ({} at most at once, "
                                          "or the shim's shared memory could not grow)",
                                          command.name, kMaxProcesses));
-  fill_region(remote->region_index, process, 1, command.input.has_value());
+  fill_region(remote->region_index, process, command.input.has_value());
   remote->region = regions_[remote->region_index];
   remote->child = start_child({command.argv, env_, options_.shim_path, pool_fd_,
                                remote->region_index, &sandbox_});

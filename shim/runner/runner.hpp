@@ -121,7 +121,7 @@ class Runner : public ProcessControl {
   // A new region at the end of the pool; -1 when it cannot grow.
   int grow_pool();
   // A region for a new process, its slots idle up to the highest its last owner used.
-  void fill_region(int index, const Process& process, int ppid, bool simulated_stdin);
+  void fill_region(int index, const Process& process, bool simulated_stdin);
   // The time the process's host reads, for the shim to answer clock reads with.
   void store_clocks(Region& region, const Process& process);
   RemoteProcess* find_remote(int pid) const;
@@ -134,9 +134,9 @@ class Runner : public ProcessControl {
   long timer_call(Task& self, Slot& slot);
   long forked(const RemoteProcess& parent, const std::int64_t* args);
   long exec(RemoteProcess& remote, int index, Slot& slot);
-  // kill(2) from `caller`: one process, or every process of a group in pid order; the
-  // caller's own share is raised by the reply in `slot`.
-  long kill(RemoteProcess& caller, Slot& slot, int pid, int signal);
+  // kill(2) from `caller` to the processes Kernel::signal_targets names (`group`:
+  // tgkill's tgid, 0 for any); the caller's own share is raised by the reply in `slot`.
+  long kill(RemoteProcess& caller, Slot& slot, int pid, int signal, int group);
   // A signal from another process, at the call the target is blocked in or its next.
   void deliver(RemoteProcess& target, int signal);
   // The process ends in the simulation; its parent gets SIGCHLD if it handles it.

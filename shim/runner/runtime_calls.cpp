@@ -58,7 +58,7 @@ long Runner::serve_call(RemoteProcess& remote, int index, Task& self, Slot& slot
                                        process.name(), process.pid(), kMaxThreads));
         return -EAGAIN;
       }
-      add_thread(remote, i, false);
+      slot.args[1] = add_thread(remote, i, false).tid();
       return i;
     }
     case kCallThreadAbandon: {

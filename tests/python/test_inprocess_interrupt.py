@@ -20,7 +20,7 @@ import pytest
 # finalizer) or by ping-ponging forever with a thread of its own (so that the run
 # never runs out of work).
 PROGRAM = textwrap.dedent('''
-    import os, signal, socket, sys, threading, time
+    import _thread, os, signal, socket, sys, threading, time
     import netsim
 
     def receiver():
@@ -40,7 +40,9 @@ PROGRAM = textwrap.dedent('''
 
     def interrupt():
         if sys.argv[2] == "self":
-            os.kill(os.getpid(), signal.SIGINT)
+            # A Ctrl-C of the interpreter, as Python simulates one: in a task,
+            # os.kill(os.getpid()) would signal the task's simulated process.
+            _thread.interrupt_main()
         else:  # the test sends SIGINT once it reads this line
             os.write(1, b"ready\\n")
 
@@ -146,12 +148,12 @@ def test_sigint_handler_of_the_program_is_kept(tmp_path):
     behind its back, and the handler is the same after the run."""
     script = tmp_path / "handled.py"
     script.write_text(textwrap.dedent('''
-        import os, signal, netsim
+        import _thread, signal, netsim
         seen = []
         handler = lambda signum, frame: seen.append(signum)
         signal.signal(signal.SIGINT, handler)
         def task():
-            os.kill(os.getpid(), signal.SIGINT)
+            _thread.interrupt_main()  # a Ctrl-C of the interpreter
             print("finished")
         sim = netsim.Simulation()
         sim.spawn("task", task)

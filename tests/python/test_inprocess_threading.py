@@ -394,11 +394,11 @@ def test_thread_names_and_ids_are_the_same_in_every_run(run_many):
     assert first.transcript == (
         "app: MainThread True True 1000\n"
         "app: default Thread-1 (show) True False MainThread\n"
-        "app: <Thread(Thread-1 (show), stopped 4194306)>\n"
+        "app: <Thread(Thread-1 (show), stopped 1001)>\n"
         "app: named named True False MainThread\n"
-        "app: <Thread(named, stopped 4194307)>\n"
+        "app: <Thread(named, stopped 1002)>\n"
         "app: default Thread-2 (show) True True MainThread\n"
-        "app: <Thread(Thread-2 (show), stopped daemon 4194308)>\n"
+        "app: <Thread(Thread-2 (show), stopped daemon 1003)>\n"
         "app: 1 ['MainThread']\n"
     )
 
@@ -413,10 +413,12 @@ def test_each_process_has_its_own_main_thread_and_names():
     sim = netsim.Simulation()
     sim.spawn("one", main)
     sim.spawn("two", main)
+    # Pids and thread ids are one numbering, as on Linux: the processes are 1000 and
+    # 1001, their threads take the next ids as they start.
     assert sim.run().transcript == (
-        "one: Thread-1 (<lambda>) 4194307\n"
+        "one: Thread-1 (<lambda>) 1002\n"
         "one: MainThread 1000\n"
-        "two: Thread-1 (<lambda>) 4194308\n"
+        "two: Thread-1 (<lambda>) 1003\n"
         "two: MainThread 1001\n"
     )
 

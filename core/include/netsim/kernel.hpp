@@ -65,6 +65,9 @@ class Process {
   Host& host() const { return *host_; }
   // The virtual pid of the process that forked it, 0 for none (or once it is gone).
   int parent() const { return parent_; }
+  // getppid(2): the parent, or for none the run's init (pid 1, the leader of
+  // kOuterSession), which Linux makes an orphan's parent too.
+  int ppid() const;
   // Its process group and session (groups.cpp): a process the simulation starts leads
   // its own group in kOuterSession; a forked one inherits its parent's.
   int pgid() const { return pgid_; }
@@ -103,8 +106,15 @@ inline constexpr const char* kDefaultHostIpv6 = "fd00::1";
 
 // Exit status of a process the simulation stopped, as a shell reports SIGTERM.
 inline constexpr int kKilledStatus = 128 + 15;
-// First virtual pid, as in Shadow: well clear of 0 and 1, identical on every run.
+// First virtual id, as in Shadow: well clear of 0 and 1, identical on every run.
+// Pids and thread ids are one numbering, as on Linux: a process's pid is its first
+// thread's id, and every process and every later thread takes the next id, in the
+// order they are made; an id is never reused within a run.
 inline constexpr int kFirstPid = 1000;
+
+// The line a process killed by `signal` gets on its stderr, as a shell reports a
+// job: "netsim: killed by SIGTERM (Terminated)".
+std::string killed_line(int signal);
 
 class VirtualTimer;
 
@@ -146,6 +156,8 @@ class Kernel {
   void exit_process(Process& process, int status, int signal = 0);
   const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
   Process* find_process(int pid) const;
+  // The live task whose thread id is `tid`, or null.
+  Task* find_thread(int tid) const;
 
   // --- the scenario (scenario.hpp) ---
   // Adds its hosts (addresses given or the next free 10.0.0.N / fd00::N), sets the
@@ -287,6 +299,21 @@ class Kernel {
   long getsid(Task& self, int pid);
   // The live processes of group `pgid`, in pid order: whom kill(-pgid) reaches.
   std::vector<Process*> group_members(int pgid) const;
+  // Signals (signals.cpp). Whom kill(2) from `caller` reaches: pid > 0 the process of
+  // that pid (an exited one too, which ignores it) or of the live thread of that id
+  // (Linux signals a thread's whole process); 0 the caller's group; < -1 the group
+  // -pid; -1 (every process) nobody: -ESRCH. `group` > 0 (tgkill's tgid): the target
+  // must be that process. -ESRCH when nobody is reached, else -EINVAL for a bad
+  // signal (Linux looks for the targets first).
+  long signal_targets(const Process& caller, int pid, int signal, int group, std::vector<Process*>& out) const;
+  // kill(2) for a front-end whose processes install no handlers (in-process Python:
+  // only a process's main OS thread could): each target takes the signal's default
+  // action, the caller at once, another process between the caller's turn and the
+  // next (as a shimmed process takes a signal when it next runs). Ignored (SIGCHLD,
+  // SIGURG, SIGWINCH), stopped (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: as the pause
+  // fault), continued (SIGCONT), or ended with status 128 + signal and killed_line()
+  // on its stderr. A caller that ends itself does not return (TaskCancelled). `group` as signal_targets's: tgkill, pthread_kill and raise.
+  long kill(Task& self, int pid, int signal, int group = 0);
   // The descriptors the process has, in order (what an exec'ed image takes over).
   std::vector<int> fds_of(const Process& process) const;
   // Futexes (futex.cpp): wait queues named by simulation-wide keys, for locks built
@@ -360,6 +387,7 @@ class Kernel {
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::unique_ptr<Process>> processes_;
   std::vector<std::unique_ptr<Task>> tasks_;
+  int next_id_ = kFirstPid;  // the next pid or thread id
   std::unique_ptr<Net> net_;
   std::function<void(Process&, int)> signal_hook_;
   struct PosixTimer;

@@ -86,6 +86,9 @@ class Task {
   virtual Baton* direct_baton() { return nullptr; }
 
   int id() const { return id_; }
+  // Its thread id (gettid), given by Kernel::add_task: a process's first task has the
+  // process's pid, every later one the next id of the kernel's one numbering.
+  int tid() const { return tid_; }
   Process& process() const { return *process_; }
   const std::string& name() const { return name_; }
   TaskState state() const { return state_; }
@@ -98,10 +101,12 @@ class Task {
   Scheduler& scheduler() const { return *scheduler_; }
 
  private:
+  friend class Kernel;
   friend class Scheduler;
   friend class WaitQueue;
 
   int id_;
+  int tid_ = 0;
   Process* process_;
   std::string name_;
   Scheduler* scheduler_ = nullptr;

@@ -62,7 +62,7 @@ enum Call : std::int64_t {
   // gettid() gives the run's), for the simulator to wait for its end; 0: unknown.
   kCallStart = 100000,
   // pthread_create is about to start a thread: the simulator makes its task and
-  // answers the slot index the new thread is to use.
+  // answers the slot index the new thread is to use; args[1]: its thread id (gettid).
   kCallThreadCreate,
   // args[0] = slot index: a pthread_create that failed after kCallThreadCreate.
   kCallThreadAbandon,
