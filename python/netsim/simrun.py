@@ -695,8 +695,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cassette = _cassette_plan(args.record, args.replay, args.record_mode, args.allow, args.match,
                                   args.ignore_header, args.mask, args.mask_pattern, args.record_server,
                                   _CLI_NAMES)
-        if cassette is not None and explore:
-            raise UsageError("--record and --replay do not go with --explore, --seeds or --verify yet")
+        if cassette is not None and explore and cassette.recording:
+            raise UsageError("--record does not go with --explore, --seeds or --verify: each run would "
+                             "record the cassette anew (and a real service need not answer twice alike); "
+                             "record once, then give them --replay CASSETTE")
         # Checked before the run, as a shell checks its redirections: a path that
         # cannot be written is reported before the programs run, not after (and after
         # every other usage error, since checking creates the file).
@@ -707,7 +709,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     if explore:
-        return _explore_cli.main(args, commands, inputs, seed, timeout, network)
+        return _explore_cli.main(args, commands, inputs, seed, timeout, network, cassette)
     try:
         report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule,
                       **portable, scenario=network, cassette=cassette)
