@@ -73,6 +73,21 @@ def test_the_command_line_records_the_web_server_and_replays_its_client(tmp_path
         assert capfd.readouterr().out == client_lines(recorded, "http_client")
 
 
+@pytest.mark.simrun
+def test_the_committed_web_server_cassette_replays_its_client_transcript(monkeypatch):
+    monkeypatch.chdir(EXAMPLES / "python")
+    cassette = str(EXAMPLES / "cassettes" / "site.jsonl")
+    saved = (EXAMPLES / "cassettes" / "http_client.transcript").read_bytes()
+    assert saved == client_lines((EXAMPLES / "simrun" / "http.transcript").read_text(), "http_client").encode()
+    for _ in range(20):
+        report = simrun.run_commands(["http_client.py"], seed=42, replay=cassette, match="http")
+        assert (report.cassette, report.transcript_bytes) == ("", saved)
+    sim = netsim.Simulation(42, replay=cassette, match="http")
+    sim.spawn_script(None, "http_client.py")
+    result = sim.run()
+    assert (result.cassette, result.transcript_bytes) == ("", saved)
+
+
 @pytest.mark.parametrize("options, message", [
     ({"replay": "c.jsonl", "record_server": ["localhost:1"]},
      "record_server goes with record CASSETTE: it names the simulated servers whose connections are recorded"),
