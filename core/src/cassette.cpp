@@ -109,7 +109,15 @@ Deck::Deck(Simulation& simulation, Options options)
   for (const Service& service : state_->options.services) {
     Host* host = service.host.empty() || service.host == "localhost" ? &kernel.default_host()
                                                                      : kernel.find_host(service.host);
-    if (!host) throw std::invalid_argument("cassette: no simulated host named '" + service.host + "'");
+    if (!host) {
+      // A real service's host is the cassette's own (netsim._cassette.hosts); a recorded
+      // server's is one of the run's.
+      throw std::invalid_argument(fmt::format(
+          "cassette: no simulated host named '{}' for {}{}", service.host, service.name,
+          service.simulated ? ": a recorded server runs on a host of the run (--host " + service.host +
+                                  "=PROGRAM, or a scenario's [[host]])"
+                            : ""));
+    }
     if (service.simulated) {
       recorded_servers.push_back({service.name, host, service.port});
       if (host != &kernel.default_host()) {

@@ -35,12 +35,10 @@ void tap_established(Kernel& kernel, const Socket& listener, Socket& client, Soc
 }
 
 void tap_sent(Kernel& kernel, const Socket& end, std::string_view bytes) {
-  if (!end.tap) return;
   if (cassette::Recorder* recorder = kernel.cassette_recorder()) recorder->sent(end, bytes, kernel.clock().elapsed());
 }
 
 void tap_closed(Kernel& kernel, Socket& end) {
-  if (!end.tap) return;
   if (cassette::Recorder* recorder = kernel.cassette_recorder()) recorder->closed(end, kernel.clock().elapsed());
 }
 

@@ -43,12 +43,12 @@ class Recorder {
 
 }  // namespace cassette
 
-// stream.cpp's hooks; they do nothing unless the run records a simulated server.
-// A connection was made to `listener`: tapped when a recorded server listens there.
+// stream.cpp's hooks. A connection was made to `listener`: tapped when a recorded
+// server listens there (Socket::tap set on both ends).
 void tap_established(Kernel& kernel, const Socket& listener, Socket& client, Socket& server);
-// `end` sent `bytes` (some of them, when the buffer had room for only part).
+// A tapped `end` sent `bytes` (some of them, when the buffer had room for only part).
 void tap_sent(Kernel& kernel, const Socket& end, std::string_view bytes);
-// `end` shut down its sending half or closed: written once.
+// A tapped `end` shut down its sending half or closed: written once (the tap is cleared).
 void tap_closed(Kernel& kernel, Socket& end);
 
 }  // namespace netsim

@@ -281,6 +281,7 @@ def _servers(texts: Iterable[str], services: list[str], mode: str, names: dict[s
                             f"replay the cassette with {names['replay']} and the clients alone")
     return out
 
+
 def lookup(host: str, port: int) -> list[str]:
     """The real addresses of an allowed service: the one real lookup of the run."""
     try:

@@ -98,6 +98,9 @@ def test_the_committed_web_server_cassette_replays_its_client_transcript(monkeyp
      "localhost:1 is both a real service (allow) and a simulated server (record_server): name it once"),
     ({"record": "c.jsonl", "record_server": ["localhost"]},
      "record_server takes HOST:PORT (e.g. record_server api.example.com:80), not 'localhost'"),
+    ({"record": "c.jsonl", "record_server": ["web:80"]},
+     "cassette: no simulated host named 'web' for web:80: a recorded server runs on a host of the run "
+     "(--host web=PROGRAM, or a scenario's [[host]])"),
 ])
 def test_bad_server_options_are_one_line_usage_errors(tmp_path, monkeypatch, options, message):
     monkeypatch.chdir(tmp_path)
