@@ -7,6 +7,7 @@
 #include <map>
 
 #include "cassette_internal.hpp"
+#include "cassette_tap.hpp"
 #include "netsim/errors.hpp"
 #include "netsim/fiber_task.hpp"
 #include "netsim/simulation.hpp"
@@ -20,6 +21,7 @@ struct Deck::State {
   // The connections relayed to real services, with their labels: checked for TLS at
   // the end, since a relay may still be waiting for its service when the run ends.
   std::vector<std::pair<const Conversation*, std::string>> relayed;
+  std::optional<Recorder> recorder;  // when a simulated server is recorded
 };
 
 namespace {
@@ -103,10 +105,28 @@ Deck::Deck(Simulation& simulation, Options options)
     : simulation_(simulation), state_(std::make_unique<State>()) {
   state_->options = std::move(options);
   Kernel& kernel = simulation.kernel();
+  std::vector<Recorder::Endpoint> recorded_servers;
   for (const Service& service : state_->options.services) {
     Host* host = service.host.empty() || service.host == "localhost" ? &kernel.default_host()
                                                                      : kernel.find_host(service.host);
-    if (!host) throw std::invalid_argument("cassette: no simulated host named '" + service.host + "'");
+    if (!host) {
+      // A real service's host is the cassette's own (netsim._cassette.hosts); a recorded
+      // server's is one of the run's.
+      throw std::invalid_argument(fmt::format(
+          "cassette: no simulated host named '{}' for {}{}", service.host, service.name,
+          service.simulated ? ": a recorded server runs on a host of the run (--host " + service.host +
+                                  "=PROGRAM, or a scenario's [[host]])"
+                            : ""));
+    }
+    if (service.simulated) {
+      recorded_servers.push_back({service.name, host, service.port});
+      if (host != &kernel.default_host()) {
+        std::vector<std::string>& addresses = state_->outcome.lookups[service.host];
+        addresses.clear();
+        for (const Ip& ip : host->addresses) addresses.push_back(ip.str());
+      }
+      continue;
+    }
     Process& process = simulation.create_process(service.name, host);
     process.set_played_by_netsim();
     pids_.push_back(process.pid());
@@ -117,9 +137,16 @@ Deck::Deck(Simulation& simulation, Options options)
                                                 [&kernel, body](Task& self) { run_task_body(kernel, self, body); }),
                     false);
   }
+  if (!recorded_servers.empty()) {
+    state_->recorder.emplace(state_->outcome.conversations, std::move(recorded_servers));
+    kernel.set_cassette_recorder(&*state_->recorder);
+  }
 }
 
-Deck::~Deck() = default;
+// The simulation may outlive the deck (its sockets closing as it is unwound).
+Deck::~Deck() {
+  if (state_->recorder) simulation_.kernel().set_cassette_recorder(nullptr);
+}
 
 void Deck::stop() {
   Kernel& kernel = simulation_.kernel();

@@ -101,12 +101,15 @@ int Simulation::start(std::string name, TaskFn body, Host* host, bool staged) {
 }
 
 RunResult Simulation::run() {
-  if (kernel_->processes().empty())
-    throw std::logic_error("nothing to run: spawn() a process before run()");
+  // The last process spawned before the run: a restarted one comes after it, and a
+  // cassette's services (made after the spawns, as simrun makes them) are no program.
+  const Process* spawned = nullptr;
+  for (const auto& process : kernel_->processes())
+    if (!process->played_by_netsim()) spawned = process.get();
+  if (!spawned) throw std::logic_error("nothing to run: spawn() a process before run()");
   if (ran_) throw std::logic_error("run() was called already: make a new Simulation to run again");
   ran_ = true;
-  const Process& last = *kernel_->processes().back();
-  // The last process spawned before the run: a restarted one comes after it.
+  const Process& last = *spawned;
   const auto stop = kernel_->scheduler().run([&] { return last.exited() || stop_requested_; });
   if (stop == Scheduler::Stop::deadlock) {
     const std::string report =
@@ -126,6 +129,7 @@ RunResult Simulation::run() {
   // A stop() (Ctrl-C, an error ending the run) is no end of the run to announce.
   const std::vector<int> killed = stop_all(!stop_requested_);
   for (const auto& process : kernel_->processes()) {
+    if (process->played_by_netsim()) continue;
     const bool was_killed = std::find(killed.begin(), killed.end(), process->pid()) != killed.end();
     result.processes.push_back(
         {process->pid(), process->name(), process->exit_status().value_or(kKilledStatus), was_killed});

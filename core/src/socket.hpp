@@ -82,6 +82,10 @@ struct Socket : std::enable_shared_from_this<Socket> {
   bool wr_shut = false;  // shutdown(SHUT_WR) here
   bool eof = false;      // the peer's FIN arrived: reads end once rx is drained
   bool dead = false;     // reset: nothing more can be sent or received
+  // A connection to a recorded simulated server (cassette_tap.hpp): the number of its
+  // conversation, 0 when not recorded; and whether this end is the client's.
+  std::size_t tap = 0;
+  bool tap_client = false;
 
   // Datagram socket.
   std::deque<Datagram> datagrams;

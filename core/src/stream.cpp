@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "blocking.hpp"
+#include "cassette_tap.hpp"
 #include "events.hpp"
 #include "faults.hpp"
 #include "net.hpp"
@@ -38,6 +39,7 @@ void establish(Kernel& kernel, const Task* actor, int fd, Socket& listener, Sock
   server->peer = &client;
   client.peer = server.get();
   Socket& accepted = *server;
+  tap_established(kernel, listener, client, accepted);
   listener.accept_queue.push_back(std::move(server));
   record(kernel, EventKind::connect, actor, fd, &client);
   kernel.faults().established(client, accepted);
@@ -270,6 +272,7 @@ long stream_send(Kernel& kernel, Task& self, int fd, Socket& socket, std::string
       Event& event = record(kernel, EventKind::send, &self, fd, &socket);
       event.value = static_cast<std::int64_t>(n);
       if (kernel.trace().keep_payload()) event.data = chunk;
+      if (socket.tap) tap_sent(kernel, socket, chunk);  // the hot path: one test when not recording
       sent += n;
       if (stream_direct(kernel, socket, peer)) {
         peer.rx.append(chunk);
@@ -346,6 +349,7 @@ long stream_shutdown(Kernel& kernel, Task& self, int fd, Socket& socket, int how
   }
   if (how != SHUT_RD && !socket.wr_shut) {
     socket.wr_shut = true;
+    if (socket.tap) tap_closed(kernel, socket);
     if (socket.peer) send_fin(kernel, socket, *socket.peer);
     socket.waiters.notify_all();
   }
@@ -357,6 +361,7 @@ void stream_close(Kernel& kernel, const Task* actor, Socket& socket) {
   if (socket.state == SockState::listening) {
     stop_listening(kernel, actor, socket);
   } else if (socket.peer) {
+    if (socket.tap) tap_closed(kernel, socket);
     Socket& peer = *socket.peer;
     peer.peer = nullptr;
     socket.peer = nullptr;

@@ -26,7 +26,7 @@ _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 # The options' names in errors, as Python's keywords spell them (simrun's are --record...).
 API_NAMES = {"record": "record", "replay": "replay", "record_mode": "record_mode", "allow": "allow",
-             "match": "match"}
+             "match": "match", "record_server": "record_server"}
 
 
 class CassetteError(ValueError):
@@ -60,6 +60,8 @@ class Plan:
     patterns: list[re.Pattern[bytes]]
     recording: bool
     cassette: Cassette
+    # The services that are simulated servers of the run, recorded as they answer.
+    servers: list[str] = field(default_factory=list)
 
 
 def parse_service(text: str, option: str = "--allow") -> tuple[str, int]:
@@ -213,8 +215,10 @@ def mask(conversation: Conversation, headers: Sequence[str], patterns: Sequence[
 # --- a run ------------------------------------------------------------------------
 
 def plan(path: str, mode: str, allow: Iterable[str], match: str, ignore: Iterable[str],
-         masks: Iterable[str], patterns: Iterable[str]) -> Plan:
-    """Checks the options and reads the cassette the mode needs. Raises CassetteError."""
+         masks: Iterable[str], patterns: Iterable[str], servers: Iterable[str] = (),
+         names: dict[str, str] = API_NAMES) -> Plan:
+    """Checks the options and reads the cassette the mode needs. ``servers``: the
+    simulated servers to record (--record-server). Raises CassetteError."""
     if mode not in MODES:
         raise CassetteError(f"--record-mode takes one of {', '.join(MODES)}, not {mode!r}")
     if match not in MATCHES:
@@ -243,9 +247,12 @@ def plan(path: str, mode: str, allow: Iterable[str], match: str, ignore: Iterabl
         name = f"{host}:{port}"
         if name not in services:
             services.append(name)
+    simulated = _servers(servers, services, mode, names)
+    services += simulated
     if recording and not services:
         raise CassetteError("nothing to record: name the services the programs may reach with "
-                            "--allow HOST:PORT (e.g. --allow localhost:8000)")
+                            "--allow HOST:PORT (e.g. --allow localhost:8000), or the simulated servers "
+                            "with --record-server HOST:PORT")
     cassette.services = services
     if cassette.masked and match != "http":
         raise CassetteError(f"{path} masks the headers {', '.join(cassette.masked)}: replay it with --match "
@@ -253,7 +260,26 @@ def plan(path: str, mode: str, allow: Iterable[str], match: str, ignore: Iterabl
     cassette.masked = sorted({*cassette.masked, *masks}, key=str.lower)
     return Plan(path, mode, match, sorted({*DEFAULT_IGNORED, *(h.lower() for h in ignore),
                                            *(h.lower() for h in cassette.masked)}),
-                masks, compiled, recording, cassette)
+                masks, compiled, recording, cassette, simulated)
+
+
+def _servers(texts: Iterable[str], services: list[str], mode: str, names: dict[str, str]) -> list[str]:
+    """The names of the simulated servers to record, checked against the services."""
+    out = []
+    for text in texts:
+        host, port = parse_service(text, names["record_server"])
+        name = f"{host}:{port}"
+        if name in services:
+            raise CassetteError(f"{name} is both a real service ({names['allow']}) and a simulated server "
+                                f"({names['record_server']}): name it once")
+        if name not in out:
+            out.append(name)
+    if out and mode != "all":
+        # A replayed service would listen where the server itself must.
+        raise CassetteError(f"{names['record_server']} records its server's connections anew, with "
+                            f"{names['record_mode']} all (the default with {names['record']}), not {mode}; "
+                            f"replay the cassette with {names['replay']} and the clients alone")
+    return out
 
 
 def lookup(host: str, port: int) -> list[str]:
@@ -272,14 +298,14 @@ def core_options(plan: Plan) -> dict[str, Any]:
     for name in plan.cassette.services:
         host, port = parse_service(name)
         real = None
-        if plan.recording:
+        if plan.recording and name not in plan.servers:
             addresses = [host] if _literal(host) else lookup(host, port)
             if not _literal(host) and host != "localhost":
                 plan.cassette.lookups[host] = addresses
             # IPv4 first: a server a tutorial starts on "localhost" often listens there only.
             real = next((a for a in addresses if ":" not in a), addresses[0])
         services.append({"name": name, "host": "" if _loopback(host) else _host_name(host),
-                         "port": port, "real": real, "real_port": port})
+                         "port": port, "real": real, "real_port": port, "simulated": name in plan.servers})
     recorded = [{"service": c.service, "chunks": c.chunks} for c in plan.cassette.conversations]
     return {"services": services, "recorded": recorded, "match": plan.match, "ignored_headers": plan.ignored}
 
@@ -289,12 +315,13 @@ def _host_name(host: str) -> str:
 
 
 def hosts(plan: Plan) -> list[dict[str, Any]]:
-    """The simulated hosts the services live on (not the default host's loopback):
-    named as the service, with the addresses the real lookup gave."""
+    """The simulated hosts the services live on (not the default host's loopback, nor
+    the hosts of the simulated servers recorded: the run's own): named as the service,
+    with the addresses the lookup gave."""
     out = []
     for name in plan.cassette.services:
         host, _ = parse_service(name)
-        if _loopback(host):
+        if _loopback(host) or name in plan.servers:
             continue
         addresses = [host] if _literal(host) else plan.cassette.lookups.get(host, [])
         out.append({"name": _host_name(host), "addresses": addresses, "processes": [],
@@ -334,6 +361,7 @@ def finish(plan: Plan, outcome: dict[str, Any]) -> str:
         new.append(mask(Conversation(item["service"], [tuple(c) for c in item["chunks"]]),
                         plan.masks, plan.patterns))
     plan.cassette.conversations = [*kept, *new]
+    plan.cassette.lookups.update(outcome["lookups"])
     try:
         save(plan.path, plan.cassette)
     except OSError as e:
@@ -343,10 +371,13 @@ def finish(plan: Plan, outcome: dict[str, Any]) -> str:
 
 def from_options(record: str | None, replay: str | None, mode: str | None, allow: Iterable[str],
                  match: str, ignore: Iterable[str], masks: Iterable[str], patterns: Iterable[str],
-                 names: dict[str, str]) -> Plan | None:
+                 names: dict[str, str], servers: Iterable[str] = ()) -> Plan | None:
     """The plan of simrun's --record/--replay options (``names``: each option's name as
     the caller spells it), None without a cassette. Raises CassetteError."""
-    allow, ignore, masks, patterns = list(allow), list(ignore), list(masks), list(patterns)
+    allow, ignore, masks, patterns, servers = list(allow), list(ignore), list(masks), list(patterns), list(servers)
+    if servers and record is None:
+        raise CassetteError(f"{names['record_server']} goes with {names['record']} CASSETTE: it names the "
+                            f"simulated servers whose connections are recorded")
     if record is not None and replay is not None:
         raise CassetteError(f"{names['record']} and {names['replay']} go one at a time: "
                             f"{names['record']} with {names['record_mode']} once replays when the cassette exists")
@@ -359,4 +390,4 @@ def from_options(record: str | None, replay: str | None, mode: str | None, allow
         raise CassetteError(f"{names['replay']} only replays; for {names['record_mode']} {mode} give "
                             f"{names['record']} {replay}")
     return plan(record if record is not None else replay, mode or ("all" if record is not None else "none"),
-                allow, match, ignore, masks, patterns)
+                allow, match, ignore, masks, patterns, servers, names)

@@ -15,7 +15,7 @@ from netsim import _policy, simrun
 # Every simrun imports this module: typing only for the annotations.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import TextIO
+    from typing import Any, TextIO
 
     from netsim import exploration
 
@@ -103,21 +103,22 @@ def run_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
-         seed: int, timeout: float | None, scenario: dict | None) -> int:
-    """``scenario``: the network's data (simrun._scenario_of), None for a perfect wire."""
+         seed: int, timeout: float | None, scenario: dict | None, cassette: Any = None) -> int:
+    """``scenario``: the network's data (simrun._scenario_of), None for a perfect wire;
+    ``cassette``: the --replay plan (netsim._cassette), each run replaying it."""
     from netsim import exploration as ex
 
     try:
         if args.verify:
-            return _verify(args, commands, inputs, seed, timeout, scenario)
+            return _verify(args, commands, inputs, seed, timeout, scenario, cassette)
         seeds = _seeds(args)
         jobs = _whole("--jobs", args.jobs, 1) if args.jobs is not None else None
         sweep = ex._Sweep(commands, inputs, seed, args.policy or ex.EXPLORING_POLICY, args.outcome,
                           args.stop_on, timeout,
                           ex.reproduce_options(simrun._parse_names(args.name), timeout,
                                                dict(pair.partition("=")[::2] for pair in args.stdin))
-                          + _network_words(args),
-                          args.commands, scenario)
+                          + _network_words(args) + _cassette_words(args),
+                          args.commands, scenario, cassette)
         progress = _Progress(sys.stderr, len(seeds)) if sys.stderr.isatty() else None
         with sweep.workers(ex._jobs(jobs)) as workers:
             found = sweep.run(seeds, workers, progress.update if progress else None)
@@ -153,20 +154,31 @@ def _network_words(args: argparse.Namespace) -> list[str]:
     return words + (["--no-annotate"] if args.no_annotate else [])
 
 
+def _cassette_words(args: argparse.Namespace) -> list[str]:
+    """The --replay options as given, for the reproduction lines."""
+    if args.replay is None:
+        return []
+    words = ["--replay", args.replay] + (["--match", args.match] if args.match != "bytes" else [])
+    for header in args.ignore_header:
+        words += ["--ignore-header", header]
+    return words
+
+
 def _verify(args: argparse.Namespace, commands: list[tuple[str, list[str]]], inputs: dict[str, bytes],
-            seed: int, timeout: float | None, scenario: dict | None) -> int:
+            seed: int, timeout: float | None, scenario: dict | None, cassette: Any) -> int:
     from netsim import _verify as _verify_runs
 
     runs = _whole("--verify-runs", args.verify_runs, 2) if args.verify_runs is not None else 2
     options = run_options(args)
     difference = _verify_runs.first_difference(commands, inputs, seed, options["policy"],
-                                               options["schedule_seed"], timeout, runs, scenario)
+                                               options["schedule_seed"], timeout, runs, scenario, cassette)
     if difference is None:
         print(f"simrun: --verify: {runs} runs of seed {seed} (policy {options['policy']}) gave the "
               "same transcript and trace", file=sys.stderr)
         return 0
     sys.stdout.write(difference + "\n")
-    print("simrun: --verify: the runs differ (the first difference is on stdout)", file=sys.stderr)
+    what = "the runs differ, or one departed from the cassette" if cassette is not None else "the runs differ"
+    print(f"simrun: --verify: {what} (the first difference is on stdout)", file=sys.stderr)
     return 1
 
 

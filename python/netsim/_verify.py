@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+from typing import Any
 
 from netsim import simrun
 
@@ -26,16 +27,19 @@ _OUTSIDE = ("something outside the simulation: a file or /proc entry the program
 
 def first_difference(planned: list[tuple[str, list[str]]], inputs: dict[str, bytes], seed: int,
                      policy: str, schedule_seed: int | None, timeout: float | None,
-                     runs: int, scenario: dict | None = None) -> str | None:
+                     runs: int, scenario: dict | None = None, cassette: Any = None) -> str | None:
     """None when every run's transcript and trace equal the first run's, else the
-    report of the first run that differs."""
+    report of the first run that differs, or that departed from the replayed
+    ``cassette`` (netsim._cassette.Plan)."""
     shim = simrun.shim_path()
     with tempfile.TemporaryDirectory(prefix="netsim-verify-") as scratch:
         first = None
         for number in range(1, runs + 1):
             trace_path = os.path.join(scratch, f"trace{number}.jsonl")
             report = simrun._run(planned, seed, timeout, trace_path, shim, inputs, policy=policy,
-                                 schedule_seed=schedule_seed, scenario=scenario)
+                                 schedule_seed=schedule_seed, scenario=scenario, cassette=cassette)
+            if report.cassette:
+                return f"run {number} of seed {seed} (policy {policy}) departed from the cassette\n{report.cassette}"
             with open(trace_path, "rb") as f:
                 trace = f.read().splitlines()
             if first is None:

@@ -272,12 +272,13 @@ class _Sweep:
     def __init__(self, planned: list[tuple[str, list[str]]], inputs: dict[str, bytes], seed: int,
                  policy: str,
                  outcome: str, stop_on: str | None, timeout: float | None,
-                 options: list[str], shown: list[str], scenario: dict | None = None) -> None:
+                 options: list[str], shown: list[str], scenario: dict | None = None,
+                 cassette: Any = None) -> None:
         _check_policy(policy)
         self.key = _outcome_key(outcome)
         self.stop_on = _regex("--stop-on", stop_on) if stop_on is not None else None
         self.task = _Task(planned, inputs, seed, policy, timeout or DEFAULT_TIMEOUT, simrun.shim_path(),
-                          [f"{k}={v}" for k, v in os.environ.items()], scenario)
+                          [f"{k}={v}" for k, v in os.environ.items()], scenario, cassette)
         self.seed = seed
         self.policy = policy
         self.options = options
@@ -287,8 +288,10 @@ class _Sweep:
         if report.interrupted:
             raise KeyboardInterrupt
         statuses = tuple((p.name, p.status, p.stopped) for p in report.processes)
+        # A departure from a replayed cassette is the run's problem too.
+        problem = "\n".join(text for text in (report.problem, report.cassette) if text)
         return SeedRun(schedule_seed, self.seed, self.policy, report.transcript_bytes, statuses,
-                       report.problem, self.key(report.transcript_bytes, statuses),
+                       problem, self.key(report.transcript_bytes, statuses),
                        self.command(self.policy, schedule_seed))
 
     def command(self, policy: str, schedule_seed: int | None = None) -> str:
@@ -366,6 +369,7 @@ class _Task:
     shim: str
     env: list[str]
     scenario: dict | None  #: the network's data (netsim.scenario), None for a perfect wire
+    cassette: Any = None  #: the cassette replayed (netsim._cassette.Plan), None without one
 
     def __call__(self, schedule_seed: int) -> simrun.RunReport:
         return self.run(self.policy, schedule_seed)
@@ -373,7 +377,7 @@ class _Task:
     def run(self, policy: str, schedule_seed: int | None = None) -> simrun.RunReport:
         return simrun._run(self.planned, self.seed, self.timeout, "", self.shim, self.inputs,
                            policy=policy, schedule_seed=schedule_seed, env=self.env,
-                           scenario=self.scenario)
+                           scenario=self.scenario, cassette=self.cassette)
 
 
 # A replayed schedule's run as a worker sends it back: its transcript, its exit

@@ -142,7 +142,7 @@ def netsim_explore() -> Any:
     return check
 
 
-_CASSETTE_OPTIONS = ("mode", "allow", "match", "ignore_headers", "mask", "mask_patterns")
+_CASSETTE_OPTIONS = ("mode", "allow", "match", "ignore_headers", "mask", "mask_patterns", "record_server")
 
 
 @pytest.fixture

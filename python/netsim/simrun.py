@@ -227,7 +227,7 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
                  record: str | None = None, replay: str | None = None,
                  record_mode: str | None = None, allow: Sequence[str] = (), match: str = "bytes",
                  ignore_headers: Sequence[str] = (), mask: Sequence[str] = (),
-                 mask_patterns: Sequence[str] = ()) -> RunReport:
+                 mask_patterns: Sequence[str] = (), record_server: Sequence[str] = ()) -> RunReport:
     """Runs the commands as ``simrun --seed SEED COMMAND...`` does and returns what
     happened. A command is a string as on simrun's command line (``"server.py"``,
     ``"python3 -m http.server 8000"``) or an argv list (``["nc", "localhost",
@@ -239,9 +239,9 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
     (a date, ISO 8601 text or seconds), ``--stop-signal`` and ``--raw-paths``.
     ``scenario``: hosts, links and faults, as ``--scenario``: a TOML file's path, the
     same data as a dict, or a :class:`netsim.scenario.Scenario`. ``record``,
-    ``replay``, ``record_mode``, ``allow``, ``match``, ``ignore_headers``, ``mask``
-    and ``mask_patterns``: a cassette, as ``--record`` and its options
-    (docs/cassettes.md); a difference from it is in ``RunReport.cassette``.
+    ``replay``, ``record_mode``, ``allow``, ``match``, ``ignore_headers``, ``mask``,
+    ``mask_patterns`` and ``record_server``: a cassette, as ``--record`` and its
+    options (docs/cassettes.md); a difference from it is in ``RunReport.cassette``.
 
     Raises UsageError (a ValueError) for bad input, TypeError for arguments of the
     wrong type, FileNotFoundError when the shim library is missing, RuntimeError when
@@ -273,30 +273,30 @@ def run_commands(commands: Sequence[str | Sequence[str]], seed: int = 0,
             raise UsageError(str(e)) from None
         network = checked.data
     cassette = _cassette_plan(record, replay, record_mode, allow, match, ignore_headers, mask,
-                              mask_patterns, None)
+                              mask_patterns, record_server, None)
     return _run(planned, seed, timeout, "", shim_path(), _check_inputs(planned, dict(stdin or {})),
                 policy=policy, schedule_seed=schedule_seed, scenario=network, cassette=cassette,
                 **portable)
 
 
 _CLI_NAMES = {"record": "--record", "replay": "--replay", "record_mode": "--record-mode",
-              "allow": "--allow", "match": "--match"}
+              "allow": "--allow", "match": "--match", "record_server": "--record-server"}
 
 
 def _cassette_plan(record: str | None, replay: str | None, mode: str | None, allow: Sequence[str],
                    match: str, ignore: Sequence[str], masks: Sequence[str], patterns: Sequence[str],
-                   names: dict[str, str] | None) -> Any:
+                   servers: Sequence[str], names: dict[str, str] | None) -> Any:
     """The run's cassette plan (netsim._cassette), None without one; raises UsageError.
     The module is imported only by runs with a cassette. ``names``: the options as
     simrun spells them; None: as Python's keywords."""
     if record is None and replay is None and not (allow or mode or ignore or masks or patterns
-                                                  or match != "bytes"):
+                                                  or servers or match != "bytes"):
         return None
     from netsim import _cassette
 
     try:
         return _cassette.from_options(record, replay, mode, allow, match, ignore, masks, patterns,
-                                      names or _cassette.API_NAMES)
+                                      names or _cassette.API_NAMES, servers)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -572,6 +572,9 @@ def _parser() -> _Parser:
                            help="play the recorded services back, with no network; a difference fails the run")
     cassettes.add_argument("--allow", action="append", default=[], metavar="HOST:PORT",
                            help="a service --record lets the programs reach (repeatable)")
+    cassettes.add_argument("--record-server", action="append", default=[], metavar="HOST:PORT",
+                           help="with --record: record what a simulated server listening there "
+                                "answers, to --replay its clients later without it (repeatable)")
     cassettes.add_argument("--record-mode", metavar="MODE",
                            help="with --record: all (the default: record again), once (record when the "
                                 "cassette is missing, else replay), new_episodes (replay the recorded "
@@ -715,9 +718,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _outputs_cli.check(args, explore)
         network = _scenario_of(args, commands)
         cassette = _cassette_plan(args.record, args.replay, args.record_mode, args.allow, args.match,
-                                  args.ignore_header, args.mask, args.mask_pattern, _CLI_NAMES)
-        if cassette is not None and explore:
-            raise UsageError("--record and --replay do not go with --explore, --seeds or --verify yet")
+                                  args.ignore_header, args.mask, args.mask_pattern, args.record_server,
+                                  _CLI_NAMES)
+        if cassette is not None and explore and cassette.recording:
+            raise UsageError("--record does not go with --explore, --seeds or --verify: each run would "
+                             "record the cassette anew (and a real service need not answer twice alike); "
+                             "record once, then give them --replay CASSETTE")
         # Checked before the run, as a shell checks its redirections: a path that
         # cannot be written is reported before the programs run, not after (and after
         # every other usage error, since checking creates the file).
@@ -728,7 +734,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simrun: {e}", file=sys.stderr)
         return 2
     if explore:
-        return _explore_cli.main(args, commands, inputs, seed, timeout, network)
+        return _explore_cli.main(args, commands, inputs, seed, timeout, network, cassette)
     try:
         report = _run(commands, seed, timeout, args.trace or "", shim, inputs, **schedule,
                       **portable, scenario=network, cassette=cassette)

@@ -205,7 +205,8 @@ class Simulation:
                  scenario: "_scenario.Scenario | dict[str, Any] | str | os.PathLike[str] | None" = None,
                  record: str | None = None, replay: str | None = None, record_mode: str | None = None,
                  allow: Sequence[str] = (), match: str = "bytes", ignore_headers: Sequence[str] = (),
-                 mask: Sequence[str] = (), mask_patterns: Sequence[str] = ()) -> None:
+                 mask: Sequence[str] = (), mask_patterns: Sequence[str] = (),
+                 record_server: Sequence[str] = ()) -> None:
         """``policy``: "run-until-block" (a task runs until it blocks), "random"
         (a seeded choice at every scheduling point, to explore interleavings) or
         "pct" (seeded priorities changed at a few seeded points; "pct:D" for depth D).
@@ -221,9 +222,10 @@ class Simulation:
         or the same data as a dict; its ``[[host]]`` programs are placed by the names
         given to spawn. Raises ValueError naming the file, line and key of a mistake.
         ``record``, ``replay``, ``record_mode``, ``allow``, ``match``,
-        ``ignore_headers``, ``mask`` and ``mask_patterns``: a cassette, as
-        :func:`netsim.run_commands` takes it (docs/cassettes.md); its services are
-        the simulation's first processes, and a difference is ``Result.cassette``.
+        ``ignore_headers``, ``mask``, ``mask_patterns`` and ``record_server``: a
+        cassette, as :func:`netsim.run_commands` takes it (docs/cassettes.md); its
+        services' processes come after the spawned ones (the tasks' pids are the same
+        with or without it), and a difference is ``Result.cassette``.
 
         Warns (HashSeedWarning) when this Python's PYTHONHASHSEED is not the one
         simrun gives a program for ``seed``."""
@@ -236,16 +238,15 @@ class Simulation:
         self._cassette = None
         network = None if self._scenario is None else self._scenario.data
         if (record is not None or replay is not None or allow or record_mode or match != "bytes"
-                or ignore_headers or mask or mask_patterns):
+                or ignore_headers or mask or mask_patterns or record_server):
             from netsim import _cassette
 
             self._cassette = _cassette.from_options(record, replay, record_mode, allow, match, ignore_headers,
-                                                    mask, mask_patterns, _cassette.API_NAMES)
+                                                    mask, mask_patterns, _cassette.API_NAMES, record_server)
             network = _cassette.with_hosts(network, self._cassette)
         if network is not None:
             self._sim.apply(network)
-        self._deck = None if self._cassette is None else _core.CassetteDeck(
-            self._sim, _cassette.core_options(self._cassette))
+        self._deck = None  # made by run(), after the spawns, as simrun makes it
         self._programs: list[str] = []
         self._ran = False
         self._raise_errors = raise_errors
@@ -304,6 +305,10 @@ class Simulation:
 
             self._scenario.check_programs(_unique(self._programs))
         self._ran = True
+        if self._cassette is not None:
+            from netsim import _cassette
+
+            self._deck = _core.CassetteDeck(self._sim, _cassette.core_options(self._cassette))
         _patch.install()
         try:
             with _interrupt.sigint_watched() as wakeup_fd:

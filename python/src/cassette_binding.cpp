@@ -32,6 +32,7 @@ cassette::Options to_cassette(const py::handle& data) {
       service.name = item["name"].cast<std::string>();
       service.host = item["host"].cast<std::string>();
       service.port = item["port"].cast<std::uint16_t>();
+      service.simulated = item["simulated"].cast<bool>();
       if (!item["real"].is_none())
         service.real = Address{parse_ip(item["real"].cast<std::string>()), item["real_port"].cast<std::uint16_t>()};
       out.services.push_back(std::move(service));
@@ -61,6 +62,7 @@ py::dict from_outcome(const cassette::Outcome& outcome) {
   py::dict out;
   out["conversations"] = conversations;
   out["problem"] = outcome.problem;
+  out["lookups"] = outcome.lookups;
   return out;
 }
 

@@ -109,3 +109,68 @@ TEST_CASE("cassette: HTTP requests match one by one without the ignored headers"
         "cassette: connection 1 (the 1st to 127.0.0.1:7) differs from the recording in request 1, line "
         "3: expected \"abc\", got \"abd\"");
 }
+
+namespace {
+
+// Answers each message of each connection with its length, a second later, until
+// the client closes.
+void count_server(Sys& sys) {
+  const int listener = listen_on(sys, 7);
+  for (;;) {
+    const int conn = sys.accept(listener);
+    for (std::string got = sys.recv(conn, 100); !got.empty(); got = sys.recv(conn, 100)) {
+      sys.sleep(kSecond);
+      sys.send(conn, std::to_string(got.size()));
+    }
+    sys.close(conn);
+  }
+}
+
+void count_client(Sys& sys, const std::vector<std::string>& lines) {
+  for (int round = 0; round < 2; ++round) {
+    const int fd = connect_to(sys, 7);
+    for (const std::string& line : lines) {
+      sys.send(fd, line);
+      sys.print(line + " has " + sys.recv(fd, 100));
+    }
+    sys.close(fd);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cassette: a simulated server recorded, then its client played against the recording alone") {
+  cassette::Options recording;
+  recording.services = {{.name = "localhost:7", .host = "", .port = 7, .real = std::nullopt, .simulated = true}};
+  Simulation sim({.seed = 3});
+  sim.spawn("server", count_server);
+  sim.spawn("client", [](Sys& sys) { count_client(sys, {"one", "three"}); });
+  cassette::Deck deck(sim, recording);
+  run_checked(sim);
+  deck.stop();
+  const cassette::Outcome& outcome = deck.outcome();
+  CHECK(outcome.problem.empty());
+  REQUIRE(outcome.conversations.size() == 2);
+  // In the order each end sent, with the virtual time it sent at.
+  const auto& chunks = outcome.conversations[0].chunks;
+  REQUIRE(chunks.size() == 5);
+  CHECK((chunks[0].from_client && chunks[0].bytes == "one" && chunks[0].time == 0));
+  CHECK((!chunks[1].from_client && chunks[1].bytes == "3" && chunks[1].time == kSecond));
+  CHECK((chunks[2].from_client && chunks[2].bytes == "three"));
+  CHECK((!chunks[3].from_client && chunks[3].bytes == "5" && chunks[3].time == 2 * kSecond));
+  CHECK((chunks[4].from_client && chunks[4].closed));
+
+  cassette::Options replay;
+  replay.services = {{.name = "localhost:7", .host = "", .port = 7, .real = std::nullopt}};
+  replay.recorded.assign(outcome.conversations.begin(), outcome.conversations.end());
+  const std::string expected = "client: one has 3\nclient: three has 5\n";
+  for (int i = 0; i < 3; ++i) {
+    const auto [transcript, problem] =
+        run_against(replay, [](Sys& sys) { count_client(sys, {"one", "three"}); });
+    CHECK(problem.empty());
+    CHECK(transcript == expected + expected);
+  }
+  CHECK(run_against(replay, [](Sys& sys) { count_client(sys, {"one", "four"}); }).second ==
+        "cassette: connection 1 (the 1st to localhost:7) differs from the recording at byte 3 of what the "
+        "program sent: expected \"three\", got \"four\"");
+}

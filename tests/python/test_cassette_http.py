@@ -200,7 +200,8 @@ def test_a_connection_beyond_the_recording_fails_in_replay_and_is_recorded_in_ne
 @pytest.mark.parametrize("options, message", [
     ({"replay": "missing.jsonl"}, "no cassette missing.jsonl to replay; record it first (--record missing.jsonl)"),
     ({"record": "c.jsonl"}, "nothing to record: name the services the programs may reach with --allow "
-                            "HOST:PORT (e.g. --allow localhost:8000)"),
+                            "HOST:PORT (e.g. --allow localhost:8000), or the simulated servers with "
+                            "--record-server HOST:PORT"),
     ({"record": "c.jsonl", "allow": ["nohost"]}, "--allow takes HOST:PORT (e.g. --allow api.example.com:80), "
                                                  "not 'nohost'"),
     ({"record": "c.jsonl", "allow": ["a:1"], "mask": ["Cookie"]}, "--mask needs --match http: a masked request "

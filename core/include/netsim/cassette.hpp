@@ -4,9 +4,12 @@
 // front-end's (netsim/_cassette.py); here is what a run does with it: a simulated
 // process per service listens where the service is, and each connection a program
 // opens to it is either played from a recorded conversation, checked byte by byte
-// (or request by request), or relayed to the real service and recorded.
+// (or request by request), or relayed to the real service and recorded. A service
+// can also be a simulated server of the run itself: then nothing of netsim listens,
+// and the connections made to the server are recorded as they go (cassette_tap.hpp).
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +50,8 @@ struct Service {
   // Where the real service is; none: the service is played only (a connection beyond
   // the recorded ones is a mismatch).
   std::optional<Address> real;
+  // A program of the run listens there, and its connections are recorded, not served.
+  bool simulated = false;
 };
 
 struct Options {
@@ -58,12 +63,15 @@ struct Options {
 };
 
 struct Outcome {
-  // Every connection of the run, in the order they were accepted: played ones as
-  // recorded, relayed ones as they went.
+  // Every connection of the run, in the order they were accepted (a simulated
+  // server's: made): played ones as recorded, relayed and tapped ones as they went.
   std::deque<Conversation> conversations;  // a deque: handlers keep references
   // The first difference between what a program sent and the recording, or why a
   // real service could not be reached; "" when none.
   std::string problem;
+  // The addresses of the named hosts whose simulated servers were recorded, by host:
+  // a replay gives them to the host it plays the server on.
+  std::map<std::string, std::vector<std::string>> lookups;
 };
 
 // The services of a run: construct after the programs are added (their pids stay

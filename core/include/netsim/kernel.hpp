@@ -32,6 +32,9 @@ struct Socket;
 class Net;
 class Links;
 class Faults;
+namespace cassette {
+class Recorder;
+}
 
 // A machine on the virtual network: its name, its addresses (besides loopback, which
 // every host has for itself) and the ports bound on it.
@@ -363,6 +366,9 @@ class Kernel {
   Net& net() { return *net_; }
   Links& links() { return *links_; }
   Faults& faults() { return *faults_; }
+  // The cassette's recording of simulated servers (cassette_tap.hpp); null when none.
+  cassette::Recorder* cassette_recorder() const { return cassette_recorder_; }
+  void set_cassette_recorder(cassette::Recorder* recorder) { cassette_recorder_ = recorder; }
   // The generator of link and fault draws (jitter, loss, probabilities): apart from
   // rng() so that a scenario never shifts ephemeral ports or random bytes.
   Rng& fault_rng() { return fault_rng_; }
@@ -400,6 +406,7 @@ class Kernel {
   std::unique_ptr<Faults> faults_;
   Scenario scenario_;
   ProcessControl* control_ = nullptr;
+  cassette::Recorder* cassette_recorder_ = nullptr;
   // Declared after tasks_, so destroyed first: a queue unregisters its waiters.
   std::map<std::uint64_t, WaitQueue> futexes_;
 };
