@@ -195,9 +195,13 @@ def test_python_signal_alarm_and_setitimer_under_simrun(programs: Path) -> None:
     status, out, err = simrun_runs(str(programs / "alarm.py"))
     assert (status, out, err) == (0, PYTHON_TRANSCRIPT.encode(), b"")
     native = subprocess.run([sys.executable, str(programs / "alarm.py")], capture_output=True, timeout=60)
+    # Natively the real clock decides the figures (a loaded machine oversleeps): only
+    # what Linux guarantees is compared, the virtual run gives the exact ones above.
     lines = native.stdout.decode().splitlines()
-    assert lines[:4] == [line.split(": ", 1)[1] for line in PYTHON_TRANSCRIPT.splitlines()[:4]]
-    assert lines[4].startswith("ticks 4 ")
+    expected = [line.split(": ", 1)[1] for line in PYTHON_TRANSCRIPT.splitlines()]
+    assert [lines[0], lines[2], lines[3]] == [expected[0], expected[2], expected[3]]
+    assert 3.0 <= float(lines[1].removeprefix("alarm after ")) < 4.0
+    assert lines[4].startswith("ticks ")
 
 
 def test_in_process_timers_are_refused_clearly_and_disarming_is_silent(run_many) -> None:
